@@ -1,0 +1,1 @@
+// FileDrop: placeholder until the module lands.

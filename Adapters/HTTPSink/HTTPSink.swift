@@ -1,0 +1,1 @@
+// HTTPSink: placeholder until the module lands.

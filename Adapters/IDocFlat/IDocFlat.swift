@@ -1,0 +1,1 @@
+// IDocFlat: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// IDocXML: placeholder until the module lands.

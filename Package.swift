@@ -1,0 +1,113 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layout: Sources/ holds the core (event model, outbox, forwarder, agent wiring, CLIs, hub);
+// Adapters/ holds the edges (codecs, sources, sinks, C library shims). The core libraries never
+// depend on an adapter; only the `outpost` executable (the composition root) knows them all.
+let package = Package(
+    name: "Outpost",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "outpost", targets: ["outpost"]),
+        .executable(name: "outpost-hub", targets: ["outpost-hub"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: core
+        .target(name: "EventModel", path: "Sources/EventModel"),
+        .target(
+            name: "Outbox",
+            dependencies: ["EventModel", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/Outbox"),
+        .target(
+            name: "Forwarder",
+            dependencies: ["EventModel", "Outbox", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Forwarder"),
+        .target(
+            name: "OutpostConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Sources/OutpostConfig"),
+        .target(
+            name: "Agent",
+            dependencies: [
+                "EventModel", "Outbox", "Forwarder", "OutpostConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Agent"),
+        .target(
+            name: "HubServer",
+            dependencies: [
+                "OutpostConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/HubServer"),
+        .executableTarget(
+            name: "outpost",
+            dependencies: [
+                "Agent", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
+                "IDocXML", "IDocFlat", "FileDrop", "HTTPSink",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/outpost"),
+        .executableTarget(
+            name: "outpost-hub",
+            dependencies: [
+                "HubServer", "OutpostConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/outpost-hub"),
+
+        // MARK: adapters
+        .systemLibrary(
+            name: "CLibXML2", path: "Adapters/CLibXML2", pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]),
+        .target(name: "IDocXML", dependencies: ["EventModel", "CLibXML2"], path: "Adapters/IDocXML"),
+        .target(name: "IDocFlat", dependencies: ["EventModel"], path: "Adapters/IDocFlat"),
+        .target(
+            name: "FileDrop",
+            dependencies: ["EventModel", .product(name: "Logging", package: "swift-log")],
+            path: "Adapters/FileDrop"),
+        .target(
+            name: "HTTPSink",
+            dependencies: [
+                "EventModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Adapters/HTTPSink"),
+
+        // MARK: tests
+        .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
+        .testTarget(name: "OutboxTests", dependencies: ["Outbox", "EventModel"], path: "Tests/OutboxTests"),
+        .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Outbox", "EventModel"], path: "Tests/ForwarderTests"),
+        .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig"], path: "Tests/OutpostConfigTests"),
+        .testTarget(name: "IDocXMLTests", dependencies: ["IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
+        .testTarget(name: "IDocFlatTests", dependencies: ["IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
+        .testTarget(name: "FileDropTests", dependencies: ["FileDrop", "EventModel"], path: "Tests/FileDropTests"),
+        .testTarget(
+            name: "HubServerTests",
+            dependencies: ["HubServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            path: "Tests/HubServerTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["EventModel"], path: "Tests/EndToEndTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

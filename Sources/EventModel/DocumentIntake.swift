@@ -1,0 +1,61 @@
+/// A document a source has picked up and hands to the agent.
+public struct IncomingDocument: Sendable {
+    /// The source's `name`.
+    public var sourceName: String
+    /// File name without directory (or message id).
+    public var fileName: String
+    /// The bytes. For `.fileDescriptor`, the source keeps the descriptor open until
+    /// `submit` returns; the intake may seek it.
+    public var input: DocumentInput
+    /// Size in bytes.
+    public var size: Int64
+    /// The format the source is configured for (`nil` = auto-detect).
+    public var format: DocumentFormat?
+    /// Trace context the source received with the document, if any.
+    public var traceparent: String?
+
+    public init(
+        sourceName: String, fileName: String, input: DocumentInput, size: Int64,
+        format: DocumentFormat?, traceparent: String? = nil
+    ) {
+        self.sourceName = sourceName
+        self.fileName = fileName
+        self.input = input
+        self.size = size
+        self.format = format
+        self.traceparent = traceparent
+    }
+}
+
+/// What became of a submitted document. In every case the source may now acknowledge the
+/// document upstream: its events (or its rejection event) are committed to the outbox.
+public enum IntakeResult: Sendable, Equatable {
+    /// The document's events were committed (`inserted` new, the rest already present).
+    case committed(events: Int, inserted: Int, sha256: String)
+    /// This exact input was committed before (same content): nothing new was added.
+    case alreadyCommitted(sha256: String)
+    /// The input was refused; the rejection event is committed. The source quarantines it.
+    case rejected(DocumentRejection, sha256: String?)
+}
+
+/// The agent side of a source: the only thing a source adapter talks to.
+///
+/// Data flows source → codec → outbox commit → source ack. A source calls ``submit(_:)``
+/// and acknowledges the document upstream (archive, delete, ack) only after it returns.
+public protocol DocumentIntake: Sendable {
+    /// Decodes and commits the document's events in one transaction.
+    /// Throws only when the outbox cannot commit (disk full, database error): the source
+    /// must then leave the document where it is and try again later.
+    func submit(_ document: IncomingDocument) async throws -> IntakeResult
+
+    /// Commits the rejection event for an input the source refused without reading it
+    /// (symlink, oversize, not a regular file). `fingerprint` identifies it stably.
+    func reject(
+        sourceName: String, fileName: String, size: Int64, fingerprint: String,
+        rejection: DocumentRejection, quarantinedAs: String?
+    ) async throws
+
+    /// Returns when intake may proceed (outbox below its watermarks and disk above its
+    /// floor). Sources call this before picking up the next document.
+    func waitUntilAccepting() async throws
+}

@@ -1,0 +1,81 @@
+/// An event leaving the outbox: its outbox sequence number and stored JSON.
+public struct OutboundEvent: Sendable, Equatable {
+    /// The outbox sequence number (monotonic per agent); sent as the `sequence` attribute.
+    public var sequence: Int64
+    public var id: String
+    public var partitionKey: String
+    /// The stored CloudEvent JSON object, without `sequence`.
+    public var json: [UInt8]
+
+    public init(sequence: Int64, id: String, partitionKey: String, json: [UInt8]) {
+        self.sequence = sequence
+        self.id = id
+        self.partitionKey = partitionKey
+        self.json = json
+    }
+}
+
+/// What a sink says about one batch (Vector's delivered | retry | reject, plus the cases a
+/// hub API needs).
+public enum DeliveryOutcome: Sendable, Equatable {
+    /// Stored by the hub. `rejected` lists the events (id → reason) the hub refused for
+    /// good; they are dead-lettered, the rest count as delivered.
+    case delivered(rejected: [String: String])
+    /// A passing failure (5xx, 408, 425, 429, network): send the same batch again later,
+    /// not before `after` seconds when the hub said so.
+    case retry(after: Double?, reason: String)
+    /// The hub refuses this agent's credentials (401/403): stop delivering, keep every
+    /// event, show the reason in status.
+    case pause(reason: String)
+    /// The batch was too large (413): split it and send the halves.
+    case tooLarge
+    /// The batch was refused for good (other 4xx): split to isolate the culprit; a single
+    /// event refused this way is dead-lettered with the reason.
+    case reject(reason: String)
+}
+
+/// Delivers batches of events somewhere (the hub over HTTP, a broker).
+public protocol EventSink: Sendable {
+    /// A short description for logs; never contains secrets.
+    var description: String { get }
+    /// Sends one batch. Must not throw: every failure is a ``DeliveryOutcome``.
+    func deliver(_ batch: [OutboundEvent]) async -> DeliveryOutcome
+    /// Releases connections.
+    func shutdown() async
+}
+
+/// The `application/cloudevents-batch+json` body for a batch: the stored JSON objects with
+/// the `sequence` attribute spliced in, no re-encoding.
+public enum CloudEventBatch {
+    /// Total body size for `events`, to check `batch_max_bytes` before building it.
+    public static func bodySize<S: Sequence>(_ events: S) -> Int where S.Element == OutboundEvent {
+        var n = 2
+        for e in events { n += e.json.count + sequencePrefixLength + 1 }
+        return n
+    }
+
+    /// `{"sequence":"00000000000000000042",` is this many bytes.
+    public static let sequencePrefixLength = 35
+
+    public static func body(_ events: [OutboundEvent]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(bodySize(events))
+        out.append(UInt8(ascii: "["))
+        for (i, e) in events.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            appendEvent(e, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// One event as a JSON object with `sequence` first.
+    public static func appendEvent(_ e: OutboundEvent, to out: inout [UInt8]) {
+        out.append(contentsOf: Array("{\"sequence\":\"".utf8))
+        let digits = Array(String(max(0, e.sequence)).utf8)
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, 20 - digits.count)))
+        out.append(contentsOf: digits)
+        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ",")])
+        out.append(contentsOf: e.json.dropFirst())
+    }
+}

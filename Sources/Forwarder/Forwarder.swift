@@ -1,0 +1,1 @@
+// Forwarder: placeholder until the module lands.

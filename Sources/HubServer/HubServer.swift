@@ -1,0 +1,1 @@
+// HubServer: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// Outbox: placeholder until the module lands.

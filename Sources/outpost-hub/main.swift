@@ -1,0 +1,1 @@
+print("outpost-hub: not yet wired")

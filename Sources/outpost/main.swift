@@ -1,0 +1,1 @@
+print("outpost: not yet wired")

@@ -1,0 +1,1 @@
+// EndToEndTests: placeholder until the module lands.

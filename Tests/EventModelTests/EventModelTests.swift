@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import EventModel
+
+@Suite struct ControlRecordTests {
+    @Test func eventTypeFromMessageType() {
+        var c = ControlRecord()
+        c.set(field: "MESTYP", to: "ORDERS")
+        #expect(c.eventType == "sap.idoc.ORDERS")
+        c.set(field: "MESTYP", to: "/LUMBERL/3PL_ORDERS ")
+        #expect(c.eventType == "sap.idoc.LUMBERL.3PL_ORDERS")
+        c.set(field: "MESTYP", to: "  ")
+        c.set(field: "IDOCTYP", to: "INVOIC02")
+        #expect(c.eventType == "sap.idoc.INVOIC02")
+    }
+
+    @Test func identityPrefersBusinessIdentity() {
+        let c = ControlRecord(mandt: "100", docnum: "0000000064132944", sndprn: "PRDCLNT100")
+        #expect(EventIdentity.id(control: c, fileSHA256: "ab", ordinal: 3) == "idoc:PRDCLNT100:100:0000000064132944")
+        let blank = ControlRecord(mandt: "100", docnum: "", sndprn: "X")
+        #expect(EventIdentity.id(control: blank, fileSHA256: "ab", ordinal: 3) == "doc:ab:3")
+        #expect(EventIdentity.id(control: nil, fileSHA256: "cd", ordinal: 0) == "doc:cd:0")
+    }
+}
+
+@Suite struct FormatDetectionTests {
+    @Test func detectsXMLAndFlat() {
+        #expect(DocumentFormat.detect(prefix: Array("\u{FEFF}<?xml version=\"1.0\"?><A/>".utf8)) == .idocXML)
+        #expect(DocumentFormat.detect(prefix: Array("\r\n  <ORDERS05>".utf8)) == .idocXML)
+        #expect(DocumentFormat.detect(prefix: Array("EDI_DC40  100".utf8)) == .idocFlat)
+        #expect(DocumentFormat.detect(prefix: Array("%PDF-1.4".utf8)) == nil)
+        #expect(DocumentFormat.detect(prefix: [UInt8]()) == nil)
+    }
+}
+
+@Suite struct JSONWriterTests {
+    @Test func escapesControlCharactersQuotesAndBackslashes() {
+        var w = JSONWriter()
+        w.string("a\"b\\c\nd\te\u{01}é")
+        #expect(String(decoding: w.bytes, as: UTF8.self) == "\"a\\\"b\\\\c\\nd\\te\\u0001é\"")
+    }
+}
+
+@Suite struct RFC3339Tests {
+    @Test func formatsAndParses() {
+        #expect(RFC3339.format(0) == "1970-01-01T00:00:00Z")
+        #expect(RFC3339.format(1_795_688_100) == "2026-11-26T10:15:00Z")
+        #expect(RFC3339.parse("2026-11-26T10:15:00Z") == 1_795_688_100)
+        #expect(RFC3339.parse("2026-11-26T11:15:00+01:00") == 1_795_688_100)
+        #expect(RFC3339.parse("2026-11-26 10:15") == nil)
+        #expect(RFC3339.parse("garbage") == nil)
+    }
+}
+
+@Suite struct CloudEventEncoderTests {
+    @Test func encodesOneIDocAsCloudEvent() throws {
+        let origin = DocumentOrigin(agentID: "plant-1", region: "emea", sourceName: "drop",
+                                    fileName: "o.xml", fileSHA256: String(repeating: "a", count: 64),
+                                    pickupTime: 1_795_688_100)
+        var enc = CloudEventEncoder(origin: origin)
+        let control = ControlRecord(mandt: "100", docnum: "42", idoctyp: "ORDERS05", mestyp: "ORDERS",
+                                    sndprn: "SND", rcvprn: "RCV", credat: "20261126", cretim: "101500")
+        let data = Array("<ORDERS05><IDOC BEGIN=\"1\">\"x\"</IDOC></ORDERS05>".utf8)
+        let event = data.withUnsafeBytes { buf in
+            enc.encode(DocumentRecord(ordinal: 0, control: control, rootName: "ORDERS05",
+                                      contentType: "application/xml", data: buf))
+        }
+        #expect(event.id == "idoc:SND:100:42")
+        #expect(event.type == "sap.idoc.ORDERS")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(event.json)) as? [String: Any])
+        #expect(obj["specversion"] as? String == "1.0")
+        #expect(obj["source"] as? String == "outpost://plant-1/drop")
+        #expect(obj["time"] as? String == "2026-11-26T10:15:00Z")
+        #expect(obj["data"] as? String == String(decoding: data, as: UTF8.self))
+        #expect(obj["credat"] as? String == "20261126T101500")
+        #expect(obj["sequence"] == nil)
+        for key in obj.keys { #expect(key.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }) }
+
+        let out = OutboundEvent(sequence: 42, id: event.id, partitionKey: event.partitionKey, json: event.json)
+        let body = CloudEventBatch.body([out, out])
+        #expect(body.count == CloudEventBatch.bodySize([out, out]))
+        let arr = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]])
+        #expect(arr.count == 2)
+        #expect(arr[0]["sequence"] as? String == "00000000000000000042")
+        #expect(arr[1]["id"] as? String == "idoc:SND:100:42")
+    }
+}

@@ -1,0 +1,1 @@
+// FileDropTests: placeholder until the module lands.

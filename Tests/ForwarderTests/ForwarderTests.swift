@@ -1,0 +1,1 @@
+// ForwarderTests: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// HubServerTests: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// IDocFlatTests: placeholder until the module lands.

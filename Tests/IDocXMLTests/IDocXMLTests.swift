@@ -1,0 +1,1 @@
+// IDocXMLTests: placeholder until the module lands.

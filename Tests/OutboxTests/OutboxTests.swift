@@ -1,0 +1,1 @@
+// OutboxTests: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// OutpostConfigTests: placeholder
