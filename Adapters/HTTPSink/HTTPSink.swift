@@ -1,1 +1,116 @@
-// HTTPSink: placeholder until the module lands.
+import AsyncHTTPClient
+import EventModel
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Posts event batches to the hub's `POST /v1/events` as
+/// `application/cloudevents-batch+json`, over one keep-alive connection pool.
+///
+/// Maps the hub's answers onto ``DeliveryOutcome``: 2xx delivered (with the events the hub
+/// names as rejected), 401/403 and 3xx pause, 413 too large, 408/425/429/5xx and network
+/// errors retry (honouring `Retry-After`), other 4xx reject.
+public final class HTTPSink: EventSink {
+    public let description: String
+    private let url: String
+    private let authorization: String?
+    private let timeout: TimeAmount
+    private let client: HTTPClient
+
+    /// - Parameters:
+    ///   - url: the hub's events endpoint, e.g. `http://127.0.0.1:8080/v1/events`.
+    ///   - token: the agent's bearer token (never logged).
+    ///   - requestTimeout: seconds one request may take.
+    ///   - tls: TLS settings for `https://` hubs.
+    public init(url: String, token: String?, requestTimeout: Double, tls: HTTPSinkTLS = .init(), maxConnections: Int = 8) throws {
+        self.url = url
+        self.authorization = token.map { "Bearer " + $0 }
+        self.timeout = .milliseconds(Int64(requestTimeout * 1000))
+        self.description = "http-sink(\(HTTPSink.redacted(url)))"
+        var config = HTTPClient.Configuration()
+        config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(requestTimeout * 1000)))
+        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
+        config.httpVersion = .http1Only
+        config.redirectConfiguration = .disallow
+        config.decompression = .disabled
+        config.tlsConfiguration = try tls.makeConfiguration()
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }
+
+    public func deliver(_ batch: [OutboundEvent]) async -> DeliveryOutcome {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/cloudevents-batch+json")
+        request.headers.add(name: "Accept", value: "application/json")
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        let body = CloudEventBatch.body(batch)
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            let answer = try await response.body.collect(upTo: 4 << 20)
+            return HTTPSink.outcome(
+                status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"),
+                body: Array(answer.readableBytesView))
+        } catch {
+            return .retry(after: nil, reason: "hub unreachable: \(error)")
+        }
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// The outcome for a hub answer (pure, so it can be tested without a server).
+    public static func outcome(status: Int, retryAfter: String?, body: [UInt8]) -> DeliveryOutcome {
+        let excerpt = String(decoding: body.prefix(300), as: UTF8.self)
+        switch status {
+        case 200..<300:
+            return .delivered(rejected: rejectedEvents(in: body))
+        case 401, 403:
+            return .pause(reason: "hub answered \(status): \(excerpt)")
+        case 413:
+            return .tooLarge
+        case 408, 425, 429, 500..<600:
+            return .retry(after: retryAfter.flatMap(parseRetryAfter), reason: "hub answered \(status): \(excerpt)")
+        case 300..<400:
+            return .pause(reason: "hub answered \(status) (redirect): check hub.url")
+        default:
+            return .reject(reason: "hub answered \(status): \(excerpt)")
+        }
+    }
+
+    /// `{"rejected":[{"id":…,"reason":…}]}` → id → reason.
+    static func rejectedEvents(in body: [UInt8]) -> [String: String] {
+        guard !body.isEmpty,
+              let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let list = object["rejected"] as? [[String: Any]]
+        else { return [:] }
+        var out: [String: String] = [:]
+        for entry in list {
+            if let id = entry["id"] as? String { out[id] = (entry["reason"] as? String) ?? "rejected by the hub" }
+        }
+        return out
+    }
+
+    /// `Retry-After` as delta-seconds or an HTTP date; seconds from now.
+    static func parseRetryAfter(_ value: String) -> Double? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(trimmed), seconds >= 0 { return seconds }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: trimmed) else { return nil }
+        return max(0, date.timeIntervalSinceNow)
+    }
+
+    /// The URL without credentials or query, for logs.
+    static func redacted(_ url: String) -> String {
+        guard var parts = URLComponents(string: url) else { return "invalid-url" }
+        parts.user = nil
+        parts.password = nil
+        parts.query = nil
+        return parts.string ?? "invalid-url"
+    }
+}

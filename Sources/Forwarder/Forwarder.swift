@@ -1,1 +1,208 @@
-// Forwarder: placeholder until the module lands.
+import EventModel
+import Foundation
+import Logging
+import Outbox
+import Synchronization
+
+/// Moves events from the outbox to a sink: outbox → forwarder → sink → outbox ack.
+///
+/// - Events of one `partitionkey` are never in two batches at once, and a batch keeps its
+///   keys until it is resolved (delivered, dead-lettered or abandoned), so each key's events
+///   reach the sink in outbox order, across retries and splits.
+/// - Batches of different keys run in parallel, up to a limit that grows additively while
+///   the hub answers fast and halves on retries and slow answers (AIMD), never above
+///   `maxConcurrency`.
+/// - A retried batch keeps its slot while it waits, so work in flight plus waiting retries
+///   never exceeds `maxConcurrency` batches: no retry storm, bounded memory.
+public final class Forwarder: Sendable {
+    let outbox: Outbox
+    let sink: any EventSink
+    let settings: ForwarderSettings
+    let logger: Logger
+    let state: Mutex<DispatchState>
+    private let wakeStream: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    public init(outbox: Outbox, sink: any EventSink, settings: ForwarderSettings, logger: Logger) {
+        self.outbox = outbox
+        self.sink = sink
+        self.settings = settings
+        self.logger = logger
+        self.state = Mutex(DispatchState(limit: Double(min(4, settings.maxConcurrency))))
+        (wakeStream, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Tells the forwarder there is new work (new events committed, dead letters replayed).
+    public func notify() { wake.yield() }
+
+    /// A snapshot for status and tests.
+    public var snapshot: ForwarderSnapshot {
+        state.withLock {
+            ForwarderSnapshot(
+                inFlightBatches: $0.activeBatches, inFlightEvents: $0.inFlight.count,
+                concurrencyLimit: Int($0.limit.rounded(.down)), paused: $0.pausedReason,
+                delivered: $0.deliveredTotal, deadLettered: $0.deadLetteredTotal, retries: $0.retriesTotal)
+        }
+    }
+
+    /// Asks the forwarder to stop: no new batches start; in-flight ones get
+    /// `drainTimeout` seconds, then are abandoned. ``run()`` returns after that.
+    public func beginShutdown() {
+        state.withLock { $0.shuttingDown = true }
+        wake.yield()
+    }
+
+    /// Runs until ``beginShutdown()`` (then drains) or until the task is cancelled.
+    public func run() async {
+        let dispatcher = Task { await self.dispatchLoop() }
+        await withTaskCancellationHandler {
+            await dispatcher.value
+        } onCancel: {
+            dispatcher.cancel()
+        }
+    }
+
+    private func dispatchLoop() async {
+        let ticker = Task { [wake, settings] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(Int(settings.idlePoll * 1000)))
+                wake.yield()
+            }
+        }
+        defer { ticker.cancel() }
+        await withDiscardingTaskGroup { group in
+            var drainTimer: Task<Void, Never>?
+            for await _ in wakeStream {
+                if Task.isCancelled { break }
+                if state.withLock({ $0.shuttingDown }) {
+                    let active = state.withLock { $0.activeBatches }
+                    if active == 0 { break }
+                    if drainTimer == nil {
+                        logger.info("forwarder.draining", metadata: ["outpost.batches": "\(active)"])
+                        let deadline = settings.drainTimeout
+                        drainTimer = Task { [self] in
+                            try? await Task.sleep(for: .milliseconds(Int(deadline * 1000)))
+                            state.withLock { $0.abandon = true }
+                        }
+                    }
+                    if state.withLock({ $0.abandon }) {
+                        logger.warning("forwarder.abandoned", metadata: ["outpost.batches": "\(active)"])
+                        group.cancelAll()
+                        break
+                    }
+                    continue
+                }
+                while let batch = await nextBatch() {
+                    group.addTask { await self.deliver(batch) }
+                }
+            }
+            drainTimer?.cancel()
+        }
+    }
+
+    /// Picks the next batch: the oldest pending events whose keys are free, within the
+    /// batch limits. Returns nil when the concurrency limit is reached, delivery is paused,
+    /// or nothing is ready.
+    func nextBatch() async -> [OutboundEvent]? {
+        let windowSize = (settings.maxConcurrency + 1) * settings.batchMaxEvents
+        for _ in 0..<3 {
+            let (ready, epoch) = state.withLock { s in
+                (!s.shuttingDown && s.pausedReason == nil && Double(s.activeBatches) < s.limit.rounded(.down),
+                 s.releaseEpoch)
+            }
+            guard ready else { return nil }
+            let window: [PendingEvent]
+            do {
+                window = try await outbox.pendingWindow(limit: windowSize)
+            } catch {
+                logger.error("forwarder.outbox_read_failed", metadata: ["error": "\(error)"])
+                return nil
+            }
+            let picked = state.withLock { (s: inout DispatchState) -> [PendingEvent]? in
+                guard s.releaseEpoch == epoch else { return nil }
+                var picked: [PendingEvent] = []
+                var bytes = 2
+                var skipped = Set<String>()
+                for e in window {
+                    if s.inFlight.contains(e.sequence) { continue }
+                    if s.busyKeys[e.partitionKey] != nil || skipped.contains(e.partitionKey) {
+                        skipped.insert(e.partitionKey)
+                        continue
+                    }
+                    let size = e.bytes + CloudEventBatch.sequencePrefixLength + 1
+                    if picked.count >= settings.batchMaxEvents { break }
+                    if !picked.isEmpty && bytes + size > settings.batchMaxBytes { break }
+                    picked.append(e)
+                    bytes += size
+                }
+                guard !picked.isEmpty else { return [] }
+                for e in picked {
+                    s.inFlight.insert(e.sequence)
+                    s.busyKeys[e.partitionKey, default: 0] += 1
+                }
+                s.activeBatches += 1
+                return picked
+            }
+            guard let picked else { continue }  // something was released meanwhile: look again
+            if picked.isEmpty { return nil }
+            do {
+                let events = try await outbox.outboundEvents(picked.map(\.sequence))
+                if events.isEmpty {
+                    release(picked.map { ($0.sequence, $0.partitionKey) })
+                    continue
+                }
+                if events.count < picked.count {
+                    let found = Set(events.map(\.sequence))
+                    release(picked.filter { !found.contains($0.sequence) }.map { ($0.sequence, $0.partitionKey) }, batchDone: false)
+                }
+                return events
+            } catch {
+                logger.error("forwarder.outbox_read_failed", metadata: ["error": "\(error)"])
+                release(picked.map { ($0.sequence, $0.partitionKey) })
+                return nil
+            }
+        }
+        return nil
+    }
+
+    func release(_ events: [(Int64, String)], batchDone: Bool = true) {
+        state.withLock { s in
+            for (seq, key) in events {
+                s.inFlight.remove(seq)
+                if let n = s.busyKeys[key] {
+                    if n <= 1 { s.busyKeys[key] = nil } else { s.busyKeys[key] = n - 1 }
+                }
+            }
+            if batchDone { s.activeBatches -= 1 }
+            s.releaseEpoch &+= 1
+        }
+        wake.yield()
+    }
+}
+
+/// What the forwarder is doing, for status and tests.
+public struct ForwarderSnapshot: Sendable, Equatable {
+    public var inFlightBatches: Int
+    public var inFlightEvents: Int
+    public var concurrencyLimit: Int
+    public var paused: String?
+    public var delivered: Int
+    public var deadLettered: Int
+    public var retries: Int
+}
+
+struct DispatchState: Sendable {
+    var limit: Double
+    var activeBatches = 0
+    var inFlight = Set<Int64>()
+    var busyKeys: [String: Int] = [:]
+    var releaseEpoch: UInt64 = 0
+    var pausedReason: String?
+    var shuttingDown = false
+    var abandon = false
+    var deliveredTotal = 0
+    var deadLetteredTotal = 0
+    var retriesTotal = 0
+
+    init(limit: Double) { self.limit = max(1, limit) }
+}

@@ -1,1 +1,106 @@
-// Outbox: placeholder until the module lands.
+import EventModel
+import Foundation
+import GRDB
+
+/// The agent's durable outbox: one SQLite database (WAL) that holds every event from the
+/// moment its document is committed until the hub has it, plus dead letters, file receipts
+/// and a little agent state that `outpost status` reads.
+///
+/// Invariants live in the schema: `UNIQUE(id)` makes re-reading a document a no-op, the
+/// `state` column only takes `pending`, `delivered` or `dead`, and `seq` (AUTOINCREMENT)
+/// never goes backwards, so it is the delivery order.
+public final class Outbox: Sendable {
+    /// Where the database lives.
+    public let path: String
+    let pool: DatabasePool
+    let counters = OutboxCounters()
+
+    /// Opens (creating and migrating when needed) the outbox at `path`.
+    ///
+    /// - Parameter readOnly: open without migrating or writing (the CLI reading a running
+    ///   agent's outbox).
+    /// - Throws: ``OutboxError`` with a recovery hint when the file is not a usable database.
+    public init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        var config = Configuration()
+        config.readonly = readOnly
+        config.busyMode = .timeout(10)
+        config.label = "outbox"
+        config.prepareDatabase { db in
+            if !db.configuration.readonly {
+                // FULL: a commit survives a power cut, because the source is acknowledged
+                // right after it.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+        }
+        do {
+            if !readOnly {
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            } else if !FileManager.default.fileExists(atPath: path) {
+                throw OutboxError.missing(path: path)
+            }
+            pool = try DatabasePool(path: path, configuration: config)
+            if !readOnly {
+                try OutboxSchema.migrator.migrate(pool)
+            }
+            try pool.read { db in try db.execute(sql: "SELECT count(*) FROM event LIMIT 1") }
+        } catch let error as OutboxError {
+            throw error
+        } catch {
+            throw OutboxError.unusable(path: path, underlying: "\(error)")
+        }
+        if !readOnly { try refreshCounters() }
+    }
+
+    /// Checks the database file end to end (`PRAGMA quick_check`); returns the problems found.
+    public func integrityProblems() throws -> [String] {
+        try pool.read { db in
+            let rows = try String.fetchAll(db, sql: "PRAGMA quick_check")
+            return rows == ["ok"] ? [] : rows
+        }
+    }
+
+    /// Bytes of events not yet delivered (pending and dead), as this process knows them.
+    public var undeliveredBytes: Int64 { counters.snapshot().undeliveredBytes }
+
+    /// Re-reads the undelivered byte and event counts from the database (other processes,
+    /// such as `outpost dlq purge`, may have changed them).
+    public func refreshCounters() throws {
+        let (count, bytes) = try pool.read { db -> (Int64, Int64) in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT count(*), coalesce(sum(bytes), 0) FROM event WHERE state IN ('pending', 'dead')")
+            return (row?[0] ?? 0, row?[1] ?? 0)
+        }
+        counters.reset(events: count, bytes: bytes)
+    }
+
+    /// Total size of the database files on disk (database + WAL).
+    public func fileBytes() -> Int64 {
+        var total: Int64 = 0
+        for suffix in ["", "-wal", "-shm"] {
+            if let attrs = try? FileManager.default.attributesOfItem(atPath: path + suffix),
+               let size = attrs[.size] as? NSNumber {
+                total += size.int64Value
+            }
+        }
+        return total
+    }
+}
+
+/// Why the outbox could not be opened.
+public enum OutboxError: Error, CustomStringConvertible, Equatable {
+    case missing(path: String)
+    case unusable(path: String, underlying: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path):
+            return "outbox database \(path) does not exist (has `outpost run` ever started with this data_dir?)"
+        case .unusable(let path, let underlying):
+            return "outbox database \(path) cannot be used: \(underlying). "
+                + "Stop the agent and run `outpost recover-outbox --config FILE`, which moves the damaged "
+                + "file aside and salvages every readable event into a fresh outbox."
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import AsyncHTTPClient
+import NIOSSL
+
+/// TLS settings for an `https://` hub: a custom CA bundle and an optional client
+/// certificate for mutual TLS. Empty means the system trust store and no client certificate.
+public struct HTTPSinkTLS: Sendable, Equatable {
+    public var caFile: String?
+    public var clientCertFile: String?
+    public var clientKeyFile: String?
+
+    public init(caFile: String? = nil, clientCertFile: String? = nil, clientKeyFile: String? = nil) {
+        self.caFile = caFile
+        self.clientCertFile = clientCertFile
+        self.clientKeyFile = clientKeyFile
+    }
+
+    func makeConfiguration() throws -> TLSConfiguration? {
+        guard caFile != nil || clientCertFile != nil else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile {
+            tls.trustRoots = .file(caFile)
+        }
+        if let clientCertFile, let clientKeyFile {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(clientCertFile).map { .certificate($0) }
+            tls.privateKey = .file(clientKeyFile)
+        }
+        return tls
+    }
+}

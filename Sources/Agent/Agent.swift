@@ -1,1 +1,0 @@
-// Agent: placeholder until the module lands.

@@ -1,0 +1,136 @@
+import EventModel
+import Foundation
+import Logging
+import Outbox
+
+/// The agent's ``DocumentIntake``: hash → (already committed?) → detect format → decode →
+/// commit the document's events and receipt in one outbox transaction.
+///
+/// A source acknowledges its document only after ``submit(_:)`` returns, which is what makes
+/// a `kill -9` at any instant lose nothing: before the commit the document is still at its
+/// source; after it, re-reading it yields the same ids and adds nothing.
+public final class OutboxIntake: DocumentIntake {
+    let outbox: Outbox
+    let codecs: [DocumentFormat: any DocumentCodec]
+    let agentID: String
+    let region: String
+    let limits: CodecLimits
+    let gate: IntakeGate?
+    let logger: Logger
+    let onCommit: @Sendable () -> Void
+
+    /// - Parameters:
+    ///   - codecs: the codec for each format this agent reads.
+    ///   - gate: watermarks and disk floor; nil accepts always (tests, `parse`).
+    ///   - onCommit: called after each commit (wakes the forwarder).
+    public init(
+        outbox: Outbox, codecs: [DocumentFormat: any DocumentCodec], agentID: String, region: String,
+        limits: CodecLimits = .default, gate: IntakeGate?, logger: Logger, onCommit: @escaping @Sendable () -> Void = {}
+    ) {
+        self.outbox = outbox
+        self.codecs = codecs
+        self.agentID = agentID
+        self.region = region
+        self.limits = limits
+        self.gate = gate
+        self.logger = logger
+        self.onCommit = onCommit
+    }
+
+    public func waitUntilAccepting() async throws {
+        try await gate?.waitUntilAccepting()
+    }
+
+    public func submit(_ document: IncomingDocument) async throws -> IntakeResult {
+        let sha = try await InputHasher.sha256(of: document.input)
+        if let receipt = try await outbox.receipt(source: document.sourceName, sha256: sha),
+           receipt.outcome == .committed {
+            logger.info("intake.already_committed", metadata: [
+                "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.sha256": "\(sha)",
+            ])
+            return .alreadyCommitted(sha256: sha)
+        }
+        let origin = DocumentOrigin(
+            agentID: agentID, region: region, sourceName: document.sourceName, fileName: document.fileName,
+            fileSHA256: sha, pickupTime: Date().timeIntervalSince1970, traceparent: document.traceparent)
+        do {
+            let codec = try codec(for: document)
+            let input = document.input
+            let limits = self.limits
+            let size = document.size
+            let (events, inserted) = try await outbox.commit { tx -> (Int, Int) in
+                var encoder = CloudEventEncoder(origin: origin)
+                try InputReader.rewind(input)
+                try codec.decode(input, limits: limits) { record in
+                    try tx.append(encoder.encode(record), source: origin.sourceName, fileName: origin.fileName)
+                }
+                try tx.recordReceipt(
+                    source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
+                    events: tx.appended, outcome: .committed)
+                return (tx.appended, tx.inserted)
+            }
+            onCommit()
+            logger.info("intake.committed", metadata: [
+                "source": "\(document.sourceName)", "file": "\(document.fileName)",
+                "events": "\(events)", "outpost.inserted": "\(inserted)",
+            ])
+            return .committed(events: events, inserted: inserted, sha256: sha)
+        } catch let rejection as DocumentRejection {
+            try await commitRejection(
+                origin: origin, fingerprint: sha, size: document.size, rejection: rejection, quarantinedAs: nil,
+                receiptSHA: sha)
+            return .rejected(rejection, sha256: sha)
+        }
+    }
+
+    public func reject(
+        sourceName: String, fileName: String, size: Int64, fingerprint: String,
+        rejection: DocumentRejection, quarantinedAs: String?
+    ) async throws {
+        let origin = DocumentOrigin(
+            agentID: agentID, region: region, sourceName: sourceName, fileName: fileName, fileSHA256: "",
+            pickupTime: Date().timeIntervalSince1970)
+        try await commitRejection(
+            origin: origin, fingerprint: fingerprint, size: size, rejection: rejection, quarantinedAs: quarantinedAs,
+            receiptSHA: nil)
+    }
+
+    private func commitRejection(
+        origin: DocumentOrigin, fingerprint: String, size: Int64, rejection: DocumentRejection,
+        quarantinedAs: String?, receiptSHA: String?
+    ) async throws {
+        try await outbox.commit { tx in
+            var encoder = CloudEventEncoder(origin: origin)
+            let event = encoder.rejection(rejection, fingerprint: fingerprint, size: size, quarantinedAs: quarantinedAs)
+            try tx.append(event, source: origin.sourceName, fileName: origin.fileName)
+            if let receiptSHA {
+                try tx.recordReceipt(
+                    source: origin.sourceName, sha256: receiptSHA, fileName: origin.fileName, size: size, events: 1,
+                    outcome: .rejected)
+            }
+        }
+        onCommit()
+        logger.warning("intake.rejected", metadata: [
+            "source": "\(origin.sourceName)", "file": "\(origin.fileName)",
+            "reason": "\(rejection.code.rawValue)", "error": "\(rejection.detail)",
+        ])
+    }
+
+    private func codec(for document: IncomingDocument) throws -> any DocumentCodec {
+        let format: DocumentFormat
+        if let configured = document.format {
+            format = configured
+        } else {
+            let prefix = try InputReader.prefix(document.input, count: 4096)
+            guard let detected = DocumentFormat.detect(prefix: prefix) else {
+                throw DocumentRejection(
+                    .unknownFormat, "neither IDoc XML nor an IDoc flat file (first bytes: \(InputReader.excerpt(prefix)))")
+            }
+            format = detected
+        }
+        guard let codec = codecs[format] else {
+            throw DocumentRejection(.unknownFormat, "no codec for format \(format.rawValue) in this agent")
+        }
+        return codec
+    }
+}

@@ -1,0 +1,149 @@
+import EventModel
+import Foundation
+import Logging
+import Outbox
+
+extension Forwarder {
+    /// Resolves one batch: sends it (and, after a 413 or a 4xx, its halves, in order) until
+    /// every event is delivered or dead-lettered, or the task is cancelled (abandoned: the
+    /// events stay pending).
+    func deliver(_ batch: [OutboundEvent]) async {
+        defer { release(batch.map { ($0.sequence, $0.partitionKey) }) }
+        var queue: [[OutboundEvent]] = [batch]
+        var attempt = 0
+        while let current = queue.first {
+            if Task.isCancelled { return }
+            let started = ContinuousClock.now
+            let outcome = await sink.deliver(current)
+            let elapsed = started.duration(to: .now)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            switch outcome {
+            case .delivered(let rejected):
+                await acknowledge(current, rejected: rejected)
+                adjustLimit(success: seconds <= settings.latencyTarget)
+                resume()
+                queue.removeFirst()
+                attempt = 0
+            case .retry(let after, let reason):
+                attempt += 1
+                adjustLimit(success: false)
+                state.withLock { $0.retriesTotal += 1 }
+                let delay = Backoff.delay(
+                    attempt: attempt, initial: settings.retryInitial, max: settings.retryMax, retryAfter: after)
+                logger.warning("delivery.retry", metadata: [
+                    "attempt": "\(attempt)", "error": "\(reason)", "outpost.events": "\(current.count)",
+                    "outpost.retry_in": "\(String(format: "%.2f", delay))s",
+                ])
+                try? await outbox.recordFailedAttempt(current.map(\.sequence), error: reason)
+                try? await outbox.setState(OutboxStateKey.lastError, reason)
+                if !(await sleep(delay)) { return }
+            case .pause(let reason):
+                attempt += 1
+                let first = state.withLock { s -> Bool in
+                    defer { s.pausedReason = reason }
+                    return s.pausedReason == nil
+                }
+                if first {
+                    logger.error("delivery.paused", metadata: ["error": "\(reason)"])
+                    try? await outbox.setState(OutboxStateKey.deliveryPaused, reason)
+                }
+                let delay = Backoff.delay(
+                    attempt: attempt, initial: max(settings.retryInitial, 1), max: min(settings.retryMax, 30), retryAfter: nil)
+                if !(await sleep(delay)) { return }
+            case .tooLarge, .reject:
+                let reason: String
+                if case .reject(let r) = outcome { reason = r } else { reason = "the hub refused the batch as too large (413)" }
+                queue.removeFirst()
+                if current.count == 1 {
+                    logger.error("delivery.dead_letter", metadata: [
+                        "event_id": "\(current[0].id)", "error": "\(reason)",
+                    ])
+                    await acknowledge([], rejected: [current[0].id: reason], among: current)
+                    resume()
+                } else {
+                    let mid = current.count / 2
+                    queue.insert(contentsOf: [Array(current[..<mid]), Array(current[mid...])], at: 0)
+                }
+                attempt = 0
+            }
+        }
+    }
+
+    /// Marks the batch delivered except the events named in `rejected`, which are
+    /// dead-lettered. Retries the bookkeeping on a database error (the events would
+    /// otherwise be sent again, which the hub absorbs, but never lost).
+    private func acknowledge(_ delivered: [OutboundEvent], rejected: [String: String], among: [OutboundEvent]? = nil) async {
+        let all = among ?? delivered
+        let dead = all.compactMap { e in rejected[e.id].map { (sequence: e.sequence, reason: $0) } }
+        let ok = delivered.filter { rejected[$0.id] == nil }.map(\.sequence)
+        for attempt in 1...5 {
+            do {
+                try await outbox.acknowledge(delivered: ok, deadLetters: dead)
+                state.withLock {
+                    $0.deliveredTotal += ok.count
+                    $0.deadLetteredTotal += dead.count
+                }
+                if !ok.isEmpty {
+                    logger.debug("delivery.batch_delivered", metadata: ["outpost.events": "\(ok.count)"])
+                }
+                for d in dead {
+                    logger.error("delivery.dead_letter", metadata: ["outpost.sequence": "\(d.sequence)", "error": "\(d.reason)"])
+                }
+                return
+            } catch {
+                logger.error("delivery.ack_failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                _ = await sleep(Double(attempt) * 0.2)
+            }
+        }
+    }
+
+    private func resume() {
+        let wasPaused = state.withLock { s -> Bool in
+            defer { s.pausedReason = nil }
+            return s.pausedReason != nil
+        }
+        if wasPaused {
+            logger.notice("delivery.resumed")
+            Task { try? await outbox.setState(OutboxStateKey.deliveryPaused, nil) }
+        }
+    }
+
+    /// Additive increase while the hub keeps up, multiplicative decrease when it does not.
+    private func adjustLimit(success: Bool) {
+        state.withLock { s in
+            let ceiling = Double(settings.maxConcurrency)
+            if success {
+                s.limit = min(ceiling, s.limit + 1 / max(1, s.limit))
+            } else {
+                s.limit = max(1, s.limit / 2)
+            }
+        }
+    }
+
+    /// Sleeps `seconds` unless cancelled or (for long waits) shutting down; returns whether
+    /// the batch should go on.
+    private func sleep(_ seconds: Double) async -> Bool {
+        var left = seconds
+        while left > 0 {
+            if Task.isCancelled { return false }
+            if state.withLock({ $0.abandon }) { return false }
+            let step = min(left, 0.25)
+            try? await Task.sleep(for: .milliseconds(Int(step * 1000)))
+            left -= step
+        }
+        return !Task.isCancelled
+    }
+}
+
+/// Full-jitter exponential backoff.
+public enum Backoff {
+    /// A delay in `[0, min(max, initial·2^(attempt-1))]`, or what the hub asked for
+    /// (`Retry-After`, capped at `max`) when that is longer.
+    public static func delay(attempt: Int, initial: Double, max maximum: Double, retryAfter: Double?) -> Double {
+        let exponent = Double(min(attempt - 1, 30))
+        let cap = min(maximum, initial * pow(2, exponent))
+        let jittered = Double.random(in: 0...Swift.max(cap, 0.001))
+        if let retryAfter { return min(maximum, Swift.max(retryAfter, jittered)) }
+        return jittered
+    }
+}

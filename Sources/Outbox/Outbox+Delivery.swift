@@ -1,0 +1,105 @@
+import EventModel
+import Foundation
+import GRDB
+
+/// A pending event as the forwarder plans batches with it (no payload).
+public struct PendingEvent: Sendable, Equatable {
+    public var sequence: Int64
+    public var partitionKey: String
+    public var bytes: Int
+}
+
+extension Outbox {
+    /// The oldest pending events, in outbox order, at most `limit`.
+    public func pendingWindow(limit: Int) async throws -> [PendingEvent] {
+        try await pool.read { db in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT seq, partition_key, bytes FROM event WHERE state = 'pending' ORDER BY seq LIMIT ?",
+                arguments: [limit])
+            var out: [PendingEvent] = []
+            out.reserveCapacity(limit)
+            while let row = try rows.next() {
+                out.append(PendingEvent(sequence: row[0], partitionKey: row[1], bytes: row[2]))
+            }
+            return out
+        }
+    }
+
+    /// The events with these sequence numbers, with their stored JSON, in outbox order.
+    public func outboundEvents(_ sequences: [Int64]) async throws -> [OutboundEvent] {
+        guard !sequences.isEmpty else { return [] }
+        return try await pool.read { db in
+            var out: [OutboundEvent] = []
+            out.reserveCapacity(sequences.count)
+            let sql = """
+                SELECT e.seq, e.id, e.partition_key, p.json FROM event e JOIN payload p ON p.seq = e.seq
+                WHERE e.seq IN (\(sequences.map(String.init).joined(separator: ","))) ORDER BY e.seq
+                """
+            let rows = try Row.fetchCursor(db, sql: sql)
+            while let row = try rows.next() {
+                let data: Data = row[3]
+                out.append(OutboundEvent(sequence: row[0], id: row[1], partitionKey: row[2], json: [UInt8](data)))
+            }
+            return out
+        }
+    }
+
+    /// Marks events delivered (kept for `retain_delivered`, then pruned) and dead-letters
+    /// the ones the hub refused, in one transaction.
+    public func acknowledge(delivered: [Int64], deadLetters: [(sequence: Int64, reason: String)] = []) async throws {
+        let now = Date().timeIntervalSince1970
+        let dead = deadLetters.map { DeadLetterUpdate(sequence: $0.sequence, reason: $0.reason) }
+        let freed = try await pool.write { db -> (Int64, Int64) in
+            var events: Int64 = 0
+            var bytes: Int64 = 0
+            if !delivered.isEmpty {
+                let list = delivered.map(String.init).joined(separator: ",")
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT count(*), coalesce(sum(bytes), 0) FROM event WHERE seq IN (\(list)) AND state <> 'delivered'")
+                events = row?[0] ?? 0
+                bytes = row?[1] ?? 0
+                try db.execute(
+                    sql: "UPDATE event SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE seq IN (\(list))",
+                    arguments: [now])
+                try Outbox.setState(db, key: OutboxStateKey.lastDeliveryAt, value: String(now), now: now)
+            }
+            for d in dead {
+                try db.execute(
+                    sql: "UPDATE event SET state = 'dead', last_error = ?, attempts = attempts + 1 WHERE seq = ? AND state = 'pending'",
+                    arguments: [d.reason, d.sequence])
+            }
+            return (events, bytes)
+        }
+        counters.add(events: -freed.0, bytes: -freed.1)
+    }
+
+    /// Records a failed attempt (for `status` and `dlq show`); the events stay pending.
+    public func recordFailedAttempt(_ sequences: [Int64], error: String) async throws {
+        guard !sequences.isEmpty else { return }
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE event SET attempts = attempts + 1, last_error = ? WHERE seq IN (\(sequences.map(String.init).joined(separator: ",")))",
+                arguments: [error])
+        }
+    }
+
+    /// Deletes delivered events older than `deliveredBefore` and receipts older than
+    /// `receiptsBefore`. Returns the number of events pruned.
+    @discardableResult
+    public func prune(deliveredBefore: Double, receiptsBefore: Double) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM payload WHERE seq IN (SELECT seq FROM event WHERE state = 'delivered' AND delivered_at < ?)",
+                arguments: [deliveredBefore])
+            try db.execute(sql: "DELETE FROM event WHERE state = 'delivered' AND delivered_at < ?", arguments: [deliveredBefore])
+            let pruned = db.changesCount
+            try db.execute(sql: "DELETE FROM receipt WHERE committed_at < ?", arguments: [receiptsBefore])
+            return pruned
+        }
+    }
+}
+
+private struct DeadLetterUpdate: Sendable {
+    var sequence: Int64
+    var reason: String
+}
