@@ -6,7 +6,7 @@ import Yams
 /// Validation collects every problem in one pass (unknown keys with suggestions, missing keys,
 /// wrong types, bad units and values, cross-key rules) and throws them together as a
 /// ``ConfigError``. The loader never touches the file system beyond reading the file itself;
-/// ``checkEnvironment(_:)-(AgentConfiguration)`` checks the paths the configuration names.
+/// `checkEnvironment(_:)` checks the paths the configuration names.
 public enum ConfigLoader {
     /// Loads the agent configuration at `path` (`outpost run --config FILE`).
     public static func loadAgent(path: String) throws(ConfigError) -> AgentConfiguration {
@@ -74,7 +74,9 @@ public enum ConfigLoader {
     }
 
     private static func syntaxProblem(_ error: any Error) -> ConfigProblem {
-        let fix = "fix the YAML syntax (indent with spaces, `key: value`, quote values containing ': ' or '#')"
+        let fix =
+            "fix the YAML syntax: indent with spaces, write `key: value`, and quote values that start with"
+            + " [ { * & ! or contain ': ' or ' #'"
         guard let yamlError = error as? YamlError else {
             return ConfigProblem(keyPath: "", message: "not valid YAML: \(error)", fix: fix)
         }

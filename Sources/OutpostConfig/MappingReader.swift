@@ -80,7 +80,8 @@ struct MappingReader {
 
     /// Reports that the required `key` is missing, with a custom fix.
     func reportMissing(_ key: String, fix: String) {
-        log.report(keyPath(key), at: node, "missing required key '\(key)'", fix: fix)
+        // A line for a top-level key would only point at the file's first line.
+        log.report(keyPath(key), at: path.isEmpty ? nil : node, "missing required key '\(key)'", fix: fix)
     }
 
     // MARK: scalars

@@ -76,25 +76,18 @@ public enum Units {
     /// decimal number; the unit is whatever follows, with blanks around it removed.
     private static func splitNumber(_ text: String) -> (number: Substring, unit: Substring)? {
         let trimmed = text.drop(while: { $0 == " " })
-        var end = trimmed.startIndex
-        var digits = 0
-        var sawPoint = false
-        while end < trimmed.endIndex {
-            let character = trimmed[end]
-            if character.isASCII, character.isNumber {
-                digits += 1
-            } else if character == ".", !sawPoint {
-                sawPoint = true
-            } else {
-                break
-            }
-            end = trimmed.index(after: end)
+        let isDigit = { (character: Character) in character.isASCII && character.isNumber }
+        let integerPart = trimmed.prefix(while: isDigit)
+        guard !integerPart.isEmpty else { return nil }
+        var end = integerPart.endIndex
+        if end < trimmed.endIndex, trimmed[end] == "." {
+            let fraction = trimmed[trimmed.index(after: end)...].prefix(while: isDigit)
+            guard !fraction.isEmpty else { return nil }
+            end = fraction.endIndex
         }
-        let number = trimmed[trimmed.startIndex..<end]
-        guard digits > 0, number.last != "." else { return nil }
         var unit = trimmed[end...].drop(while: { $0 == " " })
         while unit.last == " " { unit = unit.dropLast() }
-        return (number, unit)
+        return (trimmed[..<end], unit)
     }
 
     private static func binaryUnit(forDecimal unit: Substring) -> String? {
