@@ -64,7 +64,7 @@ public enum SourceFormat: String, Sendable, Equatable, CaseIterable {
 
 /// `type: file_drop`
 public struct FileDropSourceConfiguration: Sendable, Equatable {
-    public enum After: String, Sendable, Equatable { case archive, delete }
+    public enum After: String, Sendable, Equatable, CaseIterable { case archive, delete }
     public var name: String
     public var path: String
     public var include: [String] = ["*"]
@@ -91,7 +91,7 @@ public struct FileDropSourceConfiguration: Sendable, Equatable {
 
 /// `type: sftp` (the adapter comes with its own issue; the keys are parsed and checked now).
 public struct SFTPSourceConfiguration: Sendable, Equatable {
-    public enum After: String, Sendable, Equatable { case move, delete }
+    public enum After: String, Sendable, Equatable, CaseIterable { case move, delete }
     public var name: String
     public var host: String
     public var port: Int = 22
@@ -142,7 +142,7 @@ public struct AMQPSourceConfiguration: Sendable, Equatable {
 
 /// `hub:`
 public struct HubSinkConfiguration: Sendable, Equatable {
-    public enum Kind: String, Sendable, Equatable { case http, amqp }
+    public enum Kind: String, Sendable, Equatable, CaseIterable { case http, amqp }
     public var type: Kind = .http
     public var url: String
     /// File holding the bearer token (one line). Required for `http`.
@@ -191,7 +191,7 @@ public struct LoggingConfiguration: Sendable, Equatable {
     public enum Level: String, Sendable, Equatable, CaseIterable {
         case trace, debug, info, notice, warning, error, critical
     }
-    public enum Format: String, Sendable, Equatable { case logfmt, json }
+    public enum Format: String, Sendable, Equatable, CaseIterable { case logfmt, json }
     public var level: Level = .info
     public var format: Format = .logfmt
 

@@ -1,0 +1,151 @@
+import Yams
+
+/// The agent file (SPEC §3): top level, `agent`, `hub`, `outbox`, `admin`, `logging`.
+/// Sources live in `ConfigLoader+Sources.swift`.
+extension ConfigLoader {
+    /// Reads the whole agent file; placeholders stand in for invalid values (the log then holds
+    /// a problem, and the caller throws instead of returning the result).
+    static func agentConfiguration(_ root: Node, log: ProblemLog) -> AgentConfiguration {
+        var config = AgentConfiguration(
+            agent: AgentSection(id: "", region: "", dataDir: ""), sources: [], hub: HubSinkConfiguration(url: ""))
+        guard let top = MappingReader.open(root, at: "", log: log, allowedKeys: AgentKeys.top) else { return config }
+        if let agent = top.mapping(
+            "agent", allowedKeys: AgentKeys.agent, requiredFix: "add an `agent:` section with id, region and data_dir")
+        {
+            config.agent = agentSection(agent)
+        }
+        config.sources = sources(top)
+        if let hub = hubMapping(top) { config.hub = hubSink(hub) }
+        if let outbox = top.mapping("outbox", allowedKeys: AgentKeys.outbox) { config.outbox = outboxSection(outbox) }
+        if let admin = top.mapping("admin", allowedKeys: AgentKeys.admin) { config.admin = adminSection(admin) }
+        if let logging = top.mapping("logging", allowedKeys: AgentKeys.logging) {
+            config.logging = loggingSection(logging)
+        }
+        return config
+    }
+
+    private static func agentSection(_ r: MappingReader) -> AgentSection {
+        AgentSection(
+            id: r.identifier("id", required: "plant-emea-01") ?? "",
+            region: r.identifier("region", required: "emea") ?? "",
+            dataDir: r.absolutePath("data_dir", required: "/var/lib/outpost") ?? "")
+    }
+
+    // MARK: hub
+
+    /// Opens `hub:` with the keys its `type` allows (all of them when the type is unusable).
+    private static func hubMapping(_ top: MappingReader) -> MappingReader? {
+        let requiredFix = "add a `hub:` section with url and token_file"
+        guard let node = top.value("hub"), !node.isNull else {
+            top.reportMissing("hub", fix: requiredFix)
+            return nil
+        }
+        let typeText = node.mapping?["type"]?.scalar?.string
+        let kind = typeText.map(HubSinkConfiguration.Kind.init(rawValue:)) ?? .http
+        guard let kind else {
+            let all = HubSinkConfiguration.Kind.allCases.flatMap(AgentKeys.hubOnly)
+            return top.mapping("hub", allowedKeys: AgentKeys.hubCommon + all)
+        }
+        return top.mapping(
+            "hub", allowedKeys: AgentKeys.hubCommon + AgentKeys.hubOnly(kind),
+            misplaced: AgentKeys.misplaced(for: kind, keys: AgentKeys.hubOnly, typeKey: "type"))
+    }
+
+    private static func hubSink(_ r: MappingReader) -> HubSinkConfiguration {
+        let kind = r.choice("type", as: HubSinkConfiguration.Kind.self)
+        let resolvedKind = kind ?? (r.value("type") == nil ? .http : nil)
+        var hub = HubSinkConfiguration(url: "")
+        hub.type = resolvedKind ?? .http
+        if let allowInsecure = r.bool("allow_insecure") { hub.allowInsecure = allowInsecure }
+        if let resolvedKind { hub.url = hubURL(r, kind: resolvedKind, allowInsecure: hub.allowInsecure) ?? "" }
+
+        switch resolvedKind {
+        case .http:
+            hub.tokenFile = r.absolutePath("token_file", required: "/etc/outpost/hub.token")
+        case .amqp:
+            hub.credentialsFile = r.absolutePath("credentials_file")
+            hub.exchange = r.string("exchange", required: "outpost.events")
+            if let routingKey = r.string("routing_key") { hub.routingKey = routingKey }
+        case nil:
+            break
+        }
+        if let value = r.int("batch_max_events", in: 1...10_000) { hub.batchMaxEvents = value }
+        if let value = r.size("batch_max_bytes", minimum: 1) { hub.batchMaxBytes = Int(value) }
+        if let value = r.int("max_concurrency", in: 1...256) { hub.maxConcurrency = value }
+        if let value = r.duration("request_timeout", positive: true) { hub.requestTimeout = value }
+        let retryInitial = r.duration("retry_initial", positive: true)
+        let retryMax = r.duration("retry_max", positive: true)
+        if let retryInitial { hub.retryInitial = retryInitial }
+        if let retryMax { hub.retryMax = retryMax }
+        if retryInitial != nil || retryMax != nil, hub.retryInitial > hub.retryMax {
+            r.report(
+                retryInitial != nil ? "retry_initial" : "retry_max",
+                "retry_initial (\(hub.retryInitial)s) is longer than retry_max (\(hub.retryMax)s)",
+                fix: "make retry_initial at most retry_max")
+        }
+        hub.caFile = r.absolutePath("ca_file")
+        hub.clientCertFile = r.absolutePath("client_cert_file")
+        hub.clientKeyFile = r.absolutePath("client_key_file")
+        if r.has("client_cert_file") != r.has("client_key_file") {
+            let missing = r.has("client_cert_file") ? "client_key_file" : "client_cert_file"
+            r.reportMissing(missing, fix: "client_cert_file and client_key_file go together: add \(missing) or remove the other")
+        }
+        return hub
+    }
+
+    /// `hub.url`: right scheme for the type, and no plaintext to another machine unless allowed.
+    private static func hubURL(_ r: MappingReader, kind: HubSinkConfiguration.Kind, allowInsecure: Bool) -> String? {
+        let (schemes, example) =
+            switch kind {
+            case .http: (["https", "http"], "https://hub.example.com/v1/events")
+            case .amqp: (["amqps", "amqp"], "amqps://hub.example.com:5671/%2f")
+            }
+        guard let (text, endpoint) = r.url("url", schemes: schemes, required: example) else { return nil }
+        if endpoint.scheme == schemes[1], !endpoint.isLoopback, !allowInsecure {
+            r.report(
+                "url", "plain \(endpoint.scheme):// to \(endpoint.host) would send events and credentials unencrypted",
+                fix: "use \(schemes[0])://, or set `allow_insecure: true` under hub if this network is trusted")
+        }
+        return text
+    }
+
+    // MARK: outbox, admin, logging
+
+    private static func outboxSection(_ r: MappingReader) -> OutboxConfiguration {
+        var outbox = OutboxConfiguration()
+        let high = r.size("high_watermark", minimum: 1)
+        let low = r.size("low_watermark")
+        if let high {
+            outbox.highWatermark = high
+            // Without an explicit low watermark, keep the default ratio (768MiB of 1GiB).
+            outbox.lowWatermark = high / 4 * 3
+        }
+        if let low { outbox.lowWatermark = low }
+        if high != nil || low != nil, outbox.lowWatermark >= outbox.highWatermark {
+            r.report(
+                low != nil ? "low_watermark" : "high_watermark",
+                "low_watermark (\(outbox.lowWatermark) bytes) is not below high_watermark (\(outbox.highWatermark) bytes)",
+                fix: "set low_watermark below high_watermark, e.g. three quarters of it")
+        }
+        if let value = r.size("min_free_disk") { outbox.minFreeDisk = value }
+        if let value = r.duration("retain_delivered") { outbox.retainDelivered = value }
+        return outbox
+    }
+
+    private static func adminSection(_ r: MappingReader) -> AdminConfiguration {
+        var admin = AdminConfiguration()
+        if r.isNull("listen") {
+            admin.listen = nil
+        } else if let address = r.listenAddress("listen", example: "127.0.0.1:9464") {
+            admin.listen = address.description
+        }
+        return admin
+    }
+
+    private static func loggingSection(_ r: MappingReader) -> LoggingConfiguration {
+        var logging = LoggingConfiguration()
+        if let level = r.choice("level", as: LoggingConfiguration.Level.self) { logging.level = level }
+        if let format = r.choice("format", as: LoggingConfiguration.Format.self) { logging.format = format }
+        return logging
+    }
+}

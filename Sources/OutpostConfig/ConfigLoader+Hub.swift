@@ -1,0 +1,81 @@
+import Yams
+
+/// The reference hub's file (SPEC §5).
+extension ConfigLoader {
+    static let hubKeys = ["listen", "storage", "max_batch_bytes", "max_concurrent_batches", "read_token_sha256", "agents"]
+    static let defaultHubDatabase = "/var/lib/outpost-hub/hub.sqlite"
+
+    /// Reads the whole hub file; placeholders stand in for invalid values (the log then holds a
+    /// problem, and the caller throws instead of returning the result).
+    static func hubConfiguration(_ root: Node, log: ProblemLog) -> HubConfiguration {
+        var config = HubConfiguration(storage: .sqlite(path: defaultHubDatabase), agents: [])
+        guard let top = MappingReader.open(root, at: "", log: log, allowedKeys: hubKeys) else { return config }
+        if let address = top.listenAddress("listen", example: "127.0.0.1:8080") {
+            config.listenHost = address.host
+            config.listenPort = address.port
+        }
+        if let storage = storage(top) { config.storage = storage }
+        if let value = top.size("max_batch_bytes", minimum: 1) { config.maxBatchBytes = Int(value) }
+        if let value = top.int("max_concurrent_batches", in: 1...4096) { config.maxConcurrentBatches = value }
+        config.readTokenSHA256 = top.sha256Hex("read_token_sha256", nullable: true)
+        config.agents = agents(top)
+        return config
+    }
+
+    /// `storage:` holds exactly one of `sqlite: PATH` or `postgres: URL`.
+    private static func storage(_ top: MappingReader) -> HubConfiguration.Storage? {
+        guard let r = top.mapping("storage", allowedKeys: ["sqlite", "postgres"]) else { return nil }
+        switch (r.value("sqlite") != nil, r.value("postgres") != nil) {
+        case (true, false):
+            return r.absolutePath("sqlite", required: defaultHubDatabase).map { .sqlite(path: $0) }
+        case (false, true):
+            return r.url("postgres", schemes: ["postgres", "postgresql"], required: "postgres://outpost@db.example.com/hub")
+                .map { .postgres(url: $0.text) }
+        case (true, true):
+            r.report("postgres", "storage has both sqlite and postgres", fix: "keep exactly one of them")
+            return nil
+        case (false, false):
+            r.reportMissing("sqlite", fix: "add `sqlite: \(defaultHubDatabase)` or `postgres: postgres://…` under storage")
+            return nil
+        }
+    }
+
+    /// `agents:`: who may send, and as which region; ids and tokens must be unique.
+    private static func agents(_ top: MappingReader) -> [HubAgent] {
+        guard let items = top.sequence("agents", requiredFix: "add an `agents:` list with id, region and token_sha256 per agent")
+        else { return [] }
+        if items.isEmpty {
+            top.report("agents", "no agents are configured, so no agent could send", fix: "add at least one agent")
+        }
+        var agents: [HubAgent] = []
+        var indexByID: [String: Int] = [:]
+        var indexByToken: [String: Int] = [:]
+        for (index, item) in items.enumerated() {
+            guard
+                let r = MappingReader.open(
+                    item, at: "agents[\(index)]", log: top.log, allowedKeys: ["id", "region", "token_sha256"])
+            else { continue }
+            let id = r.identifier("id", required: "plant-emea-01")
+            let region = r.identifier("region", required: "emea")
+            let token = r.sha256Hex("token_sha256", required: "<output of sha256sum>")
+            if let id {
+                if let first = indexByID[id] {
+                    r.report("id", "agent id '\(id)' is already listed as agents[\(first)]", fix: "list every agent once")
+                } else {
+                    indexByID[id] = index
+                }
+            }
+            if let token {
+                if let first = indexByToken[token] {
+                    r.report(
+                        "token_sha256", "agents[\(first)] has the same token, so the hub could not tell them apart",
+                        fix: "give every agent its own token")
+                } else {
+                    indexByToken[token] = index
+                }
+            }
+            agents.append(HubAgent(id: id ?? "", region: region ?? "", tokenSHA256: token ?? ""))
+        }
+        return agents
+    }
+}

@@ -1,0 +1,88 @@
+import Testing
+
+@testable import OutpostConfig
+
+@Suite("Hub configuration")
+struct HubConfigurationTests {
+    @Test("a full hub file loads")
+    func fullHubFile() throws {
+        let config = try ConfigLoader.loadHub(yaml: Fixtures.hub, fileName: "hub.yaml")
+        #expect(config.listenHost == "0.0.0.0")
+        #expect(config.listenPort == 8443)
+        #expect(config.storage == .postgres(url: "postgres://outpost@db.example.com/hub"))
+        #expect(config.maxBatchBytes == 8 << 20)
+        #expect(config.maxConcurrentBatches == 4)
+        #expect(config.readTokenSHA256 == String(repeating: "ab", count: 32))
+        #expect(
+            config.agents == [
+                HubAgent(id: "plant-emea-01", region: "emea", tokenSHA256: String(repeating: "0", count: 64)),
+                HubAgent(id: "plant-apac-01", region: "apac", tokenSHA256: String(repeating: "1", count: 64)),
+            ])
+    }
+
+    @Test("defaults: loopback listener, SQLite storage, no read token")
+    func hubDefaults() throws {
+        let yaml = """
+            agents:
+              - {id: a, region: r, token_sha256: \(String(repeating: "F", count: 64))}
+            """
+        let config = try ConfigLoader.loadHub(yaml: yaml, fileName: "hub.yaml")
+        #expect(config.listenHost == "127.0.0.1")
+        #expect(config.listenPort == 8080)
+        #expect(config.storage == .sqlite(path: "/var/lib/outpost-hub/hub.sqlite"))
+        #expect(config.maxBatchBytes == 16 << 20)
+        #expect(config.maxConcurrentBatches == 16)
+        #expect(config.readTokenSHA256 == nil)
+        #expect(config.agents.first?.tokenSHA256 == String(repeating: "f", count: 64), "hex is stored lowercase")
+    }
+
+    @Test("an IPv6 listen address", arguments: [("\"[::1]:9000\"", "::1", 9000), ("localhost:80", "localhost", 80)])
+    func listenAddresses(listen: String, host: String, port: Int) throws {
+        let yaml = "listen: \(listen)\n" + Fixtures.hub.components(separatedBy: "\n").dropFirst().joined(separator: "\n")
+        let config = try ConfigLoader.loadHub(yaml: yaml, fileName: "hub.yaml")
+        #expect(config.listenHost == host)
+        #expect(config.listenPort == port)
+    }
+
+    @Test("every problem in a bad hub file is reported")
+    func badHubFile() {
+        let yaml = """
+            listen: 8080
+            storage:
+              sqlite: hub.sqlite
+              postgres: postgres://db/hub
+            max_batch_bytes: 16MB
+            max_concurent_batches: 2
+            read_token_sha256: 9f86d081
+            agents:
+              - id: plant-emea-01
+                region: emea
+                token_sha256: \(String(repeating: "0", count: 64))
+              - id: plant-emea-01
+                region: e mea
+                token_sha256: \(String(repeating: "0", count: 64))
+            """
+        let problems = Fixtures.hubProblems(yaml)
+        #expect(
+            problems.map(\.keyPath) == [
+                "listen", "storage.postgres", "max_batch_bytes", "max_concurent_batches", "read_token_sha256",
+                "agents[1].id", "agents[1].region", "agents[1].token_sha256",
+            ])
+        #expect(problems.first { $0.keyPath == "max_concurent_batches" }?.fix == "did you mean 'max_concurrent_batches'?")
+    }
+
+    @Test("storage needs exactly one backend, with an absolute SQLite path or a postgres URL")
+    func storageRules() {
+        let agents = "\nagents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "0", count: 64))}\n"
+        #expect(Fixtures.hubProblems("storage: {}" + agents).map(\.keyPath) == ["storage.sqlite"])
+        #expect(Fixtures.hubProblems("storage: {sqlite: hub.db}" + agents).map(\.keyPath) == ["storage.sqlite"])
+        #expect(Fixtures.hubProblems("storage: {postgres: mysql://db/x}" + agents).map(\.keyPath) == ["storage.postgres"])
+        #expect(Fixtures.hubProblems("storage: {redis: x}" + agents).map(\.keyPath) == ["storage.redis", "storage.sqlite"])
+    }
+
+    @Test("a hub without agents is refused")
+    func agentsRequired() {
+        #expect(Fixtures.hubProblems("listen: 127.0.0.1:8080\n").map(\.keyPath) == ["agents"])
+        #expect(Fixtures.hubProblems("agents: []\n").map(\.keyPath) == ["agents"])
+    }
+}

@@ -1,1 +1,0 @@
-// OutpostConfigTests: placeholder
