@@ -83,27 +83,24 @@ extension DropDirectoryProcessor {
     private func isFreeOfWriters(_ name: String, descriptor fd: Int32, status: EntryStatus) -> Bool {
         let now = SystemTime.monotonic()
         let openMark = files[name]?.openMark ?? false
-        switch OpenWriterProbe.check(descriptor: fd, device: status.device, inode: status.inode) {
-        case .noWriter(certain: true):
+        let verdict = OpenWriterProbe.check(descriptor: fd, device: status.device, inode: status.inode)
+        if verdict.allowsPickup(inotifyOpenMark: openMark) {
             if openMark {
                 logger.debug("No writer holds the file; clearing the inotify open mark", metadata: ["file": .string(name)])
                 files[name]?.openMark = false
             }
             return true
-        case .noWriter(certain: false) where !openMark:
-            return true
-        case .noWriter(certain: false):
-            if let file = files[name], !file.openMarkWarned, now - file.changedAt >= settings.rescanInterval {
-                logger.warning(
-                    """
-                    File still looks open for writing (created or modified without close); \
-                    grant outpost CAP_LEASE or run it as the files' owner so writers can be checked exactly
-                    """,
-                    metadata: ["file": .string(name)])
-                files[name]?.openMarkWarned = true
-            }
-        case .writing:
+        }
+        if verdict == .writing {
             logger.debug("File is open for writing; waiting", metadata: ["file": .string(name)])
+        } else if let file = files[name], !file.openMarkWarned, now - file.changedAt >= settings.rescanInterval {
+            logger.warning(
+                """
+                File still looks open for writing (created or modified without close); \
+                grant outpost CAP_LEASE or run it as the files' owner so writers can be checked exactly
+                """,
+                metadata: ["file": .string(name)])
+            files[name]?.openMarkWarned = true
         }
         files[name]?.notBefore = now + settings.settle
         return false

@@ -28,6 +28,14 @@ enum OpenWriterProbe {
         case writing
         /// No writer found; `certain` when the kernel said so (lease), not a best-effort scan.
         case noWriter(certain: Bool)
+
+        /// Whether a file may be picked up given this verdict and the inotify "open" mark.
+        func allowsPickup(inotifyOpenMark: Bool) -> Bool {
+            switch self {
+            case .writing: false
+            case .noWriter(let certain): certain || !inotifyOpenMark
+            }
+        }
     }
 
     // Linux values; Glibc exports them only under _GNU_SOURCE.
