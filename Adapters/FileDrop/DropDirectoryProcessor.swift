@@ -42,14 +42,23 @@ final class DropDirectoryProcessor {
     /// One round: apply `pending` inotify changes, rescan when due, hand over ready files.
     func step(_ pending: DirectoryWatcher.Pending) async {
         let now = SystemTime.monotonic()
-        if pending.watchLost { watching = false }
+        if pending.watchLost {
+            logger.warning("The inotify watch on the drop directory went away; watching it again")
+            watching = false
+            nextRescan = now
+        }
         if pending.overflowed {
             logger.warning("inotify queue overflowed; rescanning the directory")
             nextRescan = now
         }
         for (name, change) in pending.changes { apply(change, to: name, now: now) }
         if now >= nextRescan { rescan(now: now) }
+        publishStatus()
         await handOverReadyFiles()
+        publishStatus()
+    }
+
+    private func publishStatus() {
         let waiting = files.values.count { $0.status.kind != .directory && $0.pendingRelocation == nil }
         source.updateStatus {
             $0.filesWaiting = waiting
