@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig"], path: "Tests/OutpostConfigTests"),
         .testTarget(name: "IDocXMLTests", dependencies: ["IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
         .testTarget(name: "IDocFlatTests", dependencies: ["IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
-        .testTarget(name: "FileDropTests", dependencies: ["FileDrop", "EventModel"], path: "Tests/FileDropTests"),
+        .testTarget(name: "FileDropTests", dependencies: ["FileDrop", "EventModel", .product(name: "Logging", package: "swift-log")], path: "Tests/FileDropTests"),
         .testTarget(
             name: "HubServerTests",
             dependencies: ["HubServer", .product(name: "HummingbirdTesting", package: "hummingbird")],

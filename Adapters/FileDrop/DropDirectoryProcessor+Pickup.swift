@@ -1,0 +1,160 @@
+import EventModel
+import Glibc
+import Logging
+
+extension DropDirectoryProcessor {
+    /// Opens a settled regular file safely, checks it, submits it, and acknowledges it.
+    func pickUp(_ name: String, expected: EntryStatus) async {
+        let path = path(name)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            openFailed(name, SystemCallError("open", path))
+            return
+        }
+        defer { close(fd) }
+        let opened: EntryStatus
+        do {
+            opened = try EntryStatus.of(descriptor: fd, path: path)
+        } catch {
+            handOverFailed(name, error)
+            return
+        }
+        guard opened.kind == .regular, opened.isUnchanged(from: expected) else {
+            files[name]?.observe(opened, now: SystemTime.monotonic())
+            return
+        }
+        guard isFreeOfWriters(name, descriptor: fd, status: opened) else { return }
+        guard opened.size <= settings.maxFileSize else {
+            await quarantineUnread(
+                name, opened,
+                DocumentRejection(
+                    .fileTooLarge, "size \(opened.size) bytes exceeds max_file_size \(settings.maxFileSize) bytes"))
+            return
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+
+        let result: IntakeResult
+        do {
+            result = try await intake.submit(IncomingDocument(
+                sourceName: settings.name, fileName: name, input: .fileDescriptor(fd), size: opened.size,
+                format: settings.format))
+        } catch {
+            handOverFailed(name, error)
+            return
+        }
+        if let after = try? EntryStatus.of(descriptor: fd, path: path), !after.isUnchanged(from: opened) {
+            logger.warning(
+                "File changed while it was read; it is read again once it settles", metadata: ["file": .string(name)])
+            files[name]?.observe(after, now: SystemTime.monotonic())
+            return
+        }
+        files[name]?.failures = 0
+        switch result {
+        case .committed(let events, _, _):
+            recordPickup(name, events: events)
+        case .alreadyCommitted:
+            recordPickup(name, events: 0)
+        case .rejected(let rejection, let sha256):
+            source.updateStatus { $0.filesRejected += 1 }
+            relocate(name, .quarantine(QuarantineReason(
+                rejection: rejection, sha256: sha256, size: opened.size, rejectedAt: SystemTime.wall())))
+        }
+    }
+
+    /// Commits the rejection event for an entry refused without reading it, then quarantines it.
+    func quarantineUnread(_ name: String, _ status: EntryStatus, _ rejection: DocumentRejection) async {
+        let plannedPath = settings.errorDirectory + "/"
+            + FileRelocator.firstFreeName(in: settings.errorDirectory, name: name, reserving: Self.reasonSuffix)
+        do {
+            try await intake.reject(
+                sourceName: settings.name, fileName: name, size: status.size,
+                fingerprint: status.fingerprint(name: name), rejection: rejection, quarantinedAs: plannedPath)
+        } catch {
+            handOverFailed(name, error)
+            return
+        }
+        source.updateStatus { $0.filesRejected += 1 }
+        relocate(name, .quarantine(QuarantineReason(
+            rejection: rejection, sha256: nil, size: status.size, rejectedAt: SystemTime.wall())))
+    }
+
+    /// Layers 2 and 3 of the writer check (layer 1, the inotify mark, is `openMark`);
+    /// see ``OpenWriterProbe``. Returns whether the file may be picked up now.
+    private func isFreeOfWriters(_ name: String, descriptor fd: Int32, status: EntryStatus) -> Bool {
+        let now = SystemTime.monotonic()
+        let openMark = files[name]?.openMark ?? false
+        let verdict = OpenWriterProbe.check(descriptor: fd, device: status.device, inode: status.inode)
+        if verdict.allowsPickup(inotifyOpenMark: openMark) {
+            if openMark {
+                logger.debug("No writer holds the file; clearing the inotify open mark", metadata: ["file": .string(name)])
+                files[name]?.openMark = false
+            }
+            return true
+        }
+        if verdict == .writing {
+            logger.debug("File is open for writing; waiting", metadata: ["file": .string(name)])
+        } else if let file = files[name], !file.openMarkWarned, now - file.changedAt >= settings.rescanInterval {
+            logger.warning(
+                """
+                File still looks open for writing (created or modified without close); \
+                grant outpost CAP_LEASE or run it as the files' owner so writers can be checked exactly
+                """,
+                metadata: ["file": .string(name)])
+            files[name]?.openMarkWarned = true
+        }
+        files[name]?.notBefore = now + settings.settle
+        return false
+    }
+
+    private func openFailed(_ name: String, _ error: SystemCallError) {
+        switch error.code {
+        case ENOENT:
+            files[name] = nil
+            logger.debug("File vanished before it was opened", metadata: ["file": .string(name)])
+        case ELOOP:
+            // Replaced by a symlink since the last lstat: classify it afresh.
+            files[name] = nil
+        case EACCES, EPERM:
+            if files[name]?.unreadableReported == false {
+                logger.error(
+                    "File is not readable; give the outpost user read permission; it is retried on later rescans",
+                    metadata: ["file": .string(name), "error": .string(error.description)])
+                files[name]?.unreadableReported = true
+            }
+            files[name]?.notBefore = SystemTime.monotonic() + settings.rescanInterval
+        default:
+            handOverFailed(name, error)
+        }
+    }
+
+    /// A step before the commit failed: the file stays in place and is retried with backoff.
+    private func handOverFailed(_ name: String, _ error: any Error) {
+        if error is CancellationError || Task.isCancelled {
+            logger.debug("Pickup interrupted by shutdown; the file stays", metadata: ["file": .string(name)])
+            return
+        }
+        guard var file = files[name] else { return }
+        file.failures += 1
+        let delay = retryDelay(after: file.failures)
+        file.notBefore = SystemTime.monotonic() + delay
+        files[name] = file
+        logger.error(
+            "Handing the file over failed; it stays in place and is retried",
+            metadata: [
+                "file": .string(name), "error": .string(String(describing: error)),
+                "retry_in_s": .stringConvertible(delay),
+            ])
+    }
+
+    private func recordPickup(_ name: String, events: Int) {
+        let now = SystemTime.wall()
+        source.updateStatus {
+            $0.filesPickedUp += 1
+            $0.lastPickupAt = now
+        }
+        logger.info("File committed", metadata: ["file": .string(name), "events": .stringConvertible(events)])
+        relocate(name, .acknowledge)
+    }
+
+    static let reasonSuffix = ".reason.json"
+}

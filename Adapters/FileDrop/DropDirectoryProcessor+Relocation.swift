@@ -1,0 +1,80 @@
+import EventModel
+import Logging
+
+extension DropDirectoryProcessor {
+    /// Archives, deletes or quarantines a committed file. When that fails the file is kept in
+    /// mind as committed (so it is not submitted again) and the move is retried on rescans.
+    func relocate(_ name: String, _ relocation: TrackedFile.Relocation) {
+        guard var file = files[name] else { return }
+        do {
+            let destination = try perform(relocation, name: name)
+            files[name] = nil
+            removeMarker(of: name)
+            logger.info(
+                "File acknowledged",
+                metadata: ["file": .string(name), "destination": .string(destination ?? "deleted")])
+        } catch {
+            file.pendingRelocation = relocation
+            file.failures += 1
+            files[name] = file
+            let metadata: Logger.Metadata = ["file": .string(name), "error": .string(error.description)]
+            let message: Logger.Message =
+                "Cannot move or delete the committed file; fix the permissions or free space of the named path; retrying on rescans"
+            if file.failures == 1 { logger.error(message, metadata: metadata) } else { logger.debug(message, metadata: metadata) }
+        }
+    }
+
+    /// Retries the moves that failed before, for files still present.
+    func retryPendingRelocations() {
+        for (name, file) in files {
+            guard let relocation = file.pendingRelocation else { continue }
+            relocate(name, relocation)
+        }
+    }
+
+    /// Returns the final path, or `nil` when the file was deleted.
+    private func perform(_ relocation: TrackedFile.Relocation, name: String) throws(SystemCallError) -> String? {
+        switch (relocation, settings.after) {
+        case (.acknowledge, .delete):
+            try FileRelocator.remove(path(name))
+            return nil
+        case (.acknowledge, .archive(let archive)):
+            let day = archive + "/" + String(RFC3339.format(SystemTime.wall()).prefix(10))
+            try FileRelocator.ensureDirectory(day)
+            return try FileRelocator.move(path(name), into: day, name: name)
+        case (.quarantine(let reason), _):
+            let destination = try FileRelocator.move(
+                path(name), into: settings.errorDirectory, name: name, reserving: Self.reasonSuffix)
+            do {
+                try FileRelocator.writeNewFile(
+                    destination + Self.reasonSuffix, bytes: reason.json(source: settings.name, file: name))
+            } catch {
+                logger.error(
+                    "Cannot write the reason file of a quarantined file",
+                    metadata: [
+                        "file": .string(name), "reason": .string(reason.rejection.code.rawValue),
+                        "error": .string(error.description),
+                    ])
+            }
+            logger.warning(
+                "File quarantined",
+                metadata: [
+                    "file": .string(name), "reason": .string(reason.rejection.code.rawValue),
+                    "detail": .string(reason.rejection.detail),
+                ])
+            return destination
+        }
+    }
+
+    private func removeMarker(of name: String) {
+        guard let marker = filter.marker(for: name) else { return }
+        markers.remove(marker)
+        do {
+            try FileRelocator.remove(path(marker))
+        } catch {
+            logger.warning(
+                "Cannot remove the done marker of an acknowledged file",
+                metadata: ["file": .string(marker), "error": .string(error.description)])
+        }
+    }
+}

@@ -1,0 +1,227 @@
+import EventModel
+import Foundation
+import Logging
+
+/// The per-file state and the steps of one `run()` of a ``FileDropSource``.
+///
+/// Owned by the `run()` task alone: every method runs on that task, so the state needs no
+/// lock. Each ``step(_:)`` applies inotify changes, rescans when due, and hands over the
+/// files that are ready, oldest first.
+final class DropDirectoryProcessor {
+    let settings: FileDropSettings
+    let intake: any DocumentIntake
+    let logger: Logger
+    let filter: NameFilter
+    let watcher: DirectoryWatcher
+    let source: FileDropSource
+
+    /// Document candidates (and ignored subdirectories) by name.
+    var files: [String: TrackedFile] = [:]
+    /// Done markers present in the directory.
+    var markers: Set<String> = []
+    var watching = false
+    var nextRescan = 0.0
+    var directoryErrorReported = false
+    var watchErrorReported = false
+    var reportedUndecodableNames: Set<String> = []
+    var intakeFailures = 0
+    var intakeRetryAt = 0.0
+
+    init(
+        settings: FileDropSettings, intake: any DocumentIntake, logger: Logger,
+        watcher: DirectoryWatcher, source: FileDropSource
+    ) {
+        self.settings = settings
+        self.intake = intake
+        self.logger = logger
+        self.filter = NameFilter(settings: settings)
+        self.watcher = watcher
+        self.source = source
+    }
+
+    /// One round: apply `pending` inotify changes, rescan when due, hand over ready files.
+    func step(_ pending: DirectoryWatcher.Pending) async {
+        let now = SystemTime.monotonic()
+        if pending.watchLost {
+            logger.warning("The inotify watch on the drop directory went away; watching it again")
+            watching = false
+            nextRescan = now
+        }
+        if pending.overflowed {
+            logger.warning("inotify queue overflowed; rescanning the directory")
+            nextRescan = now
+        }
+        for (name, change) in pending.changes { apply(change, to: name, now: now) }
+        if now >= nextRescan { rescan(now: now) }
+        publishStatus()
+        await handOverReadyFiles()
+        publishStatus()
+    }
+
+    private func publishStatus() {
+        let waiting = files.values.count { $0.status.kind != .directory && $0.pendingRelocation == nil }
+        source.updateStatus {
+            $0.filesWaiting = waiting
+            $0.watching = watching
+        }
+    }
+
+    func path(_ name: String) -> String { settings.directory + "/" + name }
+
+    /// Seconds to wait after the `failures`-th consecutive failure.
+    func retryDelay(after failures: Int) -> Double {
+        min(settings.retryMax, settings.retryInitial * pow(2, Double(max(0, failures - 1))))
+    }
+
+    // MARK: discovery
+
+    private func apply(_ change: DirectoryWatcher.Change, to name: String, now: Double) {
+        if filter.isMarker(name) {
+            if (try? EntryStatus.of(path: path(name))) != nil { markers.insert(name) } else { markers.remove(name) }
+            return
+        }
+        guard filter.isDocument(name) else { return }
+        observe(name, now: now)
+        switch change {
+        case .written: files[name]?.openMark = true
+        case .closed: files[name]?.openMark = false
+        case .removed, .touched: break
+        }
+    }
+
+    /// Full listing: files present at start, missed events, filesystems without inotify.
+    private func rescan(now: Double) {
+        nextRescan = now + settings.rescanInterval
+        if !watching { watchDirectory() }
+        let listing: DirectoryListing
+        do {
+            listing = try DirectoryListing.read(settings.directory)
+            directoryErrorReported = false
+        } catch {
+            if !directoryErrorReported {
+                logger.error(
+                    "Cannot read the drop directory; create it or give the outpost user read and write access",
+                    metadata: ["error": .string(error.description)])
+                directoryErrorReported = true
+            }
+            return
+        }
+        for name in listing.undecodableNames where reportedUndecodableNames.insert(name).inserted {
+            logger.warning(
+                "File name is not valid UTF-8 and cannot be picked up; rename it",
+                metadata: ["file": .string(name)])
+        }
+        markers = Set(listing.names.filter(filter.isMarker))
+        let documents = Set(listing.names.filter(filter.isDocument))
+        for name in documents { observe(name, now: now) }
+        for name in files.keys where !documents.contains(name) { files[name] = nil }
+        retryPendingRelocations()
+    }
+
+    private func watchDirectory() {
+        do {
+            try watcher.watch(settings.directory)
+            watching = true
+            watchErrorReported = false
+        } catch {
+            if !watchErrorReported {
+                logger.warning(
+                    "Cannot watch the drop directory with inotify; relying on periodic rescans",
+                    metadata: ["error": .string(error.description)])
+                watchErrorReported = true
+            }
+        }
+    }
+
+    /// Records the current `lstat` of `name`.
+    private func observe(_ name: String, now: Double) {
+        let status: EntryStatus?
+        do {
+            status = try EntryStatus.of(path: path(name))
+        } catch {
+            logger.warning("Cannot stat file", metadata: ["file": .string(name), "error": .string(error.description)])
+            return
+        }
+        guard let status else {
+            files[name] = nil
+            return
+        }
+        var file = files[name] ?? TrackedFile(status: status, now: now)
+        let isNew = files[name] == nil || !file.observe(status, now: now)
+        if isNew, status.kind == .directory {
+            logger.info("Ignoring subdirectory of the drop directory", metadata: ["file": .string(name)])
+        }
+        files[name] = file
+    }
+
+    // MARK: hand-over
+
+    private func handOverReadyFiles() async {
+        let now = SystemTime.monotonic()
+        guard now >= intakeRetryAt else { return }
+        let ready = files.filter { isReady($0.key, $0.value, now: now) }
+            .sorted { ($0.value.status.mtimeNs, $0.key) < ($1.value.status.mtimeNs, $1.key) }
+            .map(\.key)
+        for name in ready {
+            guard !Task.isCancelled else { return }
+            do {
+                try await intake.waitUntilAccepting()
+                intakeFailures = 0
+            } catch {
+                guard !Task.isCancelled, !(error is CancellationError) else { return }
+                intakeFailures += 1
+                let delay = retryDelay(after: intakeFailures)
+                intakeRetryAt = SystemTime.monotonic() + delay
+                logger.error(
+                    "Intake cannot accept documents; pickup paused",
+                    metadata: ["error": .string(String(describing: error)), "retry_in_s": .stringConvertible(delay)])
+                return
+            }
+            await handle(name)
+        }
+    }
+
+    private func isReady(_ name: String, _ file: TrackedFile, now: Double) -> Bool {
+        guard file.pendingRelocation == nil, file.status.kind != .directory, now >= file.notBefore,
+              file.isSettled(now: now, settle: settings.settle)
+        else { return false }
+        guard let marker = filter.marker(for: name) else { return true }
+        return markers.contains(marker)
+    }
+
+    /// Re-checks `name` right before handing it over, then picks it up or quarantines it.
+    private func handle(_ name: String) async {
+        guard let file = files[name] else { return }
+        let now = SystemTime.monotonic()
+        let current: EntryStatus?
+        do {
+            current = try EntryStatus.of(path: path(name))
+        } catch {
+            logger.warning("Cannot stat file", metadata: ["file": .string(name), "error": .string(error.description)])
+            files[name]?.notBefore = now + settings.rescanInterval
+            return
+        }
+        guard let current else {
+            files[name] = nil
+            logger.debug("File vanished before pickup", metadata: ["file": .string(name)])
+            return
+        }
+        guard current.isUnchanged(from: file.status) else {
+            files[name]?.observe(current, now: now)
+            return
+        }
+        switch current.kind {
+        case .directory:
+            return
+        case .symlink:
+            await quarantineUnread(
+                name, current, DocumentRejection(.symlink, "the entry is a symbolic link; links are never followed"))
+        case .special:
+            await quarantineUnread(
+                name, current,
+                DocumentRejection(.notRegularFile, "the entry is not a regular file (FIFO, socket or device)"))
+        case .regular:
+            await pickUp(name, expected: current)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// FileDrop: placeholder until the module lands.

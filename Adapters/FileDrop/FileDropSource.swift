@@ -1,0 +1,74 @@
+import EventModel
+import Logging
+import Synchronization
+
+/// The `file_drop` source: picks up files a batch job drops into a local directory, hands
+/// each to the agent's ``DocumentIntake``, and archives or deletes it only after its events
+/// are committed to the outbox.
+///
+/// Discovery combines inotify (read on a dedicated thread) with a scan at start and a full
+/// rescan every `rescanInterval`. A file is picked up once its size and mtime have been
+/// unchanged for `settle` seconds and no process has it open for writing (see
+/// ``OpenWriterProbe`` for the layered check), oldest mtime first, one file at a time.
+/// Symlinks are never followed, other non-regular entries and oversized files are
+/// quarantined without being read, and a failed submission leaves the file in place to be
+/// retried with backoff: no file is ever lost or overwritten.
+public final class FileDropSource: Sendable {
+    /// The settings this source runs with.
+    public let settings: FileDropSettings
+    private let intake: any DocumentIntake
+    private let logger: Logger
+    private let board = Mutex(FileDropStatus())
+    private let running = Atomic<Bool>(false)
+
+    /// - Parameters:
+    ///   - settings: directory, patterns, timings and where files go afterwards.
+    ///   - intake: the agent side every document (or rejection) is handed to.
+    ///   - logger: gets `source` metadata added.
+    public init(settings: FileDropSettings, intake: any DocumentIntake, logger: Logger) {
+        self.settings = settings
+        self.intake = intake
+        var logger = logger
+        logger[metadataKey: "source"] = .string(settings.name)
+        self.logger = logger
+    }
+
+    /// A snapshot of what the source has done so far.
+    public var status: FileDropStatus { board.withLock { $0 } }
+
+    /// Watches the directory and hands over files until the task is cancelled.
+    ///
+    /// Cancellation is cooperative: a file whose submission has returned is acknowledged
+    /// (archived, deleted or quarantined) before `run()` returns; a file not yet submitted
+    /// stays in place. Returns normally on cancellation.
+    ///
+    /// - Throws: ``FileDropError/alreadyRunning(source:)`` when called while already running.
+    public func run() async throws {
+        guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            throw FileDropError.alreadyRunning(source: settings.name)
+        }
+        defer { running.store(false, ordering: .releasing) }
+
+        let watcher = DirectoryWatcher(tick: Self.tick(settle: settings.settle))
+        let processor = DropDirectoryProcessor(
+            settings: settings, intake: intake, logger: logger, watcher: watcher, source: self)
+        watcher.start()
+        defer { watcher.stop() }
+        logger.info("File drop source started", metadata: ["directory": .string(settings.directory)])
+
+        await processor.step(DirectoryWatcher.Pending())
+        for await _ in watcher.signals {
+            if Task.isCancelled { break }
+            await processor.step(watcher.drain())
+        }
+        logger.info("File drop source stopped")
+    }
+
+    /// Applies `change` to the published status.
+    func updateStatus(_ change: (inout FileDropStatus) -> Void) {
+        board.withLock { change(&$0) }
+    }
+
+    /// How often timers are checked: a quarter of the settle time, within 20–250 ms.
+    static func tick(settle: Double) -> Double { min(0.25, max(0.02, settle / 4)) }
+}

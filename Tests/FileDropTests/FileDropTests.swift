@@ -1,1 +1,0 @@
-// FileDropTests: placeholder until the module lands.
