@@ -54,7 +54,7 @@ public final class OutboxIntake: DocumentIntake {
             agentID: agentID, region: region, sourceName: document.sourceName, fileName: document.fileName,
             fileSHA256: sha, pickupTime: Date().timeIntervalSince1970, traceparent: document.traceparent)
         do {
-            let codec = try codec(for: document)
+            let codec = try CodecSelection.codec(for: document.input, configured: document.format, among: codecs)
             let input = document.input
             let limits = self.limits
             let size = document.size
@@ -114,23 +114,5 @@ public final class OutboxIntake: DocumentIntake {
             "source": "\(origin.sourceName)", "file": "\(origin.fileName)",
             "reason": "\(rejection.code.rawValue)", "error": "\(rejection.detail)",
         ])
-    }
-
-    private func codec(for document: IncomingDocument) throws -> any DocumentCodec {
-        let format: DocumentFormat
-        if let configured = document.format {
-            format = configured
-        } else {
-            let prefix = try InputReader.prefix(document.input, count: 4096)
-            guard let detected = DocumentFormat.detect(prefix: prefix) else {
-                throw DocumentRejection(
-                    .unknownFormat, "neither IDoc XML nor an IDoc flat file (first bytes: \(InputReader.excerpt(prefix)))")
-            }
-            format = detected
-        }
-        guard let codec = codecs[format] else {
-            throw DocumentRejection(.unknownFormat, "no codec for format \(format.rawValue) in this agent")
-        }
-        return codec
     }
 }

@@ -1,0 +1,87 @@
+import EventModel
+import Foundation
+import Logging
+import Synchronization
+
+/// One line per log record on stderr, `key=value` (logfmt) or JSON, with stable keys.
+///
+/// Under systemd (`JOURNAL_STREAM` set) each line starts with a syslog priority prefix
+/// (`<6>`) and carries no timestamp, since journald adds its own.
+public struct LogfmtLogHandler: LogHandler {
+    public enum Format: Sendable { case logfmt, json }
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    let label: String
+    let format: Format
+    let journald: Bool
+
+    private static let lock = Mutex(())
+
+    public init(label: String, level: Logger.Level, format: Format, journald: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+        self.label = label
+        self.logLevel = level
+        self.format = format
+        self.journald = journald
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields: [(String, String)] = []
+        if !journald { fields.append(("ts", RFC3339Millis.now())) }
+        fields.append(("level", "\(event.level)"))
+        fields.append(("msg", "\(event.message)"))
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
+        var line = journald ? "<\(LogfmtLogHandler.priority(event.level))>" : ""
+        switch format {
+        case .logfmt:
+            line += fields.map { "\($0.0)=\(LogfmtLogHandler.quoted($0.1))" }.joined(separator: " ")
+        case .json:
+            var object: [String: String] = [:]
+            for (k, v) in fields { object[k] = v }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            line += String(decoding: data, as: UTF8.self)
+        }
+        line += "\n"
+        LogfmtLogHandler.lock.withLock { _ in
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
+    static func quoted(_ value: String) -> String {
+        let needs = value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\n" || $0 == "\\" }
+        guard needs else { return value }
+        var out = "\""
+        for c in value {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+}
+
+enum RFC3339Millis {
+    static func now() -> String {
+        RFC3339.format(Date().timeIntervalSince1970, milliseconds: true)
+    }
+}

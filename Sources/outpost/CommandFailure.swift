@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+
+/// Prints `outpost: <message>` on stderr and exits with the SPEC's code.
+enum CommandFailure {
+    /// A user or configuration error: exit 1.
+    static func user(_ message: String) -> ExitCode {
+        printError(message)
+        return ExitCode(1)
+    }
+
+    /// A runtime failure: exit 2.
+    static func runtime(_ message: String) -> ExitCode {
+        printError(message)
+        return ExitCode(2)
+    }
+
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("outpost: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,51 @@
+import Agent
+import ArgumentParser
+import EventModel
+import Foundation
+
+/// `outpost parse FILE`: the events a file would produce, as JSON lines.
+struct ParseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parse", abstract: "Print the events a file would produce, one JSON object per line.")
+
+    @Argument(help: "The file to parse.")
+    var file: String
+
+    @Option(help: "idoc-xml, idoc-flat or raw (default: detect from the content).")
+    var format: String?
+
+    @Option(help: "Region to put on the events.")
+    var region: String = "local"
+
+    @Option(help: "Agent id to put on the events.")
+    var agent: String = "local"
+
+    @Option(help: "Source name to put on the events.")
+    var source: String = "parse"
+
+    func run() async throws {
+        var documentFormat: DocumentFormat?
+        if let format {
+            guard let f = DocumentFormat(rawValue: format) else {
+                throw CommandFailure.user("--format \(format) is not one of idoc-xml, idoc-flat, raw")
+            }
+            documentFormat = f
+        }
+        let out = FileHandle.standardOutput
+        var count = 0
+        do {
+            try DocumentPreview.events(
+                path: file, format: documentFormat, codecs: AgentAssembly.codecs, agentID: agent, region: region,
+                sourceName: source
+            ) { event in
+                out.write(Data(event.json + [0x0A]))
+                count += 1
+            }
+        } catch let rejection as DocumentRejection {
+            throw CommandFailure.user("\(file) would be rejected: \(rejection)")
+        } catch {
+            throw CommandFailure.user("cannot read \(file): \(error.localizedDescription)")
+        }
+        FileHandle.standardError.write(Data("\(file): \(count) event(s)\n".utf8))
+    }
+}

@@ -1,0 +1,113 @@
+import Agent
+import ArgumentParser
+import FileDrop
+import Forwarder
+import Foundation
+import HTTPSink
+import Logging
+import Outbox
+import OutpostConfig
+import ServiceLifecycle
+
+/// `outpost run --config FILE`: the daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run the agent until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config = try LoadedConfig.agent(options.config, checkEnvironment: true)
+        AgentAssembly.bootstrapLogging(config.logging)
+        let logger = Logger(label: "outpost")
+
+        let lock: DataDirLock
+        do {
+            lock = try DataDirLock(dataDir: config.agent.dataDir)
+        } catch {
+            throw CommandFailure.runtime("\(error)")
+        }
+        defer { lock.release() }
+
+        let outbox: Outbox
+        do {
+            outbox = try Outbox(path: AgentAssembly.outboxPath(config))
+        } catch {
+            throw CommandFailure.runtime("\(error)")
+        }
+
+        let sink: HTTPSink
+        do {
+            sink = try HTTPSink(
+                url: config.hub.url, token: try AgentAssembly.readToken(config.hub.tokenFile),
+                requestTimeout: config.hub.requestTimeout,
+                tls: HTTPSinkTLS(caFile: config.hub.caFile, clientCertFile: config.hub.clientCertFile,
+                                 clientKeyFile: config.hub.clientKeyFile),
+                maxConnections: config.hub.maxConcurrency)
+        } catch {
+            throw CommandFailure.user("\(error)")
+        }
+        let forwarder = Forwarder(
+            outbox: outbox, sink: sink, settings: AgentAssembly.forwarderSettings(config.hub),
+            logger: Logger(label: "outpost.forwarder"))
+        let gate = IntakeGate(
+            outbox: outbox, high: config.outbox.highWatermark, low: config.outbox.lowWatermark,
+            minFreeDisk: config.outbox.minFreeDisk, dataDir: config.agent.dataDir,
+            logger: Logger(label: "outpost.intake"))
+        let intake = OutboxIntake(
+            outbox: outbox, codecs: AgentAssembly.codecs, agentID: config.agent.id, region: config.agent.region,
+            gate: gate, logger: Logger(label: "outpost.intake"), onCommit: { forwarder.notify() })
+
+        // Services stop in reverse order: sources first, the forwarder last so it can drain.
+        var services: [any Service] = [
+            ForwarderService(forwarder: forwarder, sinkDescription: sink.description),
+            MaintenanceService(
+                outbox: outbox, retainDelivered: config.outbox.retainDelivered, gate: gate,
+                logger: Logger(label: "outpost.outbox")),
+        ]
+        for source in config.sources {
+            switch source {
+            case .fileDrop(let c):
+                let settings = AgentAssembly.fileDropSettings(c)
+                try AgentAssembly.prepareDirectories(settings)
+                let drop = FileDropSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
+                services.append(SourceService(description: "file_drop \(c.name) (\(c.path))") { try await drop.run() })
+            case .sftp(let c):
+                throw CommandFailure.user("\(options.config): sources: \(c.name): type sftp is not available in this build yet")
+            case .amqp(let c):
+                throw CommandFailure.user("\(options.config): sources: \(c.name): type amqp is not available in this build yet")
+            }
+        }
+
+        let group = ServiceGroup(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        logger.info("agent.started", metadata: [
+            "outpost.agent": "\(config.agent.id)", "outpost.region": "\(config.agent.region)",
+            "outpost.sources": "\(config.sources.count)", "outpost.hub": "\(sink.description)",
+        ])
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("agent.failed", metadata: ["error": "\(error)"])
+            await sink.shutdown()
+            throw CommandFailure.runtime("\(error)")
+        }
+        await sink.shutdown()
+        logger.info("agent.stopped")
+    }
+}
+
+extension AgentAssembly {
+    /// Creates the archive and error directories when they are missing.
+    static func prepareDirectories(_ settings: FileDropSettings) throws {
+        var dirs = [settings.errorDirectory]
+        if case .archive(let dir) = settings.after { dirs.append(dir) }
+        for dir in dirs {
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            } catch {
+                throw CommandFailure.user("cannot create \(dir) for source \(settings.name): \(error.localizedDescription)")
+            }
+        }
+    }
+}

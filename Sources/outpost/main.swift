@@ -1,1 +1,0 @@
-print("outpost: not yet wired")
