@@ -9,7 +9,7 @@ public struct JSONWriter: Sendable {
 
     public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
 
-    @inlinable public mutating func raw(_ s: StaticString) {
+    public mutating func raw(_ s: StaticString) {
         s.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
