@@ -11,13 +11,22 @@ struct IDocTree {
         var record = ControlRecord()
         var field = control.pointee.children
         while let node = field {
-            if node.pointee.type == XML_ELEMENT_NODE, let name = node.pointee.name {
-                record.set(field: String(cString: name), to: IDocTree.text(of: node))
+            if node.pointee.type == XML_ELEMENT_NODE,
+               let kept = IDocTree.keptFields.first(where: { XMLName.matches(node.pointee.name, $0.name) }) {
+                record[keyPath: kept.field] = IDocTree.trimmedText(of: node)
             }
             field = node.pointee.next
         }
         return record
     }
+
+    /// The `EDI_DC40` fields Outpost keeps (as ``ControlRecord/set(field:to:)`` names them),
+    /// matched on bytes so that the other fields cost no string at all.
+    private static let keptFields: [(name: [UInt8], field: WritableKeyPath<ControlRecord, String> & Sendable)] = [
+        (Array("MANDT".utf8), \.mandt), (Array("DOCNUM".utf8), \.docnum), (Array("IDOCTYP".utf8), \.idoctyp),
+        (Array("CIMTYP".utf8), \.cimtyp), (Array("MESTYP".utf8), \.mestyp), (Array("SNDPRN".utf8), \.sndprn),
+        (Array("RCVPRN".utf8), \.rcvprn), (Array("CREDAT".utf8), \.credat), (Array("CRETIM".utf8), \.cretim),
+    ]
 
     /// The deepest element nesting below the IDoc, counted from the IDoc itself (which is 0),
     /// or nil when it stays within `limit`. Stops walking as soon as the limit is passed.
@@ -55,14 +64,25 @@ struct IDocTree {
         return nil
     }
 
-    /// The text of a field element: its single text child directly, else all its text.
-    private static func text(of element: xmlNodePtr) -> String {
+    /// The text of a field element without surrounding blanks: its single text child
+    /// directly, else all its text.
+    private static func trimmedText(of element: xmlNodePtr) -> String {
         if let child = element.pointee.children, child.pointee.next == nil,
            child.pointee.type == XML_TEXT_NODE, let content = child.pointee.content {
-            return String(cString: content)
+            return trimmed(content)
         }
         guard let content = xmlNodeGetContent(element) else { return "" }
         defer { cxml_free(content) }
-        return String(cString: content)
+        return trimmed(content)
+    }
+
+    /// The string without leading and trailing spaces, tabs, CR and LF.
+    private static func trimmed(_ text: UnsafePointer<xmlChar>) -> String {
+        let bytes = UnsafeBufferPointer(start: text, count: Int(xmlStrlen(text)))
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }),
+              let last = bytes.lastIndex(where: { !isBlank($0) })
+        else { return "" }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[first...last]), as: UTF8.self)
     }
 }

@@ -19,7 +19,7 @@ final class IDocXMLReader {
         let feed = XMLInputFeed(input)
         let context = Unmanaged.passUnretained(feed).toOpaque()
         guard let reader = xmlReaderForIO(IDocXMLReader.read, nil, context, nil, nil, IDocXMLReader.options) else {
-            throw IDocXMLReader.rejection(feed: feed, errors: errors, rootSeen: false)
+            throw XMLFailure(feed: feed, errors: errors, parserOffset: nil, rootSeen: false).rejection()
         }
         self.reader = reader
         self.feed = feed
@@ -37,7 +37,7 @@ final class IDocXMLReader {
         while status == 1 {
             let type = xmlTextReaderNodeType(reader)
             if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) || type == Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue) {
-                throw DocumentRejection(.dtdForbidden, IDocXMLReader.doctypeDetail)
+                throw DocumentRejection(.dtdForbidden, XMLFailure.doctypeDetail)
             }
             guard type == Int32(XML_READER_TYPE_ELEMENT.rawValue) else {
                 status = xmlTextReaderRead(reader)
@@ -60,7 +60,7 @@ final class IDocXMLReader {
             status = xmlTextReaderRead(reader)
         }
         if status < 0 || errors.first != nil {
-            throw IDocXMLReader.rejection(feed: feed, errors: errors, rootSeen: root != nil)
+            throw rejection()
         }
         guard ordinal > 0 else {
             let detail = root.map { "the root element <\($0.name)> holds no <IDOC> element" } ?? "the input holds no XML element"
@@ -78,7 +78,7 @@ final class IDocXMLReader {
         let expanded = xmlTextReaderExpand(reader)
         feed.budget = .max
         guard let idoc = expanded else {
-            throw IDocXMLReader.rejection(feed: feed, errors: errors, rootSeen: true, documentLimit: limits.maxDocumentBytes)
+            throw rejection(documentLimit: limits.maxDocumentBytes)
         }
         let tree = IDocTree(idoc: idoc)
         if tree.nesting(exceeding: limits.maxDepth - 2) != nil {
@@ -91,10 +91,17 @@ final class IDocXMLReader {
             throw DocumentRejection(.malformedXML, "IDoc \(ordinal + 1) (line \(line)) could not be serialised (out of memory)")
         }
         guard data.count <= limits.maxDocumentBytes else {
-            throw IDocXMLReader.tooLarge(ordinal: ordinal, line: line, limit: limits.maxDocumentBytes)
+            throw XMLFailure.tooLarge(ordinal: ordinal, line: line, limit: limits.maxDocumentBytes)
         }
         try emit(DocumentRecord(
             ordinal: ordinal, control: control, rootName: root?.name, contentType: "application/xml", data: data))
+    }
+
+    /// Why the reader stopped.
+    private func rejection(documentLimit: Int? = nil) -> DocumentRejection {
+        let failure = XMLFailure(
+            feed: feed, errors: errors, parserOffset: Int(xmlTextReaderByteConsumed(reader)), rootSeen: root != nil)
+        return failure.rejection(documentLimit: documentLimit)
     }
 
     /// libxml2's read callback: `context` is the unretained ``XMLInputFeed``.

@@ -1,7 +1,14 @@
 internal import CLibXML2
 import EventModel
 
-extension IDocXMLReader {
+/// What was known when libxml2's reader stopped, turned into a ``DocumentRejection``.
+struct XMLFailure {
+    let feed: XMLInputFeed
+    let errors: XMLErrorLog
+    /// Where the parser stood in the input, when a reader existed.
+    let parserOffset: Int?
+    let rootSeen: Bool
+
     static let doctypeDetail =
         "the input has a DOCTYPE (document type declaration); IDoc XML must not declare one, because entities and external references are refused"
 
@@ -9,11 +16,9 @@ extension IDocXMLReader {
         DocumentRejection(.documentTooLarge, "IDoc \(ordinal + 1) (line \(line)) is larger than \(limit) bytes; the limit is codec max_document_size")
     }
 
-    /// Why the reader stopped, from what the feed saw and the first error libxml2 reported.
-    static func rejection(
-        feed: XMLInputFeed, errors: XMLErrorLog, rootSeen: Bool, documentLimit: Int? = nil
-    ) -> DocumentRejection {
-        if feed.foundDoctype { return DocumentRejection(.dtdForbidden, doctypeDetail) }
+    /// - Parameter documentLimit: the size limit, when the reader stopped inside an IDoc.
+    func rejection(documentLimit: Int? = nil) -> DocumentRejection {
+        if feed.foundDoctype { return DocumentRejection(.dtdForbidden, XMLFailure.doctypeDetail) }
         if feed.exhaustedBudget, let documentLimit {
             return DocumentRejection(.documentTooLarge, "an IDoc is larger than \(documentLimit) bytes; the limit is codec max_document_size")
         }
@@ -34,13 +39,13 @@ extension IDocXMLReader {
         if !rootSeen && feed.firstSignificantByte != UInt8(ascii: "<") {
             return DocumentRejection(.notXML, "the input does not start with XML markup (\(detail))")
         }
-        if feed.reachedEnd && isPrematureEnd(error) {
+        if isPrematureEnd(error) {
             return DocumentRejection(.truncated, "the input ends in the middle of the document (\(detail)); was it copied completely?")
         }
         return DocumentRejection(.malformedXML, detail)
     }
 
-    private static func isEncodingError(_ error: XMLErrorLog.Entry) -> Bool {
+    private func isEncodingError(_ error: XMLErrorLog.Entry) -> Bool {
         if error.domain == Int32(XML_FROM_I18N.rawValue) { return true }
         let codes: [xmlParserErrors] = [XML_ERR_INVALID_ENCODING, XML_ERR_UNSUPPORTED_ENCODING, XML_ERR_UNKNOWN_ENCODING]
         if codes.contains(where: { Int32($0.rawValue) == error.code }) { return true }
@@ -48,11 +53,12 @@ extension IDocXMLReader {
         return error.code == Int32(XML_ERR_INVALID_CHAR.rawValue) && error.message.contains("encoding")
     }
 
-    private static func isPrematureEnd(_ error: XMLErrorLog.Entry) -> Bool {
-        let codes: [xmlParserErrors] = [XML_ERR_TAG_NOT_FINISHED, XML_ERR_DOCUMENT_END, XML_ERR_LTSLASH_REQUIRED,
-                                        XML_ERR_GT_REQUIRED, XML_ERR_NAME_REQUIRED, XML_ERR_ATTRIBUTE_NOT_FINISHED,
-                                        XML_ERR_ATTRIBUTE_WITHOUT_VALUE, XML_ERR_COMMENT_NOT_FINISHED,
-                                        XML_ERR_CDATA_NOT_FINISHED, XML_ERR_PI_NOT_FINISHED]
-        return codes.contains { Int32($0.rawValue) == error.code } || error.message.contains("Premature end")
+    /// The parser ran out of input: it stopped at the very end of a completely read input
+    /// (a mismatched end tag there is a real error, not a cut).
+    private func isPrematureEnd(_ error: XMLErrorLog.Entry) -> Bool {
+        guard feed.reachedEnd else { return false }
+        if error.message.contains("Premature end") { return true }
+        guard let parserOffset, parserOffset >= feed.bytesFed else { return false }
+        return error.code != Int32(XML_ERR_TAG_NAME_MISMATCH.rawValue)
     }
 }
