@@ -23,6 +23,11 @@ final class IDocXMLWriter {
     /// Writes `<ROOT …><IDOC …>…</IDOC></ROOT>`; the bytes stay valid until the next call.
     /// Returns nil when libxml2 cannot serialise the node (out of memory).
     func write(_ idoc: xmlNodePtr, of document: xmlDocPtr?) -> UnsafeRawBufferPointer? {
+        // Without a declared encoding libxml2 writes non-ASCII attribute characters as
+        // `&#x…;`; telling it the document is UTF-8 (which its tree always is) keeps them.
+        if let document, document.pointee.encoding == nil {
+            document.pointee.encoding = UnsafePointer(xmlCharStrdup("UTF-8"))
+        }
         xmlBufferEmpty(buffer)
         guard append(startTag), xmlNodeDump(buffer, document, idoc, 0, 0) >= 0, append(endTag),
               let content = xmlBufferContent(buffer)

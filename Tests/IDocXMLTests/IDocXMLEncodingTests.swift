@@ -42,6 +42,15 @@ struct IDocXMLEncodingTests {
         #expect(version11.documents.count == 1)
     }
 
+    @Test("non-ASCII attribute values, CDATA and character references stay characters in UTF-8")
+    func attributesAndCDATA() throws {
+        let idoc = "<IDOC BEGIN=\"1\" NOTE=\"Café\">" + XMLFixture.controlRecord(docnum: "5")
+            + "<T><![CDATA[a < b & é]]></T><U>&#233;&#x41;</U></IDOC>"
+        let document = try #require(XMLDecoding.decode(XMLFixture.file(prolog: "", idocs: [idoc])).documents.first)
+        #expect(document.text.contains("<IDOC BEGIN=\"1\" NOTE=\"Café\">"))
+        #expect(document.text.contains("<T><![CDATA[a < b & é]]></T><U>éA</U>"))
+    }
+
     @Test("CRLF line ends and tabs are fine; field values are trimmed")
     func crlfAndTabs() throws {
         let input = "<?xml version=\"1.0\"?>\r\n<ORDERS05>\r\n\t<IDOC BEGIN=\"1\">\r\n\t\t<EDI_DC40 SEGMENT=\"1\">\r\n"
