@@ -13,13 +13,17 @@ import EventModel
 /// characters (NUL, binary data), a control record longer than 524 characters, a record
 /// longer than 1063 characters. Streams: one IDoc in memory at a time.
 public struct IDocFlatCodec: DocumentCodec {
+    /// A codec; it holds no state, so one value may serve any number of inputs and threads.
     public init() {}
 
+    /// `idoc-flat`.
     public var format: DocumentFormat { .idocFlat }
 
     /// The longest data record: SEGNAM 30, MANDT 3, DOCNUM 16, SEGNUM 6, PSGNUM 6, HLEVEL 2, SDATA 1000.
     static let maxDataRecordLength = 1063
 
+    /// Decodes `input`, calling `emit` once per IDoc in file order; throws
+    /// ``DocumentRejection`` when the input is refused.
     public func decode(
         _ input: DocumentInput, limits: CodecLimits, emit: (DocumentRecord) throws -> Void
     ) throws {

@@ -28,14 +28,14 @@ struct IDocTree {
         (Array("RCVPRN".utf8), \.rcvprn), (Array("CREDAT".utf8), \.credat), (Array("CRETIM".utf8), \.cretim),
     ]
 
-    /// The deepest element nesting below the IDoc, counted from the IDoc itself (which is 0),
-    /// or nil when it stays within `limit`. Stops walking as soon as the limit is passed.
-    func nesting(exceeding limit: Int) -> Int? {
+    /// Whether elements nest more than `limit` levels below the IDoc (its children are
+    /// level 1). Stops walking as soon as the limit is passed.
+    func nests(deeperThan limit: Int) -> Bool {
         var depth = 1
         var cursor = idoc.pointee.children
         while let node = cursor {
             if node.pointee.type == XML_ELEMENT_NODE {
-                if depth > limit { return depth }
+                if depth > limit { return true }
                 if let child = node.pointee.children {
                     depth += 1
                     cursor = child
@@ -46,11 +46,11 @@ struct IDocTree {
             while let climbing = current, climbing.pointee.next == nil {
                 current = climbing.pointee.parent
                 depth -= 1
-                if current == idoc { return nil }
+                if current == idoc { return false }
             }
             cursor = current?.pointee.next
         }
-        return nil
+        return false
     }
 
     private static let controlRecordName = Array("EDI_DC40".utf8)

@@ -13,10 +13,14 @@ import EventModel
 /// and nothing outside the input is read), nesting beyond ``CodecLimits/maxDepth``, an IDoc
 /// beyond ``CodecLimits/maxDocumentBytes``. Safe to use from several threads at once.
 public struct IDocXMLCodec: DocumentCodec {
+    /// A codec; it holds no state, so one value may serve any number of inputs and threads.
     public init() {}
 
+    /// `idoc-xml`.
     public var format: DocumentFormat { .idocXML }
 
+    /// Decodes `input`, calling `emit` once per IDoc in file order; throws
+    /// ``DocumentRejection`` when the input is refused.
     public func decode(
         _ input: DocumentInput, limits: CodecLimits, emit: (DocumentRecord) throws -> Void
     ) throws {

@@ -81,7 +81,7 @@ final class IDocXMLReader {
             throw rejection(documentLimit: limits.maxDocumentBytes)
         }
         let tree = IDocTree(idoc: idoc)
-        if tree.nesting(exceeding: limits.maxDepth - 2) != nil {
+        if tree.nests(deeperThan: limits.maxDepth - 2) {
             throw DocumentRejection(.tooDeep, "IDoc \(ordinal + 1) (line \(line)) nests elements deeper than \(limits.maxDepth) levels; the limit is codec max_depth")
         }
         guard let control = tree.controlRecord() else {

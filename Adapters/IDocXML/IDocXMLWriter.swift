@@ -10,7 +10,9 @@ final class IDocXMLWriter {
     private let startTag: [UInt8]
     private let endTag: [UInt8]
 
-    /// - Parameter root: the root element's start tag (`<NAME attrs…>`) and end tag.
+    /// - Parameters:
+    ///   - startTag: the root element's start tag, `<NAME attrs…>`.
+    ///   - endTag: the root element's end tag, `</NAME>`.
     init?(startTag: [UInt8], endTag: [UInt8]) {
         guard let buffer = xmlBufferCreateSize(16 << 10) else { return nil }
         self.buffer = buffer

@@ -6,13 +6,11 @@ struct RootElement {
     let name: String
     let startTag: [UInt8]
     let endTag: [UInt8]
-    let isEmpty: Bool
 
     /// Reads the element the reader stands on; leaves the reader on that element.
     init(reading reader: xmlTextReaderPtr) {
         let qualifiedName = xmlTextReaderConstName(reader).map(XMLName.bytes) ?? []
         name = String(decoding: qualifiedName, as: UTF8.self)
-        isEmpty = xmlTextReaderIsEmptyElement(reader) == 1
         var tag: [UInt8] = [UInt8(ascii: "<")]
         tag += qualifiedName
         while xmlTextReaderMoveToNextAttribute(reader) == 1 {
