@@ -1,1 +1,0 @@
-// IDocFlat: placeholder until the module lands.

@@ -1,1 +1,0 @@
-// IDocXML: placeholder until the module lands.

@@ -1,1 +1,0 @@
-// IDocFlatTests: placeholder until the module lands.

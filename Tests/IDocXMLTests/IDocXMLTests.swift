@@ -1,1 +1,0 @@
-// IDocXMLTests: placeholder until the module lands.

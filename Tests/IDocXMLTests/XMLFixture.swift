@@ -1,0 +1,101 @@
+import EventModel
+import Foundation
+import IDocXML
+
+/// Builds small IDoc XML inputs for the tests.
+enum XMLFixture {
+    static let declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+
+    static func controlRecord(
+        docnum: String, mestyp: String = "ORDERS", idoctyp: String = "ORDERS05", cimtyp: String = "",
+        sndprn: String = "SNDCLNT100", rcvprn: String = "RCVPARTNER"
+    ) -> String {
+        "<EDI_DC40 SEGMENT=\"1\"><TABNAM>EDI_DC40</TABNAM><MANDT>100</MANDT><DOCNUM>\(docnum)</DOCNUM>"
+            + "<IDOCTYP>\(idoctyp)</IDOCTYP>" + (cimtyp.isEmpty ? "" : "<CIMTYP>\(cimtyp)</CIMTYP>")
+            + "<MESTYP>\(mestyp)</MESTYP><SNDPRN>\(sndprn)</SNDPRN><RCVPRN>\(rcvprn)</RCVPRN>"
+            + "<CREDAT>20261126</CREDAT><CRETIM>101500</CRETIM></EDI_DC40>"
+    }
+
+    static func idoc(docnum: String, mestyp: String = "ORDERS", segments: String = segment(belnr: "4711")) -> String {
+        "<IDOC BEGIN=\"1\">" + controlRecord(docnum: docnum, mestyp: mestyp) + segments + "</IDOC>"
+    }
+
+    static func segment(belnr: String) -> String {
+        "<E1EDK01 SEGMENT=\"1\"><BELNR>\(belnr)</BELNR></E1EDK01>"
+    }
+
+    static func file(root: String = "ORDERS05", prolog: String = declaration, idocs: [String]) -> String {
+        prolog + "<\(root)>\n" + idocs.map { "  " + $0 + "\n" }.joined() + "</\(root)>\n"
+    }
+
+    /// About 2.25 KB of segments, the size of a typical order IDoc.
+    static let typicalSegments: String = (0..<18).map { index in
+        "<E1EDP01 SEGMENT=\"1\"><POSEX>\(String(format: "%05d", index + 1))</POSEX><MENGE>5602.800</MENGE>"
+            + "<MENEE>UOM</MENEE><NETWR>10365.18</NETWR></E1EDP01>\n"
+    }.joined()
+}
+
+/// What a codec emitted, copied out of the callback.
+struct EmittedDocument {
+    var ordinal: Int
+    var control: ControlRecord?
+    var rootName: String?
+    var contentType: String
+    var data: [UInt8]
+    var text: String { String(decoding: data, as: UTF8.self) }
+}
+
+/// The documents emitted before the codec finished or refused the input.
+struct DecodeOutcome {
+    var documents: [EmittedDocument] = []
+    var rejection: DocumentRejection?
+}
+
+enum XMLDecoding {
+    static func decode(_ input: DocumentInput, limits: CodecLimits = .default) -> DecodeOutcome {
+        var outcome = DecodeOutcome()
+        do {
+            try IDocXMLCodec().decode(input, limits: limits) { record in
+                outcome.documents.append(EmittedDocument(
+                    ordinal: record.ordinal, control: record.control, rootName: record.rootName,
+                    contentType: record.contentType, data: Array(record.data)))
+            }
+        } catch let rejection as DocumentRejection {
+            outcome.rejection = rejection
+        } catch {
+            outcome.rejection = DocumentRejection(.unreadable, "unexpected error \(error)")
+        }
+        return outcome
+    }
+
+    static func decode(_ text: String, limits: CodecLimits = .default) -> DecodeOutcome {
+        decode(.bytes(Array(text.utf8)), limits: limits)
+    }
+}
+
+/// The public samples shared with the project (never copied into it).
+enum PublicSamples {
+    static func path(_ name: String, file: StaticString = #filePath) -> String {
+        var directory = URL(fileURLWithPath: "\(file)").deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+            let parent = directory.deletingLastPathComponent()
+            precondition(parent.path != directory.path, "Package.swift not found above \(file)")
+            directory = parent
+        }
+        return directory.appendingPathComponent("../shared/samples/public/\(name)").standardizedFileURL.path
+    }
+
+    /// The sample's bytes; fails clearly when the shared samples directory is missing.
+    static func bytes(_ name: String) throws -> [UInt8] {
+        let path = path(name)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SampleMissing(path: path)
+        }
+        return Array(data)
+    }
+
+    struct SampleMissing: Error, CustomStringConvertible {
+        var path: String
+        var description: String { "public sample \(path) is missing: the tests need /work/shared/samples/public next to the package" }
+    }
+}
