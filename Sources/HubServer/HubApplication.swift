@@ -1,0 +1,49 @@
+import Hummingbird
+import Logging
+import OutpostConfig
+
+/// Builds the hub's HTTP application (SPEC §5) on `storage`; `run()`/`runService()` serves it
+/// on `configuration`'s listen address, tests drive it with HummingbirdTesting.
+///
+/// - Parameters:
+///   - configuration: agents and their token digests, read token, limits, listen address.
+///     `storage` is not opened from it: the caller chooses and opens the storage.
+///   - storage: where accepted events go.
+///   - logger: receives one entry per refused request or failed write (never a token).
+public func buildHubApplication(
+    configuration: HubConfiguration, storage: some HubStorage, logger: Logger
+) -> some ApplicationProtocol {
+    Application(
+        router: buildHubRouter(configuration: configuration, storage: storage, logger: logger),
+        configuration: .init(
+            address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub"),
+        logger: logger)
+}
+
+func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, logger: Logger) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.get("healthz") { _, _ -> Response in
+        do {
+            try await storage.checkWritable()
+            return try Response.json(["status": "ok"])
+        } catch {
+            logger.error("Health check failed: storage cannot write", metadata: ["hub.error": "\(error)"])
+            return try Response.json(["status": "unavailable", "error": "\(error)"], status: .serviceUnavailable)
+        }
+    }
+    let v1 = router.group("v1")
+    IngestController(
+        storage: storage,
+        authenticator: BearerAuthenticator(agents: configuration.agents),
+        admission: BatchAdmission(limit: configuration.maxConcurrentBatches),
+        maxBatchBytes: configuration.maxBatchBytes,
+        logger: logger
+    ).addRoutes(to: v1)
+    let reads = v1.group()
+    if let readToken = configuration.readTokenSHA256 {
+        // An unparsable digest locks reads rather than opening them.
+        reads.add(middleware: ReadTokenMiddleware(digest: TokenDigest(hex: readToken) ?? TokenDigest(of: "")))
+    }
+    ReadController(storage: storage, agents: configuration.agents).addRoutes(to: reads)
+    return router
+}

@@ -1,1 +1,0 @@
-// HubServer: placeholder until the module lands.

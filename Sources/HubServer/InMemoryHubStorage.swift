@@ -1,0 +1,90 @@
+import Foundation
+
+/// `HubStorage` in memory, with the same semantics as `SQLiteHubStorage`; for tests and
+/// throwaway hubs. `failWrites(with:)` simulates a storage that cannot write.
+public actor InMemoryHubStorage: HubStorage {
+    private struct Stored {
+        var sequence: Int64
+        var event: IncomingEvent
+    }
+
+    private var stored: [Stored] = []
+    private var sequenceByID: [String: Int64] = [:]
+    private var agents: [String: HubStatistics.AgentActivity] = [:]
+    private var writeFailure: HubStorageError?
+
+    public init() {}
+
+    /// Makes every later write (store and health check) throw `error`, or work again with `nil`.
+    public func failWrites(with error: HubStorageError?) {
+        writeFailure = error
+    }
+
+    public func store(_ batch: IngestBatch) throws -> StoreOutcome {
+        if let writeFailure { throw writeFailure }
+        var outcome = StoreOutcome(accepted: 0, duplicates: 0)
+        for event in batch.events {
+            if sequenceByID[event.id] != nil {
+                outcome.duplicates += 1
+                continue
+            }
+            let sequence = Int64(stored.count + 1)
+            stored.append(Stored(sequence: sequence, event: event))
+            sequenceByID[event.id] = sequence
+            outcome.accepted += 1
+        }
+        var activity = agents[batch.agentID] ?? .init(region: batch.region)
+        activity.region = batch.region
+        activity.events += outcome.accepted
+        activity.duplicates += outcome.duplicates
+        activity.lastSeen = batch.receivedAt.rfc3339
+        agents[batch.agentID] = activity
+        return outcome
+    }
+
+    public func events(matching query: EventQuery) -> EventPage {
+        let after = query.after?.sequence ?? 0
+        let start = Int(min(max(0, after), Int64(stored.count)))  // sequence n sits at index n-1
+        var page: [Stored] = []
+        var more = false
+        for candidate in stored[start...] where Self.matches(candidate.event, query) {
+            if page.count == query.limit {
+                more = true
+                break
+            }
+            page.append(candidate)
+        }
+        let next = more ? page.last.map { EventCursor(sequence: $0.sequence) } : nil
+        return EventPage(events: page.map(\.event.json), next: next)
+    }
+
+    public func event(id: String) -> Data? {
+        sequenceByID[id].map { stored[Int($0 - 1)].event.json }
+    }
+
+    public func statistics(recentRejections: Int) -> HubStatistics {
+        var statistics = HubStatistics(
+            events: stored.count, duplicatesDropped: agents.values.reduce(0) { $0 + $1.duplicates }, agents: agents)
+        for entry in stored {
+            statistics.regions[entry.event.region, default: 0] += 1
+            statistics.types[entry.event.type, default: 0] += 1
+        }
+        let rejected = stored.reversed().lazy
+            .filter { $0.event.type == IncomingEvent.documentRejectedType }
+            .compactMap(\.event.rejectedDocument)
+        statistics.rejectedDocuments = .init(
+            count: statistics.types[IncomingEvent.documentRejectedType] ?? 0, recent: Array(rejected.prefix(recentRejections)))
+        return statistics
+    }
+
+    public func checkWritable() throws {
+        if let writeFailure { throw writeFailure }
+    }
+
+    private static func matches(_ event: IncomingEvent, _ query: EventQuery) -> Bool {
+        (query.type.map { $0 == event.type } ?? true)
+            && (query.source.map { $0 == event.source } ?? true)
+            && (query.region.map { $0 == event.region } ?? true)
+            && (query.subject.map { $0 == event.subject } ?? true)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Hummingbird
+import Logging
+import OutpostConfig
+
+/// `POST /v1/events`: authenticates the agent, sheds load, decodes and checks the batch,
+/// stores the valid events and answers what happened to each.
+struct IngestController<Storage: HubStorage>: Sendable {
+    let storage: Storage
+    let authenticator: BearerAuthenticator
+    let admission: BatchAdmission
+    let maxBatchBytes: Int
+    let decoder = CloudEventBatchDecoder()
+    let logger: Logger
+
+    static var acceptedContentTypes: [String] { ["application/cloudevents-batch+json", "application/json"] }
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.post("events", use: ingest)
+    }
+
+    @Sendable func ingest(request: Request, context: BasicRequestContext) async throws -> Response {
+        guard let agent = authenticator.agent(authorization: request.headers[.authorization]) else {
+            logger.warning("Refused batch without a known bearer token")
+            throw HubError.missingToken
+        }
+        let answer = try await admission.admit {
+            try await ingest(request, from: agent)
+        }
+        guard let answer else {
+            logger.notice("Shed batch: too many batches in process", metadata: ["hub.agent": "\(agent.id)"])
+            throw HubError.overloaded("the hub is processing \(admission.limit) batches already; retry after the Retry-After delay")
+        }
+        return try Response.json(answer)
+    }
+
+    private func ingest(_ request: Request, from agent: HubAgent) async throws -> IngestResponse {
+        try checkContentType(request.headers[.contentType])
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBatchBytes {
+            throw tooLarge()
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBatchBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw tooLarge()
+        }
+        let receivedAt = Date()
+        let (events, rejected) = try body.withUnsafeReadableBytes { bytes in
+            try decodeBatch(bytes, from: agent)
+        }
+        let outcome: StoreOutcome
+        do {
+            outcome = try await storage.store(IngestBatch(agentID: agent.id, region: agent.region, receivedAt: receivedAt, events: events))
+        } catch let error as HubStorageError {
+            logger.error("Could not store batch", metadata: ["hub.agent": "\(agent.id)", "hub.error": "\(error)"])
+            throw HubError.overloaded("could not store the batch now (\(error)); retry later", retryAfterSeconds: error == .busy ? 1 : 5)
+        }
+        logger.debug("Stored batch", metadata: [
+            "hub.agent": "\(agent.id)", "hub.accepted": "\(outcome.accepted)",
+            "hub.duplicates": "\(outcome.duplicates)", "hub.rejected": "\(rejected.count)",
+        ])
+        if !rejected.isEmpty {
+            logger.notice("Rejected invalid events", metadata: [
+                "hub.agent": "\(agent.id)", "hub.rejected": "\(rejected.count)",
+                "hub.reason": "\(rejected[0].reason)",
+            ])
+        }
+        return IngestResponse(accepted: outcome.accepted, duplicates: outcome.duplicates, rejected: rejected)
+    }
+
+    private func tooLarge() -> HubError {
+        HubError(
+            status: .contentTooLarge,
+            message: "batch is larger than max_batch_bytes (\(maxBatchBytes) bytes); send smaller batches or raise max_batch_bytes")
+    }
+
+    private func checkContentType(_ header: String?) throws {
+        guard let header else { return }
+        let mediaType = header.split(separator: ";", maxSplits: 1).first.map { $0.trimmingSpaces.lowercased() } ?? ""
+        guard Self.acceptedContentTypes.contains(mediaType) else {
+            throw HubError(
+                status: .unsupportedMediaType,
+                message: "content type \(header) is not accepted; send \(Self.acceptedContentTypes.joined(separator: " or "))")
+        }
+    }
+
+    /// Decodes the body and sorts its events into those to store and those rejected.
+    /// - Throws: 400 when the body is not a batch, 403 when an event claims another agent or region.
+    private func decodeBatch(
+        _ bytes: UnsafeRawBufferPointer, from agent: HubAgent
+    ) throws -> ([IncomingEvent], [IngestResponse.RejectedEvent]) {
+        let decoded: [DecodedCloudEvent]
+        do {
+            decoded = try decoder.decode(bytes)
+        } catch {
+            logger.notice("Refused unparsable batch", metadata: ["hub.agent": "\(agent.id)", "hub.error": "\(error)"])
+            throw HubError.badRequest("body is not a CloudEvents JSON batch: \(error)")
+        }
+        for event in decoded where event.agentid != agent.id || event.region != agent.region {
+            logger.warning("Refused batch with events of another agent or region", metadata: ["hub.agent": "\(agent.id)"])
+            throw HubError(
+                status: .forbidden,
+                message: "event \(event.index) (id \(event.id ?? "missing")) has agentid \(Self.quoted(event.agentid)) "
+                    + "and region \(Self.quoted(event.region)), but the token belongs to agent \"\(agent.id)\" "
+                    + "in region \"\(agent.region)\"; nothing of this batch was stored")
+        }
+        var accepted: [IncomingEvent] = []
+        accepted.reserveCapacity(decoded.count)
+        var rejected: [IngestResponse.RejectedEvent] = []
+        for event in decoded {
+            if let problem = event.validationProblem {
+                rejected.append(.init(id: event.id, reason: problem))
+            } else {
+                accepted.append(Self.incoming(event, json: Data(bytes[event.byteRange])))
+            }
+        }
+        return (accepted, rejected)
+    }
+
+    private static func incoming(_ event: DecodedCloudEvent, json: Data) -> IncomingEvent {
+        // validationProblem == nil guarantees id, source and type; agentid and region were checked.
+        let id = event.id ?? "", type = event.type ?? "", agentID = event.agentid ?? ""
+        let rejectedDocument = type == IncomingEvent.documentRejectedType
+            ? RejectedDocument(
+                eventID: id, agentID: agentID, filename: event.dataFilename ?? event.subject,
+                reason: event.dataReason, detail: event.dataDetail, time: event.time)
+            : nil
+        return IncomingEvent(
+            id: id, type: type, source: event.source ?? "", region: event.region ?? "", agentID: agentID,
+            subject: event.subject, time: event.time, rejectedDocument: rejectedDocument, json: json)
+    }
+
+    private static func quoted(_ value: String?) -> String {
+        value.map { "\"\($0)\"" } ?? "(missing)"
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import OutpostConfig
+
+/// `GET /v1/events`, `GET /v1/events/{id}` and `GET /v1/stats`.
+struct ReadController<Storage: HubStorage>: Sendable {
+    let storage: Storage
+    /// Configured agents, listed in the statistics even before they send anything.
+    let agents: [HubAgent]
+
+    /// How many rejected documents `GET /v1/stats` lists.
+    static var recentRejectionsListed: Int { 50 }
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.get("events", use: list)
+        group.get("events/:id", use: single)
+        group.get("stats", use: statistics)
+    }
+
+    @Sendable func list(request: Request, context: BasicRequestContext) async throws -> Response {
+        let page = try await storage.events(matching: try Self.query(from: request.uri.queryParameters))
+        var body = ByteBuffer()
+        body.reserveCapacity(page.events.reduce(64) { $0 + $1.count + 1 })
+        body.writeString("{\"events\":[")
+        for (index, json) in page.events.enumerated() {
+            if index > 0 { body.writeString(",") }
+            body.writeBytes(json)
+        }
+        body.writeString("],\"next\":")
+        body.writeString(page.next.map { "\"\($0.rawValue)\"" } ?? "null")
+        body.writeString("}")
+        return Response.json(bytes: body.readableBytesView)
+    }
+
+    @Sendable func single(request: Request, context: BasicRequestContext) async throws -> Response {
+        let encoded = try context.parameters.require("id")
+        guard let id = encoded.removingPercentEncoding, !id.isEmpty else {
+            throw HubError.badRequest("event id \(encoded) is not a valid percent-encoded path segment")
+        }
+        guard let json = try await storage.event(id: id) else {
+            throw HubError(status: .notFound, message: "no event with id \(id) is stored")
+        }
+        return Response.json(bytes: json)
+    }
+
+    @Sendable func statistics(request: Request, context: BasicRequestContext) async throws -> Response {
+        var statistics = try await storage.statistics(recentRejections: Self.recentRejectionsListed)
+        for agent in agents where statistics.agents[agent.id] == nil {
+            statistics.agents[agent.id] = .init(region: agent.region)
+        }
+        return try Response.json(statistics)
+    }
+
+    /// The query of `GET /v1/events`; unknown or malformed parameters are a 400, not ignored.
+    static func query(from parameters: some Sequence<(key: Substring, value: Substring)>) throws -> EventQuery {
+        var query = EventQuery()
+        var problems: [String] = []
+        for (name, value) in parameters {
+            let text = String(value)
+            switch name {
+            case "type": query.type = text
+            case "source": query.source = text
+            case "region": query.region = text
+            case "subject": query.subject = text
+            case "after":
+                if let cursor = EventCursor(rawValue: text) {
+                    query.after = cursor
+                } else {
+                    problems.append("after=\(text) is not a cursor; pass the \"next\" value of a previous answer")
+                }
+            case "limit":
+                if let limit = Int(text), limit >= 1 {
+                    query.limit = min(limit, EventQuery.maximumLimit)
+                } else {
+                    problems.append("limit=\(text) is not a positive number (1…\(EventQuery.maximumLimit))")
+                }
+            default:
+                problems.append("unknown parameter \(name); use type, source, region, subject, after or limit")
+            }
+        }
+        guard problems.isEmpty else { throw HubError.badRequest(problems.joined(separator: "; ")) }
+        return query
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import GRDB
+
+/// `HubStorage` in one SQLite file (the hub's default): WAL mode, `synchronous=NORMAL`,
+/// migrated when opened. Invariants live in the schema: `UNIQUE(id)` makes a repeated event
+/// a no-op (`ON CONFLICT DO NOTHING`), the arrival sequence is the `AUTOINCREMENT` row id,
+/// and the counters behind `GET /v1/stats` are updated in the same transaction as the events.
+public final class SQLiteHubStorage: HubStorage {
+    private let database: DatabasePool
+
+    /// Opens (creating and migrating if needed) the database at `path`.
+    /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        database = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE event (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE CHECK (length(id) > 0),
+                    type TEXT NOT NULL CHECK (length(type) > 0),
+                    source TEXT NOT NULL CHECK (length(source) > 0),
+                    region TEXT NOT NULL,
+                    agentid TEXT NOT NULL,
+                    subject TEXT,
+                    time TEXT,
+                    received_at REAL NOT NULL,
+                    rejection_reason TEXT,
+                    rejection_detail TEXT,
+                    rejection_filename TEXT,
+                    json BLOB NOT NULL CHECK (length(json) > 1)
+                );
+                CREATE INDEX event_by_type ON event (type, seq);
+                CREATE INDEX event_by_source ON event (source, seq);
+                CREATE INDEX event_by_region ON event (region, seq);
+                CREATE INDEX event_by_subject ON event (subject, seq);
+                CREATE TABLE agent_activity (
+                    agentid TEXT PRIMARY KEY,
+                    region TEXT NOT NULL,
+                    events INTEGER NOT NULL CHECK (events >= 0),
+                    duplicates INTEGER NOT NULL CHECK (duplicates >= 0),
+                    last_seen REAL NOT NULL
+                );
+                CREATE TABLE type_count (type TEXT PRIMARY KEY, events INTEGER NOT NULL CHECK (events >= 0));
+                CREATE TABLE region_count (region TEXT PRIMARY KEY, events INTEGER NOT NULL CHECK (events >= 0));
+                CREATE TABLE health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: writing
+
+    public func store(_ batch: IngestBatch) async throws -> StoreOutcome {
+        try await write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO event (id, type, source, region, agentid, subject, time, received_at,
+                                   rejection_reason, rejection_detail, rejection_filename, json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
+                """)
+            let receivedAt = batch.receivedAt.timeIntervalSince1970
+            var outcome = StoreOutcome(accepted: 0, duplicates: 0)
+            var perType: [String: Int] = [:]
+            var perRegion: [String: Int] = [:]
+            for event in batch.events {
+                let rejected = event.rejectedDocument
+                try insert.execute(arguments: [
+                    event.id, event.type, event.source, event.region, event.agentID, event.subject, event.time,
+                    receivedAt, rejected?.reason, rejected?.detail, rejected?.filename, event.json,
+                ])
+                if db.changesCount == 1 {
+                    outcome.accepted += 1
+                    perType[event.type, default: 0] += 1
+                    perRegion[event.region, default: 0] += 1
+                } else {
+                    outcome.duplicates += 1
+                }
+            }
+            try Self.add(perType, table: "type_count", key: "type", db: db)
+            try Self.add(perRegion, table: "region_count", key: "region", db: db)
+            try db.execute(
+                sql: """
+                    INSERT INTO agent_activity (agentid, region, events, duplicates, last_seen) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (agentid) DO UPDATE SET region = excluded.region,
+                        events = events + excluded.events, duplicates = duplicates + excluded.duplicates,
+                        last_seen = excluded.last_seen
+                    """,
+                arguments: [batch.agentID, batch.region, outcome.accepted, outcome.duplicates, receivedAt])
+            return outcome
+        }
+    }
+
+    private static func add(_ counts: [String: Int], table: String, key: String, db: Database) throws {
+        guard !counts.isEmpty else { return }
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO \(table) (\(key), events) VALUES (?, ?)
+            ON CONFLICT (\(key)) DO UPDATE SET events = events + excluded.events
+            """)
+        for (value, count) in counts {
+            try upsert.execute(arguments: [value, count])
+        }
+    }
+
+    public func checkWritable() async throws {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO health_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                arguments: [Date().timeIntervalSince1970])
+        }
+    }
+
+    /// Runs a write transaction, translating SQLite's failures into `HubStorageError`.
+    private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.write(updates)
+        } catch let error as DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_BUSY, .SQLITE_LOCKED: throw HubStorageError.busy
+            default: throw HubStorageError.unavailable(error.message ?? "\(error.resultCode)")
+            }
+        }
+    }
+
+    // MARK: reading
+
+    public func events(matching query: EventQuery) async throws -> EventPage {
+        let rows = try await database.read { db in
+            var conditions = ["seq > ?"]
+            var arguments: StatementArguments = [query.after?.sequence ?? 0]
+            for (column, value) in [("type", query.type), ("source", query.source), ("region", query.region), ("subject", query.subject)] {
+                if let value {
+                    conditions.append("\(column) = ?")
+                    arguments += [value]
+                }
+            }
+            arguments += [query.limit + 1]
+            let sql = "SELECT seq, json FROM event WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row -> (sequence: Int64, json: Data) in
+                (row["seq"], row["json"])
+            }
+        }
+        let page = rows.prefix(query.limit)
+        let next = rows.count > query.limit ? page.last.map { EventCursor(sequence: $0.sequence) } : nil
+        return EventPage(events: page.map(\.json), next: next)
+    }
+
+    public func event(id: String) async throws -> Data? {
+        try await database.read { db in
+            try Data.fetchOne(db, sql: "SELECT json FROM event WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func statistics(recentRejections: Int) async throws -> HubStatistics {
+        try await database.read { db in
+            var statistics = HubStatistics()
+            for row in try Row.fetchAll(db, sql: "SELECT type, events FROM type_count") {
+                statistics.types[row["type"]] = row["events"]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT region, events FROM region_count") {
+                statistics.regions[row["region"]] = row["events"]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT agentid, region, events, duplicates, last_seen FROM agent_activity") {
+                let lastSeen = Date(timeIntervalSince1970: row["last_seen"])
+                statistics.agents[row["agentid"]] = .init(
+                    region: row["region"], events: row["events"], duplicates: row["duplicates"], lastSeen: lastSeen.rfc3339)
+            }
+            statistics.events = statistics.types.values.reduce(0, +)
+            statistics.duplicatesDropped = statistics.agents.values.reduce(0) { $0 + $1.duplicates }
+            let rejectedRows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, agentid, time, rejection_reason, rejection_detail, rejection_filename
+                    FROM event WHERE type = ? ORDER BY seq DESC LIMIT ?
+                    """,
+                arguments: [IncomingEvent.documentRejectedType, recentRejections])
+            statistics.rejectedDocuments = .init(
+                count: statistics.types[IncomingEvent.documentRejectedType] ?? 0,
+                recent: rejectedRows.map { row in
+                    RejectedDocument(
+                        eventID: row["id"], agentID: row["agentid"], filename: row["rejection_filename"],
+                        reason: row["rejection_reason"], detail: row["rejection_detail"], time: row["time"])
+                })
+            return statistics
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+
+/// `outpost-hub`: the reference hub (SPEC §5).
+///
+/// Exit codes: 0 ok, 1 user or configuration error, 2 runtime failure.
+@main
+struct OutpostHubCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outpost-hub",
+        abstract: "The reference hub: receives, de-duplicates, stores and shows Outpost events.",
+        subcommands: [ServeCommand.self, HashTokenCommand.self])
+
+    /// Like ArgumentParser's, but a command-line mistake exits 1 (a user error), not 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                exit(withError: ExitCode.failure)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+extension ExitCode {
+    /// A configuration or usage problem the operator can fix.
+    static let configurationError = ExitCode(1)
+    /// The hub could not run (cannot bind, storage failed).
+    static let runtimeFailure = ExitCode(2)
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import HubServer
+import Hummingbird
+import Logging
+import OutpostConfig
+
+/// `outpost-hub serve --config FILE`: runs the hub until SIGINT/SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the hub with the given configuration file.")
+
+    @Option(name: .long, help: "The hub configuration file (YAML).")
+    var config: String
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let configuration: HubConfiguration
+        do {
+            configuration = try HubConfigFile.load(path: config)
+        } catch {
+            printError(error.description)
+            throw ExitCode.configurationError
+        }
+        var logger = Logger(label: "outpost-hub")
+        logger.logLevel = logLevel
+        let storage: SQLiteHubStorage
+        switch configuration.storage {
+        case .postgres:
+            printError("\(config): key `storage.postgres`: PostgreSQL storage is not available in this build; use `storage: {sqlite: PATH}`")
+            throw ExitCode.configurationError
+        case .sqlite(let path):
+            storage = try openSQLite(path: path)
+        }
+        let application = buildHubApplication(configuration: configuration, storage: storage, logger: logger)
+        logger.info("Starting hub", metadata: [
+            "hub.listen": "\(configuration.listenHost):\(configuration.listenPort)",
+            "hub.agents": "\(configuration.agents.count)",
+            "hub.storage": "\(configuration.storage.summary)",
+        ])
+        do {
+            try await application.runService()
+        } catch {
+            printError("outpost-hub: the hub stopped: \(error)")
+            throw ExitCode.runtimeFailure
+        }
+    }
+
+    private func openSQLite(path: String) throws -> SQLiteHubStorage {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                printError("\(config): key `storage.sqlite`: cannot create directory \(directory) (\(error.localizedDescription)); create it or choose a writable path")
+                throw ExitCode.configurationError
+            }
+        }
+        do {
+            return try SQLiteHubStorage(path: path)
+        } catch {
+            printError("\(config): key `storage.sqlite`: cannot open database \(path) (\(error)); check permissions and free space")
+            throw ExitCode.runtimeFailure
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension HubConfiguration.Storage {
+    /// Where events are stored, without credentials.
+    var summary: String {
+        switch self {
+        case .sqlite(let path): "sqlite:\(path)"
+        case .postgres: "postgres"
+        }
+    }
+}

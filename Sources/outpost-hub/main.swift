@@ -1,1 +1,0 @@
-print("outpost-hub: not yet wired")

@@ -1,1 +1,0 @@
-// HubServerTests: placeholder until the module lands.
