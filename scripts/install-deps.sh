@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Outpost builds and tests with (only the missing ones).
+# Usage: scripts/install-deps.sh [--test]   (--test adds the servers the test suite starts)
+set -euo pipefail
+packages=(libxml2-dev libsqlite3-dev pkg-config libxml2-utils)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(procps)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
