@@ -91,7 +91,7 @@ public struct CloudEventBatchDecoder: Sendable {
             scanner.index += 1
         } else {
             repeat {
-                let key = try memberName(&scanner)
+                let key = try scanner.scanMemberName()
                 if let attribute = attribute(named: key, in: scanner) {
                     try decodeAttribute(attribute, into: &event, scanner: &scanner)
                 } else if scanner.content(key, equals: "data"), scanner.peekAfterWhitespace() == .openBrace {
@@ -103,18 +103,6 @@ public struct CloudEventBatchDecoder: Sendable {
         }
         event.byteRange = start..<scanner.index
         return event
-    }
-
-    /// Scans `"name" :` and returns the name token.
-    private func memberName(_ scanner: inout JSONByteScanner) throws(BatchDecodingError) -> JSONByteScanner.StringToken {
-        scanner.skipWhitespace()
-        guard scanner.peek == .quote else {
-            throw scanner.failure(scanner.peek.map { "expected a member name but found \(JSONByteScanner.describe($0))" }
-                ?? "unexpected end of input, expected a member name")
-        }
-        let key = try scanner.scanString()
-        try scanner.expect(.colon, "':'")
-        return key
     }
 
     private func attribute(named key: JSONByteScanner.StringToken, in scanner: JSONByteScanner) -> Attribute? {
@@ -151,7 +139,7 @@ public struct CloudEventBatchDecoder: Sendable {
             return
         }
         repeat {
-            let key = try memberName(&scanner)
+            let key = try scanner.scanMemberName()
             scanner.skipWhitespace()
             let target: WritableKeyPath<DecodedCloudEvent, String?>? =
                 scanner.content(key, equals: "reason") ? \.dataReason

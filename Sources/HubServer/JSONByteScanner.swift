@@ -75,6 +75,18 @@ struct JSONByteScanner {
         return true
     }
 
+    /// Scans `"name" :` (after whitespace) and returns the name.
+    mutating func scanMemberName() throws(BatchDecodingError) -> StringToken {
+        skipWhitespace()
+        guard peek == .quote else {
+            throw failure(peek.map { "expected a member name but found \(Self.describe($0))" }
+                ?? "unexpected end of input, expected a member name")
+        }
+        let name = try scanString()
+        try expect(.colon, "':'")
+        return name
+    }
+
     // MARK: strings
 
     /// Scans a string starting at its opening quote, validating escapes and UTF-8.
@@ -299,15 +311,7 @@ struct JSONByteScanner {
                     continue
                 }
             }
-            if innermost == .openBrace {
-                skipWhitespace()
-                guard peek == .quote else {
-                    throw failure(peek.map { "expected a member name but found \(Self.describe($0))" }
-                        ?? "unexpected end of input, expected a member name")
-                }
-                _ = try scanString()
-                try expect(.colon, "':'")
-            }
+            if innermost == .openBrace { _ = try scanMemberName() }
             skipWhitespace()
             if let value = peek, value == .openBrace || value == .openBracket {
                 try push(value)

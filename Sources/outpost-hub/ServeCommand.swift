@@ -43,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await application.runService()
         } catch {
-            printError("outpost-hub: the hub stopped: \(error)")
+            printError("outpost-hub: the hub on \(configuration.listenHost):\(configuration.listenPort) stopped: \(error)")
             throw ExitCode.runtimeFailure
         }
     }

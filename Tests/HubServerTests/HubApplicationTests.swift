@@ -210,6 +210,11 @@ import Testing
                 let list = try await client.execute(uri: "/v1/events", method: .get)
                 #expect(list.text == #"{"events":["# + event + #"],"next":null}"#)
 
+                let slashed = F.event(id: "idoc:A/B:100:7 x")
+                _ = try await client.execute(uri: "/v1/events", method: .post, headers: F.headers(token: F.emeaToken), body: F.batch([slashed]))
+                let slashedAnswer = try await client.execute(uri: "/v1/events/idoc:A%2FB:100:7%20x", method: .get)
+                #expect(slashedAnswer.text == slashed)
+
                 let absent = try await client.execute(uri: "/v1/events/idoc:nope", method: .get)
                 #expect(absent.status == .notFound)
                 #expect(try absent.json["error"] as? String == "no event with id idoc:nope is stored")
