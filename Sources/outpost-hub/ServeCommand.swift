@@ -19,9 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration: HubConfiguration
         do {
-            configuration = try HubConfigFile.load(path: config)
+            configuration = try ConfigLoader.loadHub(path: config)
         } catch {
-            printError(error.description)
+            printError("configuration has problems:\n" + error.description)
             throw ExitCode.configurationError
         }
         var logger = Logger(label: "outpost-hub")
