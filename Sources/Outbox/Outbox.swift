@@ -99,8 +99,8 @@ public enum OutboxError: Error, CustomStringConvertible, Equatable {
             return "outbox database \(path) does not exist (has `outpost run` ever started with this data_dir?)"
         case .unusable(let path, let underlying):
             return "outbox database \(path) cannot be used: \(underlying). "
-                + "Stop the agent and run `outpost recover-outbox --config FILE`, which moves the damaged "
-                + "file aside and salvages every readable event into a fresh outbox."
+                + "The agent will not start on it (so nothing in it is dropped): stop the agent, keep a copy of "
+                + "the file, and follow docs/OPERATIONS.md, section 'Outbox recovery'."
         }
     }
 }
