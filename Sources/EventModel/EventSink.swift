@@ -49,9 +49,15 @@ public protocol EventSink: Sendable {
 public enum CloudEventBatch {
     /// Total body size for `events`, to check `batch_max_bytes` before building it.
     public static func bodySize<S: Sequence>(_ events: S) -> Int where S.Element == OutboundEvent {
-        var n = 2
-        for e in events { n += e.json.count + sequencePrefixLength + 1 }
-        return n
+        // "[" + objects joined by "," + "]"; each object is the stored JSON with its "{"
+        // replaced by the sequence prefix.
+        var n = 1
+        var count = 0
+        for e in events {
+            n += e.json.count - 1 + sequencePrefixLength + 1
+            count += 1
+        }
+        return count == 0 ? 2 : n
     }
 
     /// `{"sequence":"00000000000000000042",` is this many bytes.
