@@ -41,30 +41,39 @@ struct DLQCommand: AsyncParsableCommand {
 
     struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Send dead letters again.")
-        @Argument(help: "Event ids.") var ids: [String] = []
-        @Flag(help: "Every dead letter.") var all = false
-        @OptionGroup var options: ConfigOption
+        @OptionGroup var selection: Selection
 
         func run() async throws {
-            let selection = try DLQCommand.selection(ids: ids, all: all)
-            let config = try LoadedConfig.agent(options.config, checkEnvironment: false)
-            let n = try await runtime { try await OutboxAccess.open(config, readOnly: false).replayDeadLetters(ids: selection) }
-            print("re-queued \(n) event(s); a running agent sends them within a second")
-            if let selection, n < selection.count { throw CommandFailure.user("\(selection.count - n) id(s) were not dead letters") }
+            try await selection.apply("re-queued", note: "; a running agent sends them within a second") { outbox, ids in
+                try await outbox.replayDeadLetters(ids: ids)
+            }
         }
     }
 
     struct Purge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete dead letters for good.")
+        @OptionGroup var selection: Selection
+
+        func run() async throws {
+            try await selection.apply("purged", note: "") { outbox, ids in
+                try await outbox.purgeDeadLetters(ids: ids)
+            }
+        }
+    }
+
+    /// `ID… | --all` and `--config`, shared by replay and purge.
+    struct Selection: ParsableArguments {
         @Argument(help: "Event ids.") var ids: [String] = []
         @Flag(help: "Every dead letter.") var all = false
         @OptionGroup var options: ConfigOption
 
-        func run() async throws {
+        /// Runs `action` on the selected dead letters (nil = all) and reports the count;
+        /// exit 1 when some ids were not dead letters.
+        func apply(_ verb: String, note: String, _ action: (Outbox, [String]?) async throws -> Int) async throws {
             let selection = try DLQCommand.selection(ids: ids, all: all)
             let config = try LoadedConfig.agent(options.config, checkEnvironment: false)
-            let n = try await runtime { try await OutboxAccess.open(config, readOnly: false).purgeDeadLetters(ids: selection) }
-            print("purged \(n) event(s)")
+            let n = try await runtime { try await action(try OutboxAccess.open(config, readOnly: false), selection) }
+            print("\(verb) \(n) event(s)\(note)")
             if let selection, n < selection.count { throw CommandFailure.user("\(selection.count - n) id(s) were not dead letters") }
         }
     }
