@@ -52,6 +52,24 @@ struct IntakeGateTests {
         try await waiter.finish()
     }
 
+    @Test("a paused gate notices space freed by another process (`outpost dlq purge`)")
+    func purgeByAnotherProcess() async throws {
+        let fixture = try AgentFixture()
+        defer { fixture.removeAll() }
+        let sequences = try await fill(fixture, count: 3, size: 300, tag: "p")
+        try await fixture.outbox.acknowledge(delivered: [], deadLetters: sequences.map { ($0, "refused") })
+        let gate = IntakeGate(
+            outbox: fixture.outbox, high: fixture.outbox.undeliveredBytes, low: 100, minFreeDisk: 0,
+            dataDir: fixture.directory, logger: quietLogger)
+        #expect(gate.evaluate() != nil, "dead letters take space too")
+
+        let waiter = Waiter { try await gate.waitUntilAccepting() }
+        let cli = try Outbox(path: fixture.outbox.path)
+        #expect(try await cli.purgeDeadLetters(ids: nil) == 3)
+        #expect(await eventually(timeout: 3) { waiter.returned })
+        try await waiter.finish()
+    }
+
     @Test("below the high watermark intake is not paused in the first place")
     func belowHigh() async throws {
         let fixture = try AgentFixture()
@@ -123,6 +141,10 @@ private final class Waiter: Sendable {
 
     var returned: Bool { finished.count > 0 }
 
-    /// Rethrows what the wait threw, if anything.
-    func finish() async throws { try await task.value }
+    /// Rethrows what the wait threw, if anything; a wait that has not returned is cancelled
+    /// (and fails with `CancellationError`), so a failing test cannot hang.
+    func finish() async throws {
+        if !returned { task.cancel() }
+        try await task.value
+    }
 }

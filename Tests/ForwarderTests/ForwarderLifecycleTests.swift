@@ -21,18 +21,18 @@ struct ForwarderLifecycleTests {
         let settings = ForwarderFixture.settings(batchMaxEvents: 3, batchMaxBytes: maxBytes, maxConcurrency: 2)
 
         try await fixture.run(sink: sink, settings: settings) { (forwarder: Forwarder) async throws in
-            let deadline = Date().addingTimeInterval(0.6)
-            while Date() < deadline {
+            let deadline = Date().addingTimeInterval(5)
+            while sink.callCount < 10, Date() < deadline {
                 #expect(forwarder.snapshot.inFlightBatches <= 2)
                 try await Task.sleep(for: .milliseconds(5))
             }
-            #expect(forwarder.snapshot.retries >= 5)
+            #expect(await eventually { forwarder.snapshot.retries >= 8 })
             #expect(forwarder.snapshot.concurrencyLimit == 1, "repeated retries halve the concurrency limit")
             #expect(forwarder.snapshot.delivered == 0)
         }
 
         let calls = sink.calls
-        #expect(calls.count >= 5)
+        #expect(calls.count >= 10)
         #expect(sink.maxInFlight <= 2)
         #expect(Set(calls.map(\.sequences)).count <= 2, "retried batches keep their slots; no other batch starts")
         for call in calls {
@@ -149,6 +149,43 @@ struct ForwarderLifecycleTests {
             #expect(try await eventually { try await fixture.pendingCount == 0 })
             #expect(sink.calls.last?.sequences == more)
         }
+    }
+}
+
+extension ForwarderLifecycleTests {
+    @Test("beginShutdown before run(): run() returns at once and sends nothing")
+    func shutdownBeforeRun() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append(keys: ["a"])
+        let sink = ScriptedSink(always: Self.delivered)
+        let forwarder = fixture.makeForwarder(sink: sink, settings: ForwarderFixture.settings())
+        forwarder.beginShutdown()
+        let started = ContinuousClock.now
+        await forwarder.run()
+        #expect(started.duration(to: .now) < .seconds(1))
+        #expect(sink.callCount == 0)
+    }
+
+    @Test("dead letters replayed while running are delivered again")
+    func replayedDeadLetters() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        let sequences = try await fixture.append(keys: ["k", "k", "k"])
+        let fixed = Flag()
+        let sink = ScriptedSink { call in
+            (call.ids.contains("e2") && !fixed.isSet ? .reject(reason: "hub answered 422: bad") : Self.delivered, 0)
+        }
+        try await fixture.run(sink: sink, settings: ForwarderFixture.settings()) { (forwarder: Forwarder) async throws in
+            #expect(try await eventually { try await fixture.outbox.deadLetters().map(\.id) == ["e2"] })
+            #expect(try await eventually { try await fixture.pendingCount == 0 })
+
+            fixed.set()
+            #expect(try await fixture.outbox.replayDeadLetters(ids: ["e2"]) == 1)
+            forwarder.notify()
+            #expect(try await eventually { try await fixture.outbox.status().deliveredRetained == 3 })
+        }
+        #expect(sink.deliveredCalls.last?.sequences == [sequences[1]])
     }
 }
 

@@ -46,13 +46,3 @@ func event(_ id: String, key: String = "k", padding: Int = 0) -> EncodedEvent {
     let json = "{\"specversion\":\"1.0\",\"id\":\"\(id)\",\"data\":\"\(String(repeating: "x", count: padding))\"}"
     return EncodedEvent(id: id, type: "test.event", subject: "subject-\(id)", partitionKey: key, json: Array(json.utf8))
 }
-
-/// Polls `condition` every 20 ms for up to `timeout` seconds; returns whether it became true.
-func eventually(timeout: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}

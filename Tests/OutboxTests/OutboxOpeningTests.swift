@@ -84,6 +84,28 @@ struct OutboxOpeningTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(garbage), "the damaged file is left as it was")
     }
 
+    @Test("refreshCounters picks up what another process changed (`outpost dlq purge`, `outpost replay`)")
+    func countersFromAnotherProcess() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append([event("a", padding: 100), event("b", padding: 200), event("c", padding: 300)])
+        let s = try await fixture.pendingSequences()
+        try await fixture.outbox.acknowledge(delivered: [s[0]], deadLetters: [(s[1], "bad")])
+        let sizeB = Int64(event("b", padding: 200).json.count)
+        let sizeC = Int64(event("c", padding: 300).json.count)
+        #expect(fixture.outbox.undeliveredBytes == sizeB + sizeC)
+
+        let cli = try Outbox(path: fixture.path)
+        #expect(try await cli.purgeDeadLetters(ids: nil) == 1)
+        #expect(fixture.outbox.undeliveredBytes == sizeB + sizeC, "the running agent does not see it by itself")
+        try fixture.outbox.refreshCounters()
+        #expect(fixture.outbox.undeliveredBytes == sizeC)
+
+        #expect(try await cli.replayDelivered(since: 0) == 1)
+        try fixture.outbox.refreshCounters()
+        #expect(fixture.outbox.undeliveredBytes == sizeC + Int64(event("a", padding: 100).json.count))
+    }
+
     @Test("a fresh outbox passes its integrity check")
     func integrity() async throws {
         let fixture = try OutboxFixture()
