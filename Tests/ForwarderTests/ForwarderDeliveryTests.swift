@@ -38,6 +38,34 @@ struct ForwarderDeliveryTests {
         #expect(status.deadLetters == 0)
     }
 
+    @Test("order per key holds across retries and splits: each key's delivered events arrive in outbox order, once")
+    func orderPerKeyUnderFailures() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        var rng = SeededGenerator(state: 99)
+        let keys = (0..<120).map { _ in ["A", "B", "C", "D"].randomElement(using: &rng)! }
+        let sequences = try await fixture.append(keys: keys)
+        let sink = ScriptedSink { call in
+            let roll = Int.random(in: 0..<10)
+            if roll < 2 { return (.retry(after: nil, reason: "hub answered 503"), 0.001) }
+            if roll < 4 && call.events.count > 1 { return (.tooLarge, 0) }
+            return (Self.delivered, Double.random(in: 0...0.004))
+        }
+
+        try await fixture.run(sink: sink, settings: ForwarderFixture.settings(batchMaxEvents: 6, maxConcurrency: 4)) { (_: Forwarder) async throws in
+            #expect(try await eventually(timeout: 10) { try await fixture.pendingCount == 0 })
+        }
+
+        let delivered = sink.deliveredCalls.flatMap(\.events)
+        #expect(delivered.map(\.sequence).sorted() == sequences, "every event delivered exactly once")
+        for key in ["A", "B", "C", "D"] {
+            let order = delivered.filter { $0.partitionKey == key }.map(\.sequence)
+            #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 }, "key \(key) out of order: \(order)")
+        }
+        #expect(sink.keyOverlaps.isEmpty)
+        #expect(try await fixture.outbox.deadLetters().isEmpty)
+    }
+
     @Test("a retried batch is sent again unchanged and delivered once; retries are counted")
     func retryThenDeliver() async throws {
         let fixture = try ForwarderFixture()
