@@ -101,8 +101,19 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
-        .testTarget(name: "OutboxTests", dependencies: ["Outbox", "EventModel"], path: "Tests/OutboxTests"),
-        .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Outbox", "EventModel"], path: "Tests/ForwarderTests"),
+        .testTarget(
+            name: "OutboxTests",
+            dependencies: ["Outbox", "EventModel", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/OutboxTests"),
+        .testTarget(
+            name: "ForwarderTests",
+            dependencies: ["Forwarder", "Outbox", "EventModel", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ForwarderTests"),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/AgentTests"),
+        .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig"], path: "Tests/OutpostConfigTests"),
         .testTarget(name: "IDocXMLTests", dependencies: ["IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
         .testTarget(name: "IDocFlatTests", dependencies: ["IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),

@@ -9,7 +9,7 @@ import NIOHTTP1
 /// `application/cloudevents-batch+json`, over one keep-alive connection pool.
 ///
 /// Maps the hub's answers onto ``DeliveryOutcome``: 2xx delivered (with the events the hub
-/// names as rejected), 401/403 and 3xx pause, 413 too large, 408/425/429/5xx and network
+/// names as rejected), 401/403, 404/405 and 3xx pause, 413 too large, 408/425/429/5xx and network
 /// errors retry (honouring `Retry-After`), other 4xx reject.
 public final class HTTPSink: EventSink {
     public let description: String
@@ -75,6 +75,9 @@ public final class HTTPSink: EventSink {
             return .retry(after: retryAfter.flatMap(parseRetryAfter), reason: "hub answered \(status): \(excerpt)")
         case 300..<400:
             return .pause(reason: "hub answered \(status) (redirect): check hub.url")
+        case 404, 405:
+            // The endpoint is wrong, not the events: rejecting would dead-letter the whole outbox.
+            return .pause(reason: "hub answered \(status) (no events endpoint there): check hub.url")
         default:
             return .reject(reason: "hub answered \(status): \(excerpt)")
         }

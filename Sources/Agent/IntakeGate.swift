@@ -30,9 +30,14 @@ public final class IntakeGate: Sendable {
 
     /// Returns when intake may go on; re-checks every 250 ms while paused.
     public func waitUntilAccepting() async throws {
+        var checks = 0
         while true {
             try Task.checkCancellation()
             if evaluate() == nil { return }
+            checks += 1
+            // Another process (`outpost dlq purge`) may have freed space: re-read the totals
+            // from the database once a second while paused.
+            if checks % 4 == 0 { try? outbox.refreshCounters() }
             try await Task.sleep(for: .milliseconds(250))
         }
     }

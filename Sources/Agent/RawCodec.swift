@@ -23,15 +23,20 @@ public struct RawCodec: DocumentCodec {
                 }
                 if n == 0 { break }
                 all.append(contentsOf: chunk[0..<n])
-                if all.count > limits.maxDocumentBytes {
-                    throw DocumentRejection(.documentTooLarge, "raw document above \(limits.maxDocumentBytes) bytes")
-                }
+                try Self.checkSize(all.count, limits)
             }
             bytes = all
         }
+        try Self.checkSize(bytes.count, limits)
         try bytes.withUnsafeBytes { buffer in
             try emit(DocumentRecord(
                 ordinal: 0, control: nil, contentType: "application/octet-stream", data: buffer, isText: false))
+        }
+    }
+
+    private static func checkSize(_ count: Int, _ limits: CodecLimits) throws {
+        if count > limits.maxDocumentBytes {
+            throw DocumentRejection(.documentTooLarge, "raw document above \(limits.maxDocumentBytes) bytes")
         }
     }
 }

@@ -1,1 +1,0 @@
-// ForwarderTests: placeholder until the module lands.

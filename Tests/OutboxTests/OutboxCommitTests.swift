@@ -1,0 +1,152 @@
+import EventModel
+import Foundation
+import GRDB
+import Outbox
+import Testing
+
+@Suite("Outbox commit, receipts and reading back")
+struct OutboxCommitTests {
+    struct Boom: Error {}
+
+    @Test("a second append of the same id inserts nothing; sequence numbers increase")
+    func dedupeAndSequence() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+
+        #expect(try await fixture.append([event("a"), event("b")]) == 2)
+        #expect(try await fixture.append([event("a")]) == 0)
+        let counts = try await fixture.outbox.commit { tx in
+            try tx.append(event("b"), source: "src", fileName: "f.xml")
+            try tx.append(event("c"), source: "src", fileName: "f.xml")
+            return (tx.appended, tx.inserted, tx.insertedBytes)
+        }
+        #expect(counts.0 == 2)
+        #expect(counts.1 == 1)
+        #expect(counts.2 == Int64(event("c").json.count))
+
+        let window = try await fixture.outbox.pendingWindow(limit: 10)
+        #expect(window.count == 3)
+        #expect(zip(window, window.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
+        let ids = try await fixture.outbox.outboundEvents(window.map(\.sequence)).map(\.id)
+        #expect(ids == ["a", "b", "c"])
+    }
+
+    @Test("the same id within one transaction is stored once")
+    func dedupeWithinTransaction() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        #expect(try await fixture.append([event("a"), event("a"), event("b")]) == 2)
+        #expect(fixture.outbox.undeliveredBytes == Int64(event("a").json.count + event("b").json.count))
+    }
+
+    @Test("a receipt is found by source and content hash, and only there")
+    func receiptLookup() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        let before = Date().timeIntervalSince1970
+        try await fixture.outbox.commit { tx in
+            try tx.append(event("a"), source: "src", fileName: "orders.xml")
+            try tx.recordReceipt(
+                source: "src", sha256: "abc123", fileName: "orders.xml", size: 42, events: 1, outcome: .committed)
+        }
+        let receipt = try #require(try await fixture.outbox.receipt(source: "src", sha256: "abc123"))
+        #expect(receipt.source == "src")
+        #expect(receipt.fileName == "orders.xml")
+        #expect(receipt.size == 42)
+        #expect(receipt.events == 1)
+        #expect(receipt.outcome == .committed)
+        #expect(receipt.committedAt >= before && receipt.committedAt <= Date().timeIntervalSince1970)
+
+        #expect(try await fixture.outbox.receipt(source: "other", sha256: "abc123") == nil)
+        #expect(try await fixture.outbox.receipt(source: "src", sha256: "abc124") == nil)
+    }
+
+    @Test("a rejected receipt is recorded with its outcome")
+    func rejectedReceipt() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.outbox.commit { tx in
+            try tx.recordReceipt(source: "src", sha256: "bad", fileName: "x", size: 1, events: 1, outcome: .rejected)
+        }
+        #expect(try await fixture.outbox.receipt(source: "src", sha256: "bad")?.outcome == .rejected)
+    }
+
+    @Test("when the commit closure throws, neither events nor receipt are kept")
+    func rollback() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append([event("before")])
+        let bytesBefore = fixture.outbox.undeliveredBytes
+
+        await #expect(throws: Boom.self) {
+            try await fixture.outbox.commit { tx in
+                try tx.append(event("a"), source: "src", fileName: "f")
+                try tx.append(event("b"), source: "src", fileName: "f")
+                try tx.recordReceipt(source: "src", sha256: "s", fileName: "f", size: 2, events: 2, outcome: .committed)
+                throw Boom()
+            }
+        }
+
+        #expect(try await fixture.outbox.receipt(source: "src", sha256: "s") == nil)
+        let ids = try await fixture.outbox.outboundEvents(try await fixture.pendingSequences()).map(\.id)
+        #expect(ids == ["before"])
+        #expect(fixture.outbox.undeliveredBytes == bytesBefore)
+        let payloads = try fixture.query { try Int.fetchOne($0, sql: "SELECT count(*) FROM payload") }
+        #expect(payloads == 1)
+
+        // The ids of the rolled-back events are free again.
+        #expect(try await fixture.append([event("a"), event("b")]) == 2)
+    }
+
+    @Test("pendingWindow lists pending events oldest first, up to the limit, without delivered or dead ones")
+    func pendingWindowOrder() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append([event("a", key: "k1"), event("b", key: "k2", padding: 10), event("c", key: "k1")])
+        try await fixture.append([event("d", key: "k3"), event("e", key: "k2")])
+
+        let all = try await fixture.outbox.pendingWindow(limit: 100)
+        #expect(all.map(\.partitionKey) == ["k1", "k2", "k1", "k3", "k2"])
+        #expect(all[1].bytes == event("b", padding: 10).json.count)
+        #expect(try await fixture.outbox.pendingWindow(limit: 2) == Array(all.prefix(2)))
+
+        try await fixture.outbox.acknowledge(delivered: [all[0].sequence], deadLetters: [(all[2].sequence, "no")])
+        let rest = try await fixture.outbox.pendingWindow(limit: 100)
+        #expect(rest == [all[1], all[3], all[4]])
+    }
+
+    @Test("outboundEvents returns the stored JSON unchanged, in outbox order, for the asked sequences only")
+    func payloadRoundTrip() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        let unicode = EncodedEvent(
+            id: "u", type: "t", subject: "s", partitionKey: "p",
+            json: Array("{\"id\":\"u\",\"data\":\"Grüße \\\"quoted\\\" \\n ✓\"}".utf8) + [0xF0, 0x9F, 0x93, 0xA6])
+        try await fixture.append([event("a", key: "ka"), unicode, event("c", padding: 5000)])
+        let sequences = try await fixture.pendingSequences()
+
+        let back = try await fixture.outbox.outboundEvents(sequences.reversed())
+        #expect(back.map(\.sequence) == sequences)
+        #expect(back.map(\.id) == ["a", "u", "c"])
+        #expect(back.map(\.partitionKey) == ["ka", "p", "k"])
+        #expect(back[0].json == event("a").json)
+        #expect(back[1].json == unicode.json)
+        #expect(back[2].json == event("c", padding: 5000).json)
+
+        #expect(try await fixture.outbox.outboundEvents([sequences[1]]).map(\.id) == ["u"])
+        #expect(try await fixture.outbox.outboundEvents([]).isEmpty)
+        #expect(try await fixture.outbox.outboundEvents([9_999]).isEmpty)
+    }
+
+    @Test("undeliveredBytes counts what this process appended and survives a reopen")
+    func countersAcrossReopen() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append([event("a", padding: 100), event("b", padding: 200)])
+        let expected = Int64(event("a", padding: 100).json.count + event("b", padding: 200).json.count)
+        #expect(fixture.outbox.undeliveredBytes == expected)
+
+        let reopened = try Outbox(path: fixture.path)
+        #expect(reopened.undeliveredBytes == expected)
+    }
+}

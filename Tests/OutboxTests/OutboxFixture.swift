@@ -1,0 +1,48 @@
+import EventModel
+import Foundation
+import GRDB
+import Outbox
+import Testing
+
+/// A fresh temporary directory holding a real SQLite outbox file, plus helpers to fill it.
+struct OutboxFixture {
+    let directory: String
+    let path: String
+    let outbox: Outbox
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)").path
+        path = directory + "/data/outbox.sqlite"
+        outbox = try Outbox(path: path)
+    }
+
+    func removeAll() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// Appends `events` in one transaction as the input `fileName` of source `source`;
+    /// returns how many were new.
+    @discardableResult
+    func append(_ events: [EncodedEvent], source: String = "src", fileName: String = "f.xml") async throws -> Int {
+        try await outbox.commit { tx in
+            for event in events { try tx.append(event, source: source, fileName: fileName) }
+            return tx.inserted
+        }
+    }
+
+    /// Sequence numbers of the pending events, in outbox order.
+    func pendingSequences() async throws -> [Int64] {
+        try await outbox.pendingWindow(limit: 10_000).map(\.sequence)
+    }
+
+    /// Runs raw SQL against the file through a separate connection, to look at what the
+    /// outbox's API does not show (orphaned payloads, states).
+    func query<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read(body)
+    }
+}
+
+/// A small event whose JSON names its id, so round trips can be checked byte for byte.
+func event(_ id: String, key: String = "k", padding: Int = 0) -> EncodedEvent {
+    let json = "{\"specversion\":\"1.0\",\"id\":\"\(id)\",\"data\":\"\(String(repeating: "x", count: padding))\"}"
+    return EncodedEvent(id: id, type: "test.event", subject: "subject-\(id)", partitionKey: key, json: Array(json.utf8))
+}

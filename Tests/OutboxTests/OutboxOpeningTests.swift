@@ -1,0 +1,116 @@
+import EventModel
+import Foundation
+import Outbox
+import Testing
+
+@Suite("Opening the outbox file")
+struct OutboxOpeningTests {
+    @Test("a read-only outbox sees what another instance writes (status while `run` runs)")
+    func readOnlyWhileWriting() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append([event("a"), event("b")])
+
+        let reader = try Outbox(path: fixture.path, readOnly: true)
+        #expect(try await reader.status().pendingEvents == 2)
+
+        try await fixture.append([event("c")])
+        let s = try await fixture.pendingSequences()
+        try await fixture.outbox.acknowledge(delivered: [s[0]], deadLetters: [(s[1], "bad")])
+        try await fixture.outbox.setState(OutboxStateKey.deliveryPaused, "401")
+
+        let status = try await reader.status()
+        #expect(status.pendingEvents == 1)
+        #expect(status.deadLetters == 1)
+        #expect(status.deliveredRetained == 1)
+        #expect(status.deliveryPaused == "401")
+        #expect(try await reader.deadLetters().map(\.id) == ["b"])
+        #expect(try reader.integrityProblems().isEmpty)
+
+        await #expect(throws: (any Error).self, "a read-only outbox must refuse writes") {
+            try await reader.setState("k", "v")
+        }
+        // The writer is not disturbed by the reader.
+        #expect(try await fixture.append([event("d")]) == 1)
+        #expect(try await reader.status().pendingEvents == 2)
+    }
+
+    @Test("a read-only outbox opens a file no agent has open")
+    func readOnlyAfterWriterClosed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/outbox.sqlite"
+        do {
+            let writer = try Outbox(path: path)
+            try await writer.commit { tx in try tx.append(event("a"), source: "s", fileName: "f") }
+        }
+        let reader = try Outbox(path: path, readOnly: true)
+        #expect(try await reader.status().pendingEvents == 1)
+    }
+
+    @Test("a missing file opened read-only is .missing, and is not created")
+    func missingReadOnly() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString)/outbox.sqlite").path
+        #expect(throws: OutboxError.missing(path: path)) {
+            try Outbox(path: path, readOnly: true)
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect("\(OutboxError.missing(path: path))".contains(path))
+    }
+
+    @Test("a file that is not a database is .unusable with a recovery hint", arguments: [false, true])
+    func corruptFile(readOnly: Bool) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/outbox.sqlite"
+        let garbage = (0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        try Data(garbage).write(to: URL(fileURLWithPath: path))
+
+        do {
+            _ = try Outbox(path: path, readOnly: readOnly)
+            Issue.record("opening garbage must fail")
+        } catch let error as OutboxError {
+            guard case .unusable(let reported, let underlying) = error else {
+                Issue.record("expected .unusable, got \(error)")
+                return
+            }
+            #expect(reported == path)
+            #expect(!underlying.isEmpty)
+            let message = "\(error)"
+            #expect(message.contains(path))
+            #expect(message.contains("recover"), "the message must tell how to recover: \(message)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(garbage), "the damaged file is left as it was")
+    }
+
+    @Test("refreshCounters picks up what another process changed (`outpost dlq purge`, `outpost replay`)")
+    func countersFromAnotherProcess() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append([event("a", padding: 100), event("b", padding: 200), event("c", padding: 300)])
+        let s = try await fixture.pendingSequences()
+        try await fixture.outbox.acknowledge(delivered: [s[0]], deadLetters: [(s[1], "bad")])
+        let sizeB = Int64(event("b", padding: 200).json.count)
+        let sizeC = Int64(event("c", padding: 300).json.count)
+        #expect(fixture.outbox.undeliveredBytes == sizeB + sizeC)
+
+        let cli = try Outbox(path: fixture.path)
+        #expect(try await cli.purgeDeadLetters(ids: nil) == 1)
+        #expect(fixture.outbox.undeliveredBytes == sizeB + sizeC, "the running agent does not see it by itself")
+        try fixture.outbox.refreshCounters()
+        #expect(fixture.outbox.undeliveredBytes == sizeC)
+
+        #expect(try await cli.replayDelivered(since: 0) == 1)
+        try fixture.outbox.refreshCounters()
+        #expect(fixture.outbox.undeliveredBytes == sizeC + Int64(event("a", padding: 100).json.count))
+    }
+
+    @Test("a fresh outbox passes its integrity check")
+    func integrity() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append([event("a")])
+        #expect(try fixture.outbox.integrityProblems().isEmpty)
+    }
+}

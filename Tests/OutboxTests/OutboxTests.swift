@@ -1,1 +1,0 @@
-// OutboxTests: placeholder until the module lands.
