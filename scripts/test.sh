@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 swift build --build-tests
-swift test --skip-build
+# One test at a time: several tests measure real waits (settle, retries) that CPU-bound
+# tests running beside them would starve on a 2-core machine.
+swift test --skip-build --no-parallel

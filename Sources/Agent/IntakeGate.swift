@@ -68,8 +68,10 @@ public final class IntakeGate: Sendable {
             } else {
                 logger.notice("intake.resumed", metadata: ["outpost.outbox_bytes": "\(bytes)"])
             }
-            Task { [outbox, reason] in
-                do { try await outbox.setState(OutboxStateKey.intakePaused, reason) } catch {}
+            do {
+                try outbox.setStateNow(OutboxStateKey.intakePaused, reason)
+            } catch {
+                logger.error("intake.state_write_failed", metadata: ["error": "\(error)"])
             }
         }
         return reason

@@ -45,7 +45,7 @@ extension Forwarder {
                 }
                 if first {
                     logger.error("delivery.paused", metadata: ["error": "\(reason)"])
-                    try? await outbox.setState(OutboxStateKey.deliveryPaused, reason)
+                    try? outbox.setStateNow(OutboxStateKey.deliveryPaused, reason)
                 }
                 let delay = Backoff.delay(
                     attempt: attempt, initial: max(settings.retryInitial, 1), max: min(settings.retryMax, 30), retryAfter: nil)
@@ -104,7 +104,7 @@ extension Forwarder {
         }
         if wasPaused {
             logger.notice("delivery.resumed")
-            Task { try? await outbox.setState(OutboxStateKey.deliveryPaused, nil) }
+            try? outbox.setStateNow(OutboxStateKey.deliveryPaused, nil)
         }
     }
 

@@ -62,6 +62,7 @@ extension Outbox {
                     sql: "UPDATE event SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE seq IN (\(list))",
                     arguments: [now])
                 try Outbox.setState(db, key: OutboxStateKey.lastDeliveryAt, value: String(now), now: now)
+                try db.execute(sql: "DELETE FROM agent_state WHERE key = ?", arguments: [OutboxStateKey.lastError])
             }
             for d in dead {
                 try db.execute(

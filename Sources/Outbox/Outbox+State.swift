@@ -23,6 +23,19 @@ extension Outbox {
         }
     }
 
+    /// Sets or clears a state value right away, on the calling thread. For the rare
+    /// transitions (pause, resume) whose order matters more than a short blocking write.
+    public func setStateNow(_ key: String, _ value: String?) throws {
+        let now = Date().timeIntervalSince1970
+        try pool.write { db in
+            if let value {
+                try Outbox.setState(db, key: key, value: value, now: now)
+            } else {
+                try db.execute(sql: "DELETE FROM agent_state WHERE key = ?", arguments: [key])
+            }
+        }
+    }
+
     /// All state values with the time each was set.
     public func stateValues() async throws -> [String: (value: String, updatedAt: Double)] {
         try await pool.read { db in
