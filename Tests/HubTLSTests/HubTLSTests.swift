@@ -24,6 +24,17 @@ struct HubTLSTests {
         #expect(outcome == .delivered(rejected: [:]))
     }
 
+    @Test("mutual TLS: a client certificate from the trusted CA is accepted (key file named .key, not .pem)")
+    func mutualTLS() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let outcome = try await deliver(
+            hubTLS: HubTLSConfiguration(certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, clientCAFile: pki.caFile),
+            agentTLS: HTTPSinkTLS(caFile: pki.caFile, clientCertFile: pki.clientCertFile, clientKeyFile: pki.clientKeyFile),
+            expectStored: true)
+        #expect(outcome == .delivered(rejected: [:]))
+    }
+
     @Test("mutual TLS: no client certificate is refused, the batch stays for a retry")
     func mutualTLSWithoutClientCertificate() async throws {
         let pki = try TestPKI()
