@@ -115,3 +115,117 @@ def _damaged_outbox(lab, damage):
     lab.start_agent()
     step.update(lab.settle_and_check(f"outbox {damage}"))
     return step
+
+
+def _write(directory, name, content):
+    """Writes `content` under `name` (bytes, may hold newlines or non-UTF-8), atomically."""
+    base = os.fsencode(directory)
+    tmp = os.path.join(base, b".incoming.tmp")
+    with open(tmp, "wb") as f:
+        f.write(content)
+    os.rename(tmp, os.path.join(base, name))
+
+
+def phase_hostile(lab, work):
+    """Hostile entries in the drop directory: each is quarantined with the expected reason, the
+    agent stays up, and good files around them (some with odd names) are delivered."""
+    if lab.agent is None:
+        lab.start_agent()
+    drop = lab.dirs["drop"]
+    outside = os.path.join(work, "outside")
+    os.makedirs(outside, exist_ok=True)
+    secret = os.path.join(outside, "secret.txt")
+    with open(secret, "w") as f:
+        f.write("not for the hub\n")
+    idoc = b'<?xml version="1.0"?><ORDERS05><IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"><MANDT>100</MANDT><DOCNUM>%s</DOCNUM><IDOCTYP>ORDERS05</IDOCTYP><MESTYP>ORDERS</MESTYP><SNDPRN>ODD</SNDPRN></EDI_DC40></IDOC></ORDERS05>'
+    dtd = b'<?xml version="1.0"?>\n<!DOCTYPE ORDERS05 [%s]>\n<ORDERS05><IDOC BEGIN="1">%s</IDOC></ORDERS05>'
+    expected = {  # file name -> acceptable reasons
+        b"xxe-file.xml": (dtd % (b'<!ENTITY x SYSTEM "file:///etc/passwd">', b"&x;"), {"dtd_forbidden"}),
+        b"xxe-network.xml": (dtd % (b'<!ENTITY x SYSTEM "http://127.0.0.1:9/x">', b"&x;"), {"dtd_forbidden"}),
+        b"billion-laughs.xml": (dtd % (b'<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+                                       b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">', b"&d;"),
+                                {"dtd_forbidden"}),
+        b"quadratic.xml": (dtd % (b'<!ENTITY a "' + b"x" * 50000 + b'">', b"&a;" * 20000), {"dtd_forbidden"}),
+        b"deep.xml": (b"<ORDERS05>" + b"<a>" * 100000 + b"</a>" * 100000 + b"</ORDERS05>", {"too_deep", "malformed_xml"}),
+        b"bad-utf8.xml": (b'<?xml version="1.0" encoding="UTF-8"?><ORDERS05><IDOC BEGIN="1"><X>\xc3\x28\xff</X></IDOC></ORDERS05>',
+                          {"bad_encoding", "malformed_xml"}),
+        b"lying-encoding.xml": (b'<?xml version="1.0" encoding="UTF-16"?><ORDERS05><IDOC BEGIN="1"/></ORDERS05>',
+                                {"bad_encoding", "malformed_xml", "not_xml"}),
+        b"nul-bytes.xml": (b'<?xml version="1.0"?><ORDERS05><IDOC BEGIN="1">\0\0\0</IDOC></ORDERS05>',
+                           {"bad_encoding", "malformed_xml", "not_xml"}),
+    }
+    for name, (content, _) in expected.items():
+        _write(drop, name, content)
+    # A 2 GB sparse file above max_file_size (1MiB in the campaign's configuration).
+    with open(os.path.join(drop, "huge.xml"), "wb") as f:
+        f.truncate(2 << 30)
+    expected[b"huge.xml"] = (None, {"file_too_large"})
+    os.symlink("/etc/passwd", os.path.join(drop, "symlink.xml"))
+    expected[b"symlink.xml"] = (None, {"symlink"})
+    os.mkfifo(os.path.join(drop, "fifo.xml"))
+    expected[b"fifo.xml"] = (None, {"not_regular_file"})
+    os.link(secret, os.path.join(drop, "hardlink.xml"))
+    expected[b"hardlink.xml"] = (None, {"not_xml", "unknown_format", "hard_link"})
+    os.mkdir(os.path.join(drop, "a-directory"))
+    # Good IDocs under hostile names: newline, spaces, non-UTF-8 bytes.
+    for index, name in enumerate((b"line\nbreak.xml", b"  spaced  name .xml")):
+        lab.docnum += 1
+        docnum = f"{lab.docnum:016d}"
+        lab.generated.add(f"idoc:ODD:100:{docnum}")
+        _write(drop, name, idoc % docnum.encode())
+    # A name that is not UTF-8 cannot be named in an event: it stays, with a warning in the log.
+    latin1 = b"latin1-\xe9\xff.xml"
+    _write(drop, latin1, idoc % b"8888888888888888")
+    # Files deleted between listing and opening: created and removed around the settle time.
+    for index in range(60):
+        path = os.path.join(drop, f"vanishing-{index}.xml")
+        with open(path, "wb") as f:
+            f.write(idoc % b"9999999999999999")
+        time.sleep(0.05 + (index % 5) * 0.03)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            lab.generated.add("idoc:ODD:100:9999999999999999")  # the agent was quicker: a good IDoc
+
+    def finished():
+        names = set(os.listdir(os.fsencode(drop)))
+        return names <= {b"a-directory", latin1}
+    lab.wait_until(finished, 120, "hostile: entries left in the drop directory: "
+                   + repr(sorted(os.listdir(os.fsencode(drop)))[:10]))
+    os.rmdir(os.path.join(drop, "a-directory"))
+    with open(os.path.join(lab.dirs["logs"], "agent.log"), errors="replace") as f:
+        warned = "File name is not valid UTF-8" in f.read()
+    os.unlink(os.path.join(os.fsencode(drop), latin1))
+    reasons = {}
+    for entry in os.listdir(os.fsencode(lab.dirs["error"])):
+        if entry.endswith(b".reason.json"):
+            import json
+            with open(os.path.join(os.fsencode(lab.dirs["error"]), entry)) as f:
+                reasons[entry[: -len(b".reason.json")]] = json.load(f)["reason"]
+    problems = []
+    for name, (_, allowed) in expected.items():
+        got = reasons.get(name)
+        if got not in allowed:
+            problems.append(f"{name!r}: reason {got!r}, expected one of {sorted(allowed)}")
+    unexpected = sorted(set(reasons) - set(expected))
+    if unexpected:
+        problems.append(f"quarantined but should not be: {unexpected}")
+    if not warned:
+        problems.append("no warning about the file name that is not UTF-8")
+    if lab.agent.poll() is not None:
+        problems.append(f"the agent exited with {lab.agent.returncode}")
+    with open(secret) as f:
+        if f.read() != "not for the hub\n":
+            problems.append("the file outside the drop directory changed")
+    result = lab.settle_and_check("hostile", allow_rejected=len(expected))
+    result.update(quarantined_reasons={k.decode("utf-8", "replace"): v for k, v in reasons.items()}, problems=problems)
+    if problems:
+        log("hostile: FAILED " + "; ".join(problems))
+        raise CampaignFailure("hostile: " + "; ".join(problems))
+    log("hostile: OK, reasons " + json_dumps(result["quarantined_reasons"]))
+    return result
+
+
+def json_dumps(value):
+    import json
+    return json.dumps(value)
