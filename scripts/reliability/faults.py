@@ -1,5 +1,6 @@
 """Disk, database and hostile-input phases of the reliability campaign (see campaign.py)."""
 import os
+import signal
 import subprocess
 import time
 
@@ -67,15 +68,20 @@ def phase_disk(main_lab, work):
         full.update(lab.settle_and_check("disk full"))
         results.append(full)
 
-        # 2. The filesystem turns read-only under the running agent.
+        # 2. The data directory's filesystem is read-only when the agent starts: it refuses to
+        #    run (exit 2, a clear message) instead of reading files it could not commit.
         readonly = {"phase": "disk read-only"}
+        lab.kill_agent()
         subprocess.run(["mount", "-o", "remount,ro", mount_point], check=True)
         lab.drop_idocs(100, per_file=10)
-        time.sleep(6)
+        run = subprocess.run([f"{lab.bin}/outpost", "run", "--config", lab.agent_config], capture_output=True, text=True, timeout=60)
+        readonly["run_exit_status"] = run.returncode
+        readonly["run_message"] = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
         readonly["files_waiting_while_read_only"] = len(lab.drop_listing())
-        readonly["agent_running_while_read_only"] = lab.agent.poll() is None
         subprocess.run(["mount", "-o", "remount,rw", mount_point], check=True)
-        _agent_alive_or_restart(lab, readonly, "read_only")
+        if run.returncode not in (1, 2) or readonly["files_waiting_while_read_only"] == 0:
+            raise CampaignFailure(f"disk read-only: expected a refusal with the files left in place: {readonly}")
+        lab.start_agent()
         readonly.update(lab.settle_and_check("disk read-only"))
         results.append(readonly)
 
@@ -91,7 +97,11 @@ def phase_disk(main_lab, work):
 
 def _damaged_outbox(lab, damage):
     step = {"phase": f"outbox {damage}"}
-    lab.kill_agent()
+    # A clean stop checkpoints the WAL: the damage is then in the only copy of the pages
+    # (after a kill -9 the WAL can still hold page 1 and mask a damaged header).
+    lab.agent.send_signal(signal.SIGTERM)
+    lab.agent.wait(30)
+    lab.agent = None
     lab.drop_idocs(50, per_file=10)  # waiting in the drop directory while the agent is down
     database = os.path.join(lab.dirs["data"], "outbox.sqlite")
     if damage == "corrupted":
