@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 swift build --build-tests
 swift test --skip-build
+scripts/reliability.sh --short        # kill -9, network, disk and hostile-input campaign (docs/RELIABILITY.md)
+scripts/fuzz.sh 20                    # each libFuzzer target for 20 s
