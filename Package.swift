@@ -52,6 +52,8 @@ let package = Package(
             dependencies: [
                 "OutpostConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,6 +124,13 @@ let package = Package(
             name: "HubServerTests",
             dependencies: ["HubServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/HubServerTests"),
+        .testTarget(
+            name: "HubTLSTests",
+            dependencies: [
+                "HubServer", "HTTPSink", "EventModel", "OutpostConfig",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/HubTLSTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["EventModel"], path: "Tests/EndToEndTests"),
     ],
     swiftLanguageModes: [.v6]

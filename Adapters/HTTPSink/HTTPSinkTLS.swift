@@ -22,7 +22,8 @@ public struct HTTPSinkTLS: Sendable, Equatable {
         }
         if let clientCertFile, let clientKeyFile {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(clientCertFile).map { .certificate($0) }
-            tls.privateKey = .file(clientKeyFile)
+            // PEM whatever the file is called: NIOSSL's `.file` reads anything not named *.pem as DER.
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientKeyFile, format: .pem))
         }
         return tls
     }

@@ -1,20 +1,31 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import OutpostConfig
 
 /// Builds the hub's HTTP application (SPEC §5) on `storage`; `run()`/`runService()` serves it
-/// on `configuration`'s listen address, tests drive it with HummingbirdTesting.
+/// on `configuration`'s listen address — over TLS when `configuration.tls` is set — and tests
+/// drive it with HummingbirdTesting.
 ///
 /// - Parameters:
 ///   - configuration: agents and their token digests, read token, limits, listen address.
 ///     `storage` is not opened from it: the caller chooses and opens the storage.
 ///   - storage: where accepted events go.
 ///   - logger: receives one entry per refused request or failed write (never a token).
+/// - Throws: ``HubTLSError`` when a `tls:` file cannot be read.
 public func buildHubApplication(
     configuration: HubConfiguration, storage: some HubStorage, logger: Logger
-) -> some ApplicationProtocol {
-    Application(
+) throws -> some ApplicationProtocol {
+    let server: HTTPServerBuilder =
+        if let tls = configuration.tls {
+            try .tls(.http1(), tlsConfiguration: tls.serverConfiguration())
+        } else {
+            .http1()
+        }
+    return Application(
         router: buildHubRouter(configuration: configuration, storage: storage, logger: logger),
+        server: server,
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub"),
         logger: logger)

@@ -34,12 +34,16 @@ extension ConfigLoader {
         return probe.problems
     }
 
-    /// Problems with the hub's files: the SQLite database's directory must exist or be creatable.
+    /// Problems with the hub's files: the SQLite database's directory must exist or be creatable,
+    /// TLS certificate and key files must be readable.
     public static func checkEnvironment(_ config: HubConfiguration) -> [ConfigProblem] {
         var probe = EnvironmentProbe()
         if case .sqlite(let path) = config.storage {
             probe.creatableDirectory("storage.sqlite", (path as NSString).deletingLastPathComponent)
         }
+        probe.readableFile("tls.cert_file", config.tls?.certFile)
+        probe.readableFile("tls.key_file", config.tls?.keyFile)
+        probe.readableFile("tls.client_ca_file", config.tls?.clientCAFile)
         return probe.problems
     }
 }

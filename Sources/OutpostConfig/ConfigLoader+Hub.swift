@@ -2,7 +2,7 @@ import Yams
 
 /// The reference hub's file (SPEC §5).
 extension ConfigLoader {
-    static let hubKeys = ["listen", "storage", "max_batch_bytes", "max_concurrent_batches", "read_token_sha256", "agents"]
+    static let hubKeys = ["listen", "storage", "max_batch_bytes", "max_concurrent_batches", "read_token_sha256", "agents", "tls"]
     static let defaultHubDatabase = "/var/lib/outpost-hub/hub.sqlite"
 
     /// Reads the whole hub file; placeholders stand in for invalid values (the log then holds a
@@ -19,6 +19,7 @@ extension ConfigLoader {
         if let value = top.int("max_concurrent_batches", in: 1...4096) { config.maxConcurrentBatches = value }
         config.readTokenSHA256 = top.sha256Hex("read_token_sha256", nullable: true)
         config.agents = agents(top)
+        config.tls = tls(top)
         return config
     }
 
@@ -38,6 +39,16 @@ extension ConfigLoader {
             r.reportMissing("sqlite", fix: "add `sqlite: \(defaultHubDatabase)` or `postgres: postgres://…` under storage")
             return nil
         }
+    }
+
+    /// `tls:` holds `cert_file` and `key_file` (both required) and an optional `client_ca_file`.
+    private static func tls(_ top: MappingReader) -> HubTLSConfiguration? {
+        guard let r = top.mapping("tls", allowedKeys: ["cert_file", "key_file", "client_ca_file"]) else { return nil }
+        let certFile = r.absolutePath("cert_file", required: "/etc/outpost-hub/tls/hub.crt")
+        let keyFile = r.absolutePath("key_file", required: "/etc/outpost-hub/tls/hub.key")
+        let clientCAFile = r.absolutePath("client_ca_file")
+        guard let certFile, let keyFile else { return nil }
+        return HubTLSConfiguration(certFile: certFile, keyFile: keyFile, clientCAFile: clientCAFile)
     }
 
     /// `agents:`: who may send, and as which region; ids and tokens must be unique.

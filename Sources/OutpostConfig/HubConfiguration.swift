@@ -11,6 +11,8 @@ public struct HubConfiguration: Sendable, Equatable {
     /// Hex SHA-256 of the token that GET /v1/* requires, when set.
     public var readTokenSHA256: String?
     public var agents: [HubAgent]
+    /// `tls:`; nil serves plain HTTP.
+    public var tls: HubTLSConfiguration?
 
     public enum Storage: Sendable, Equatable {
         case sqlite(path: String)

@@ -34,17 +34,30 @@ struct ServeCommand: AsyncParsableCommand {
         case .sqlite(let path):
             storage = try openSQLite(path: path)
         }
-        let application = buildHubApplication(configuration: configuration, storage: storage, logger: logger)
+        let application = try buildApplication(configuration: configuration, storage: storage, logger: logger)
         logger.info("Starting hub", metadata: [
             "hub.listen": "\(configuration.listenHost):\(configuration.listenPort)",
             "hub.agents": "\(configuration.agents.count)",
             "hub.storage": "\(configuration.storage.summary)",
+            "hub.tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAFile == nil ? "on" : "mutual")",
         ])
         do {
             try await application.runService()
         } catch {
             printError("outpost-hub: the hub on \(configuration.listenHost):\(configuration.listenPort) stopped: \(error)")
             throw ExitCode.runtimeFailure
+        }
+    }
+
+    /// The hub application; a `tls:` file it cannot use is a configuration error (exit 1).
+    private func buildApplication(
+        configuration: HubConfiguration, storage: some HubStorage, logger: Logger
+    ) throws -> some ApplicationProtocol {
+        do {
+            return try buildHubApplication(configuration: configuration, storage: storage, logger: logger)
+        } catch {
+            printError("\(config): \(error)")
+            throw ExitCode.configurationError
         }
     }
 

@@ -82,7 +82,7 @@ func withHub<Value>(
     _ storage: some HubStorage, configuration: HubConfiguration = HubFixtures.configuration(),
     setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Value
 ) async throws -> Value {
-    let application = buildHubApplication(configuration: configuration, storage: storage, logger: HubFixtures.logger)
+    let application = try buildHubApplication(configuration: configuration, storage: storage, logger: HubFixtures.logger)
     return try await application.test(setup, body)
 }
 

@@ -71,6 +71,30 @@ struct HubConfigurationTests {
         #expect(problems.first { $0.keyPath == "max_concurent_batches" }?.fix == "did you mean 'max_concurrent_batches'?")
     }
 
+    @Test("tls: certificate and key, optional client CA for mutual TLS")
+    func tlsBlock() throws {
+        let agents = "\nagents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "0", count: 64))}\n"
+        let plain = try ConfigLoader.loadHub(yaml: "listen: 127.0.0.1:8443" + agents, fileName: "hub.yaml")
+        #expect(plain.tls == nil)
+        let tls = try ConfigLoader.loadHub(
+            yaml: "tls: {cert_file: /etc/hub/hub.crt, key_file: /etc/hub/hub.key}" + agents, fileName: "hub.yaml")
+        #expect(tls.tls == HubTLSConfiguration(certFile: "/etc/hub/hub.crt", keyFile: "/etc/hub/hub.key"))
+        let mutual = try ConfigLoader.loadHub(
+            yaml: "tls: {cert_file: /c.pem, key_file: /k.pem, client_ca_file: /ca.pem}" + agents, fileName: "hub.yaml")
+        #expect(mutual.tls?.clientCAFile == "/ca.pem")
+        #expect(Fixtures.hubProblems("tls: {cert_file: /c.pem}" + agents).map(\.keyPath) == ["tls.key_file"])
+        #expect(
+            Fixtures.hubProblems("tls: {cert_file: c.pem, key_file: /k.pem, client_ca: /ca.pem}" + agents).map(\.keyPath)
+                == ["tls.client_ca", "tls.cert_file"])
+    }
+
+    @Test("the environment check names unreadable TLS files")
+    func tlsFilesChecked() throws {
+        var config = HubConfiguration(storage: .sqlite(path: "/tmp/hub.sqlite"), agents: [])
+        config.tls = HubTLSConfiguration(certFile: "/nonexistent/hub.crt", keyFile: "/nonexistent/hub.key")
+        #expect(ConfigLoader.checkEnvironment(config).map(\.keyPath) == ["tls.cert_file", "tls.key_file"])
+    }
+
     @Test("storage needs exactly one backend, with an absolute SQLite path or a postgres URL")
     func storageRules() {
         let agents = "\nagents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "0", count: 64))}\n"
