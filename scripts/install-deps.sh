@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(libxml2-dev libssh2-1-dev libsqlite3-dev pkg-config libxml2-utils)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(procps openssh-server openssh-client)
+  packages+=(procps openssh-server openssh-client curl)
 fi
 missing=()
 for p in "${packages[@]}"; do

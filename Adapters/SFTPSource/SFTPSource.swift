@@ -49,9 +49,9 @@ public final class SFTPSource: Sendable {
             throw SFTPSourceError.alreadyRunning(source: settings.name)
         }
         defer { running.store(false, ordering: .releasing) }
+        try StagingArea(directory: settings.stagingDirectory).prepare()
         let client = SFTPClient(settings: settings)
         let poller = RemotePoller(settings: settings, intake: intake, logger: logger, client: client, source: self)
-        try poller.staging.prepare()
         logger.info("SFTP source started", metadata: ["server": .string(settings.endpointDescription)])
 
         let backoff = ReconnectBackoff(initial: settings.reconnectInitial, maximum: settings.reconnectMax)
