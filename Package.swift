@@ -63,7 +63,7 @@ let package = Package(
             name: "outpost",
             dependencies: [
                 "Agent", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
-                "IDocXML", "IDocFlat", "FileDrop", "HTTPSink",
+                "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,6 +89,13 @@ let package = Package(
             name: "FileDrop",
             dependencies: ["EventModel", .product(name: "Logging", package: "swift-log")],
             path: "Adapters/FileDrop"),
+        .systemLibrary(
+            name: "CLibSSH2", path: "Adapters/CLibSSH2", pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]),
+        .target(
+            name: "SFTPSource",
+            dependencies: ["EventModel", "CLibSSH2", .product(name: "Logging", package: "swift-log")],
+            path: "Adapters/SFTPSource"),
         .target(
             name: "HTTPSink",
             dependencies: [
@@ -120,6 +127,14 @@ let package = Package(
         .testTarget(name: "IDocXMLTests", dependencies: ["IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
         .testTarget(name: "IDocFlatTests", dependencies: ["IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
         .testTarget(name: "FileDropTests", dependencies: ["FileDrop", "EventModel", .product(name: "Logging", package: "swift-log")], path: "Tests/FileDropTests"),
+        .testTarget(
+            name: "SFTPSourceTests",
+            dependencies: [
+                "SFTPSource", "EventModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/SFTPSourceTests"),
         .testTarget(
             name: "HubServerTests",
             dependencies: ["HubServer", .product(name: "HummingbirdTesting", package: "hummingbird")],

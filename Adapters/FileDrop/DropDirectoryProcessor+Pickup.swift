@@ -156,5 +156,5 @@ extension DropDirectoryProcessor {
         relocate(name, .acknowledge)
     }
 
-    static let reasonSuffix = ".reason.json"
+    static let reasonSuffix = QuarantineReason.fileSuffix
 }

@@ -11,7 +11,7 @@ final class DropDirectoryProcessor {
     let settings: FileDropSettings
     let intake: any DocumentIntake
     let logger: Logger
-    let filter: NameFilter
+    let filter: FileNameFilter
     let watcher: DirectoryWatcher
     let source: FileDropSource
 
@@ -34,7 +34,8 @@ final class DropDirectoryProcessor {
         self.settings = settings
         self.intake = intake
         self.logger = logger
-        self.filter = NameFilter(settings: settings)
+        self.filter = FileNameFilter(
+            include: settings.include, exclude: settings.exclude, doneMarker: settings.doneMarker)
         self.watcher = watcher
         self.source = source
     }

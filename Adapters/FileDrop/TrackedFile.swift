@@ -1,3 +1,5 @@
+import EventModel
+
 /// What the source remembers about one entry of the drop directory.
 struct TrackedFile {
     /// What the source still has to do with a file whose events (or rejection) are committed.

@@ -10,6 +10,7 @@ import Logging
 import Outbox
 import OutpostConfig
 import ServiceLifecycle
+import SFTPSource
 
 /// The composition root: the only place that knows every adapter. Turns a loaded
 /// configuration into the running services.
@@ -88,6 +89,27 @@ enum AgentAssembly {
         s.maxFileSize = c.maxFileSize
         s.rescanInterval = c.rescanInterval
         return s
+    }
+
+    /// Where an SFTP source stages its downloads: `<data_dir>/staging/<source name>`.
+    static func stagingDirectory(dataDir: String, source: String) -> String {
+        ((dataDir as NSString).appendingPathComponent("staging") as NSString).appendingPathComponent(source)
+    }
+
+    static func sftpSettings(_ c: SFTPSourceConfiguration, dataDir: String) -> SFTPSourceSettings {
+        // The loader guarantees a host key check and, for `after: move`, an archive directory.
+        let hostKeyCheck: SFTPSourceSettings.HostKeyCheck =
+            c.hostKeyFingerprint.map { .fingerprint($0) } ?? .knownHosts(file: c.knownHostsFile ?? "")
+        let after: SFTPSourceSettings.AfterPickup =
+            c.after == .delete ? .delete : .move(directory: c.remoteArchiveDir ?? c.remoteDir + "/archive")
+        return SFTPSourceSettings(
+            name: c.name, host: c.host, port: c.port, user: c.user, hostKeyCheck: hostKeyCheck,
+            remoteDirectory: c.remoteDir, after: after,
+            stagingDirectory: stagingDirectory(dataDir: dataDir, source: c.name),
+            privateKeyFile: c.privateKeyFile, passphraseFile: c.passphraseFile, passwordFile: c.passwordFile,
+            include: c.include, exclude: c.exclude, recursive: c.recursive, pollInterval: c.pollInterval,
+            settle: c.settle, doneMarker: c.doneMarker, format: format(c.format), errorDirectory: c.remoteErrorDir,
+            maxFileSize: c.maxFileSize)
     }
 }
 

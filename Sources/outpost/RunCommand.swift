@@ -8,6 +8,7 @@ import Logging
 import Outbox
 import OutpostConfig
 import ServiceLifecycle
+import SFTPSource
 
 /// `outpost run --config FILE`: the daemon.
 struct RunCommand: AsyncParsableCommand {
@@ -73,7 +74,9 @@ struct RunCommand: AsyncParsableCommand {
                 let drop = FileDropSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
                 services.append(SourceService(description: "file_drop \(c.name) (\(c.path))") { try await drop.run() })
             case .sftp(let c):
-                throw CommandFailure.user("\(options.config): sources: \(c.name): type sftp is not available in this build yet")
+                let settings = AgentAssembly.sftpSettings(c, dataDir: config.agent.dataDir)
+                let sftp = SFTPSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
+                services.append(SourceService(description: "sftp \(c.name) (\(settings.endpointDescription))") { try await sftp.run() })
             case .amqp(let c):
                 throw CommandFailure.user("\(options.config): sources: \(c.name): type amqp is not available in this build yet")
             }

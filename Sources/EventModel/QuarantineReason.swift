@@ -1,16 +1,25 @@
-import EventModel
-
-/// Why a file went to the error directory: the content of its `<name>.reason.json`.
-struct QuarantineReason: Equatable {
-    var rejection: DocumentRejection
+/// Why a file went to a source's error directory: the content of the `<name>.reason.json`
+/// written beside it (local `error_dir` or remote `remote_error_dir`).
+public struct QuarantineReason: Sendable, Equatable {
+    public var rejection: DocumentRejection
     /// SHA-256 of the content when it was read, else `nil`.
-    var sha256: String?
-    var size: Int64
+    public var sha256: String?
+    public var size: Int64
     /// Seconds since 1970.
-    var rejectedAt: Double
+    public var rejectedAt: Double
+
+    public init(rejection: DocumentRejection, sha256: String?, size: Int64, rejectedAt: Double) {
+        self.rejection = rejection
+        self.sha256 = sha256
+        self.size = size
+        self.rejectedAt = rejectedAt
+    }
+
+    /// The suffix of the reason file written beside a quarantined file.
+    public static let fileSuffix = ".reason.json"
 
     /// `{"source":…,"file":…,"reason":…,"detail":…,"sha256":…|null,"size":…,"rejected_at":…}`
-    func json(source: String, file: String) -> [UInt8] {
+    public func json(source: String, file: String) -> [UInt8] {
         var writer = JSONWriter(capacity: 512)
         writer.raw("{")
         writer.member("source", source, comma: false)

@@ -1,0 +1,86 @@
+import EventModel
+import Logging
+
+extension RemotePoller {
+    /// Moves, deletes or quarantines a handled file on the server. When that fails the file
+    /// stays remembered (so it is not ingested again) and the acknowledgement is retried on
+    /// the next polls; a broken connection is rethrown.
+    func acknowledge(_ relativePath: String) async throws(SSHFailure) {
+        guard let file = files[relativePath], let handled = file.handled, handled.disposition != .leave else { return }
+        let entry = file.entry
+        let after = settings.after
+        let errorDirectory = settings.errorDirectory
+        let sourceName = settings.name
+        let marker = filter.marker(for: entry.path)
+        let outcome: (destination: String?, warning: String?)
+        do {
+            outcome = try await client.perform { connection, _ throws(SSHFailure) in
+                try Self.perform(
+                    handled.disposition, on: entry, after: after, errorDirectory: errorDirectory,
+                    sourceName: sourceName, marker: marker, connection: connection)
+            }
+        } catch {
+            if error.breaksConnection { throw error }
+            var updated = file
+            updated.failures += 1
+            files[relativePath] = updated
+            let metadata: Logger.Metadata = ["file": .string(entry.path), "error": .string(error.description)]
+            let message: Logger.Message =
+                "Cannot move or delete the committed remote file; fix the SFTP user's permissions on the named path; retrying on every poll"
+            if updated.failures == 1 { logger.error(message, metadata: metadata) } else { logger.debug(message, metadata: metadata) }
+            return
+        }
+        files[relativePath] = nil
+        if let warning = outcome.warning {
+            logger.warning("Remote file acknowledged, with a problem", metadata: ["file": .string(entry.path), "problem": .string(warning)])
+        }
+        logger.info(
+            "Remote file acknowledged",
+            metadata: ["file": .string(entry.path), "destination": .string(outcome.destination ?? "deleted")])
+    }
+
+    /// Retries the acknowledgements that failed before, for files still listed unchanged.
+    func retryPendingAcknowledgements() async throws(SSHFailure) {
+        let pending = files.filter { $0.value.handled.map { $0.disposition != .leave } ?? false }.map(\.key)
+        for path in pending { try await acknowledge(path) }
+    }
+
+    /// Runs on the session thread. Returns the final path (nil when deleted) and a
+    /// non-fatal problem (reason file or marker not written or removed).
+    private static func perform(
+        _ disposition: TrackedRemoteFile.Disposition, on entry: RemoteEntry, after: SFTPSourceSettings.AfterPickup,
+        errorDirectory: String?, sourceName: String, marker: String?, connection: SSHConnection
+    ) throws(SSHFailure) -> (destination: String?, warning: String?) {
+        switch disposition {
+        case .leave:
+            return (entry.path, nil)
+        case .acknowledge:
+            let destination: String?
+            switch after {
+            case .move(let directory): destination = try connection.move(entry.path, into: directory, name: entry.name)
+            case .delete:
+                try connection.remove(entry.path)
+                destination = nil
+            }
+            var warning: String?
+            if let marker {
+                do { try connection.remove(marker) } catch { warning = "done marker not removed: \(error.description)" }
+            }
+            return (destination, warning)
+        case .quarantine(let reason):
+            guard let errorDirectory else { return (entry.path, nil) }
+            let suffix = QuarantineReason.fileSuffix
+            let destination = try connection.move(entry.path, into: errorDirectory, name: entry.name, reserving: suffix)
+            var warning: String?
+            do {
+                try connection.writeNewFile(destination + suffix, bytes: reason.json(source: sourceName, file: entry.name))
+            } catch {
+                warning = "reason file not written: \(error.description)"
+            }
+            if let marker {
+                do { try connection.remove(marker) } catch { warning = "done marker not removed: \(error.description)" }
+            }
+            return (destination, warning)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import EventModel
+import Logging
+
+/// The per-file state and the steps of one `run()` of an ``SFTPSource``.
+///
+/// Owned by the `run()` task alone, so its state needs no lock. Each ``poll()`` lists the
+/// remote directory, retries pending acknowledgements, and hands over the files that are
+/// ready, oldest first. A failure that breaks the connection is thrown to `run()`, which
+/// reconnects with backoff; every other failure is handled per file.
+final class RemotePoller {
+    let settings: SFTPSourceSettings
+    let intake: any DocumentIntake
+    let logger: Logger
+    let client: SFTPClient
+    let staging: StagingArea
+    let filter: FileNameFilter
+    let source: SFTPSource
+    /// Remote directories never descended into (archive and error directories).
+    let skippedDirectories: Set<String>
+
+    /// Candidate documents by path below `remote_dir`.
+    var files: [String: TrackedRemoteFile] = [:]
+    /// Done markers present, by path below `remote_dir`.
+    var markers: Set<String> = []
+    /// The file whose bytes are (partly) in the staging file, as it was when they were read.
+    var staged: (relativePath: String, attributes: RemoteAttributes)?
+    var reportedUndecodableNames: Set<String> = []
+    var reportedUnreadableDirectories: Set<String> = []
+    var wasConnected = false
+
+    /// Seconds before a file the server refuses to open is tried again.
+    var unreadableRetry: Double { max(60, settings.pollInterval) }
+
+    init(settings: SFTPSourceSettings, intake: any DocumentIntake, logger: Logger, client: SFTPClient, source: SFTPSource) {
+        self.settings = settings
+        self.intake = intake
+        self.logger = logger
+        self.client = client
+        self.source = source
+        staging = StagingArea(directory: settings.stagingDirectory)
+        filter = FileNameFilter(include: settings.include, exclude: settings.exclude, doneMarker: settings.doneMarker)
+        var skipped: Set<String> = []
+        if case .move(let archive) = settings.after { skipped.insert(SSHConnection.trimmed(archive)) }
+        if let errorDirectory = settings.errorDirectory { skipped.insert(SSHConnection.trimmed(errorDirectory)) }
+        skippedDirectories = skipped
+    }
+
+    /// One round: wait for intake, list, retry acknowledgements, hand over ready files.
+    func poll() async throws(SSHFailure) {
+        guard await waitForIntake() else { return }
+        let directory = settings.remoteDirectory
+        let recursive = settings.recursive
+        let skipping = skippedDirectories
+        let listing = try await client.perform { connection, _ throws(SSHFailure) in
+            try connection.list(directory, recursive: recursive, skipping: skipping)
+        }
+        if !wasConnected {
+            logger.info("Connected to the SFTP server", metadata: ["server": .string(settings.endpointDescription)])
+            wasConnected = true
+        }
+        apply(listing, now: .now)
+        source.updateStatus {
+            $0.connected = true
+            $0.lastError = nil
+            $0.lastPollAt = SFTPSource.wallClock()
+        }
+        publishStatus()
+        try await retryPendingAcknowledgements()
+        try await handOverReadyFiles()
+        publishStatus()
+    }
+
+    /// Called by `run()` when the connection failed.
+    func connectionLost() { wasConnected = false }
+
+    func publishStatus() {
+        let waiting = files.values.count { $0.handled == nil }
+        let pending = files.values.count { $0.handled.map { $0.disposition != .leave } ?? false }
+        source.updateStatus {
+            $0.filesWaiting = waiting
+            $0.acknowledgementsPending = pending
+        }
+    }
+
+    /// Returns when intake accepts documents (backpressure pauses polling too); `false`
+    /// when intake failed or the task was cancelled.
+    func waitForIntake() async -> Bool {
+        do {
+            try await intake.waitUntilAccepting()
+            return true
+        } catch {
+            if !Task.isCancelled {
+                logger.error("Intake cannot accept documents; pickup paused", metadata: ["error": .string(String(describing: error))])
+            }
+            return false
+        }
+    }
+
+    // MARK: listing
+
+    private func apply(_ listing: RemoteListing, now: ContinuousClock.Instant) {
+        for name in listing.undecodableNames where reportedUndecodableNames.insert(name).inserted {
+            logger.warning("Remote file name is not valid UTF-8 and cannot be picked up; rename it", metadata: ["file": .string(name)])
+        }
+        for (directory, reason) in listing.unreadableDirectories where reportedUnreadableDirectories.insert(directory).inserted {
+            logger.warning("Cannot list a remote subdirectory; it is skipped", metadata: ["directory": .string(directory), "error": .string(reason)])
+        }
+        var present: Set<String> = []
+        markers = []
+        for entry in listing.entries where entry.attributes.kind == .regular {
+            if filter.isMarker(entry.name) {
+                markers.insert(entry.relativePath)
+                continue
+            }
+            guard filter.isDocument(entry.name) else { continue }
+            present.insert(entry.relativePath)
+            if files[entry.relativePath] == nil {
+                files[entry.relativePath] = TrackedRemoteFile(entry: entry, now: now)
+            } else {
+                files[entry.relativePath]?.observe(entry.attributes, now: now)
+            }
+        }
+        for path in files.keys where !present.contains(path) { files[path] = nil }
+        if let staged, files[staged.relativePath].map({ !$0.entry.attributes.isUnchanged(from: staged.attributes) }) ?? true {
+            self.staged = nil
+            staging.discard()
+        }
+    }
+
+    /// Ready: not yet handled, not held back, and settled or released by its done marker.
+    func isReady(_ path: String, _ file: TrackedRemoteFile, now: ContinuousClock.Instant) -> Bool {
+        guard file.handled == nil, file.notBefore.map({ now >= $0 }) ?? true else { return false }
+        if let marker = filter.marker(for: path) { return markers.contains(marker) }
+        return file.isSettled(now: now, settle: settings.settle)
+    }
+
+    /// Seconds to wait after the `failures`-th consecutive failure of one file.
+    func retryDelay(after failures: Int) -> Double {
+        min(settings.reconnectMax, settings.reconnectInitial * Double(1 << min(30, max(0, failures - 1))))
+    }
+}

@@ -1,0 +1,188 @@
+internal import CLibSSH2
+import Glibc
+
+extension SSHConnection {
+    /// Lists `directory`; with `recursive`, also its subdirectories except `skipping`.
+    func list(_ directory: String, recursive: Bool, skipping: Set<String>) throws(SSHFailure) -> RemoteListing {
+        var listing = RemoteListing()
+        var pending: [(path: String, relative: String)] = [(directory, "")]
+        while let (path, relative) = pending.popLast() {
+            do {
+                try listOne(path, relative: relative, into: &listing) { entry in
+                    if recursive, !skipping.contains(Self.trimmed(entry.path)) { pending.append((entry.path, entry.relativePath)) }
+                }
+            } catch let failure where !relative.isEmpty && !failure.breaksConnection {
+                listing.unreadableDirectories[path] = failure.description
+            }
+        }
+        return listing
+    }
+
+    private func listOne(
+        _ directory: String, relative: String, into listing: inout RemoteListing, subdirectory: (RemoteEntry) -> Void
+    ) throws(SSHFailure) {
+        guard let handle = libssh2_sftp_open_ex(sftp, directory, UInt32(directory.utf8.count), 0, 0, LIBSSH2_SFTP_OPENDIR) else {
+            throw sftpFailure("opendir", directory)
+        }
+        defer { libssh2_sftp_close_handle(handle) }
+        let capacity = 4096
+        let name = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
+        defer { name.deallocate() }
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        while true {
+            let length = libssh2_sftp_readdir_ex(handle, name, capacity, nil, 0, &attributes)
+            if length == 0 { return }
+            guard length > 0 else { throw sftpFailure("readdir", directory) }
+            let bytes = UnsafeRawBufferPointer(start: name, count: Int(length))
+            guard let decoded = String(validating: bytes, as: UTF8.self) else {
+                listing.undecodableNames.append(remoteJoin(directory, String(decoding: bytes, as: UTF8.self)))
+                continue
+            }
+            if decoded == "." || decoded == ".." { continue }
+            let entry = RemoteEntry(
+                relativePath: relative.isEmpty ? decoded : relative + "/" + decoded, path: remoteJoin(directory, decoded),
+                name: decoded, attributes: Self.attributes(attributes))
+            if entry.attributes.kind == .directory { subdirectory(entry) }
+            listing.entries.append(entry)
+        }
+    }
+
+    /// The attributes of `path` (symlinks not followed), or `nil` when it does not exist.
+    func stat(_ path: String) throws(SSHFailure) -> RemoteAttributes? {
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        guard libssh2_sftp_stat_ex(sftp, path, UInt32(path.utf8.count), LIBSSH2_SFTP_LSTAT, &attributes) == 0 else {
+            let failure = sftpFailure("stat", path)
+            if failure.isNoSuchFile { return nil }
+            throw failure
+        }
+        return Self.attributes(attributes)
+    }
+
+    /// Streams `path` into the local file `fd`, starting at `offset` (a resumed download),
+    /// after checking the remote file still is the one `expected` describes.
+    func download(
+        _ path: String, expected: RemoteAttributes, into fd: Int32, from offset: Int64, maxSize: Int64,
+        isCancelled: () -> Bool
+    ) throws(SSHFailure) -> DownloadResult {
+        guard let handle = libssh2_sftp_open_ex(sftp, path, UInt32(path.utf8.count), UInt(LIBSSH2_FXF_READ), 0, LIBSSH2_SFTP_OPENFILE) else {
+            let failure = sftpFailure("open", path)
+            if failure.isNoSuchFile { return .vanished }
+            throw failure
+        }
+        defer { libssh2_sftp_close_handle(handle) }
+        let opened = try fileAttributes(handle, path)
+        guard opened.isUnchanged(from: expected) else { return .changed(opened) }
+        guard opened.size <= maxSize else { return .tooLarge(opened) }
+        var position = offset
+        if position > 0 { libssh2_sftp_seek64(handle, UInt64(position)) }
+        while true {
+            if isCancelled() { throw .cancelled }
+            let count = libssh2_sftp_read(handle, readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), readBuffer.count)
+            if count == 0 { break }
+            guard count > 0 else { throw sftpFailure("read", path) }
+            try Self.writeAll(fd, UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]), at: position)
+            position += Int64(count)
+            if position > opened.size { return .changed(try fileAttributes(handle, path)) }
+        }
+        let after = try fileAttributes(handle, path)
+        guard position == opened.size, after.isUnchanged(from: opened) else { return .changed(after) }
+        return .complete(opened)
+    }
+
+    /// Renames `path` into `directory` (created if missing) as `name`, `name.1`, …, never
+    /// replacing an existing file; returns the final path.
+    ///
+    /// - Parameter companion: a suffix whose `<final><companion>` must be free too.
+    func move(_ path: String, into directory: String, name: String, reserving companion: String? = nil) throws(SSHFailure) -> String {
+        try ensureDirectory(directory)
+        for attempt in 0..<10_000 {
+            let destination = remoteJoin(directory, attempt == 0 ? name : "\(name).\(attempt)")
+            if let companion, try stat(destination + companion) != nil { continue }
+            let flags = Int(LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
+            if libssh2_sftp_rename_ex(sftp, path, UInt32(path.utf8.count), destination, UInt32(destination.utf8.count), flags) == 0 {
+                return destination
+            }
+            let failure = sftpFailure("rename", path)
+            guard case .refused = failure, try stat(destination) != nil else { throw failure }
+        }
+        throw .refused(operation: "rename (no free name after 10000 suffixes)", path: remoteJoin(directory, name), code: 11)
+    }
+
+    /// Removes `path`; a file already gone counts as removed.
+    func remove(_ path: String) throws(SSHFailure) {
+        guard libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count)) == 0 else {
+            let failure = sftpFailure("remove", path)
+            if failure.isNoSuchFile { return }
+            throw failure
+        }
+    }
+
+    /// Creates `directory` and its missing parents.
+    func ensureDirectory(_ directory: String) throws(SSHFailure) {
+        let target = Self.trimmed(directory)
+        guard !ensuredDirectories.contains(target) else { return }
+        var prefix = target.hasPrefix("/") ? "/" : ""
+        for component in target.split(separator: "/") {
+            prefix = remoteJoin(prefix, String(component))
+            if ensuredDirectories.contains(prefix) { continue }
+            if try stat(prefix)?.kind != .directory {
+                let mode = Int(LIBSSH2_SFTP_S_IRWXU | LIBSSH2_SFTP_S_IRGRP | LIBSSH2_SFTP_S_IXGRP)
+                if libssh2_sftp_mkdir_ex(sftp, prefix, UInt32(prefix.utf8.count), mode) != 0 {
+                    let failure = sftpFailure("mkdir", prefix)
+                    guard try stat(prefix)?.kind == .directory else { throw failure }
+                }
+            }
+            ensuredDirectories.insert(prefix)
+        }
+    }
+
+    /// Writes a new remote file (fails when `path` exists).
+    func writeNewFile(_ path: String, bytes: [UInt8]) throws(SSHFailure) {
+        let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL)
+        let mode = Int(LIBSSH2_SFTP_S_IRUSR | LIBSSH2_SFTP_S_IWUSR | LIBSSH2_SFTP_S_IRGRP)
+        guard let handle = libssh2_sftp_open_ex(sftp, path, UInt32(path.utf8.count), flags, mode, LIBSSH2_SFTP_OPENFILE) else {
+            throw sftpFailure("create", path)
+        }
+        defer { libssh2_sftp_close_handle(handle) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { raw in
+                libssh2_sftp_write(handle, raw.baseAddress!.advanced(by: written).assumingMemoryBound(to: CChar.self), raw.count - written)
+            }
+            guard count > 0 else { throw sftpFailure("write", path) }
+            written += count
+        }
+    }
+
+    private func fileAttributes(_ handle: OpaquePointer, _ path: String) throws(SSHFailure) -> RemoteAttributes {
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        guard libssh2_sftp_fstat_ex(handle, &attributes, 0) == 0 else { throw sftpFailure("fstat", path) }
+        return Self.attributes(attributes)
+    }
+
+    private static func attributes(_ raw: LIBSSH2_SFTP_ATTRIBUTES) -> RemoteAttributes {
+        var copy = raw
+        let kind: RemoteAttributes.Kind =
+            cssh_attrs_is_regular(&copy) != 0 ? .regular : cssh_attrs_is_directory(&copy) != 0 ? .directory : .other
+        return RemoteAttributes(kind: kind, size: Int64(raw.filesize), mtime: Int64(raw.mtime))
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(SSHFailure) {
+        var done = 0
+        while done < bytes.count {
+            let count = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .local("writing the staging file failed: \(String(cString: strerror(errno)))")
+            }
+            done += count
+        }
+    }
+
+    /// `path` without trailing slashes (the form directories are compared in).
+    static func trimmed(_ path: String) -> String {
+        var text = Substring(path)
+        while text.count > 1, text.hasSuffix("/") { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,51 @@
+import Glibc
+
+/// The local directory a remote file is downloaded into before intake reads it.
+///
+/// Holds at most one file, `download.partial`: the download in progress, or a finished
+/// download whose submission is being retried. A download interrupted by a broken
+/// connection stays so that it can resume where it stopped.
+struct StagingArea {
+    let directory: String
+
+    var path: String { directory + "/download.partial" }
+
+    /// Creates the directory (and parents) and removes whatever a previous run left in it.
+    func prepare() throws(SFTPSourceError) {
+        var prefix = directory.hasPrefix("/") ? "" : "."
+        for component in directory.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o750) != 0, errno != EEXIST {
+                throw .stagingUnavailable(directory: directory, detail: "mkdir \(prefix): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard let handle = opendir(directory) else {
+            throw .stagingUnavailable(directory: directory, detail: String(cString: strerror(errno)))
+        }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { unlink(directory + "/" + name) }
+        }
+    }
+
+    /// Opens the staging file: kept as it is to resume at its end, else emptied.
+    /// Returns the descriptor and the offset the download continues at.
+    func open(resuming: Bool) throws(SSHFailure) -> (fd: Int32, offset: Int64) {
+        let flags = O_RDWR | O_CREAT | O_CLOEXEC | (resuming ? 0 : O_TRUNC)
+        let fd = Glibc.open(path, flags, 0o600)
+        guard fd >= 0 else { throw .local("cannot open the staging file \(path): \(String(cString: strerror(errno)))") }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            let detail = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw .local("cannot stat the staging file \(path): \(detail)")
+        }
+        return (fd, Int64(status.st_size))
+    }
+
+    /// Removes the staging file.
+    func discard() { unlink(path) }
+}

@@ -1,0 +1,88 @@
+import Crypto
+import EventModel
+import Glibc
+import Synchronization
+
+/// A `DocumentIntake` that reads every submitted descriptor to the end, hashes it, and
+/// records it; it answers `alreadyCommitted` for content it has committed before (as the
+/// outbox's receipts do), and can be told to refuse, to fail, or to stop accepting.
+final class HashingIntake: DocumentIntake {
+    struct Submission: Equatable {
+        var fileName: String
+        var sha256: String
+        var size: Int64
+        /// The content, when small (≤ 64 KiB).
+        var content: [UInt8]?
+    }
+
+    struct OutboxUnavailable: Error {}
+
+    private struct State {
+        var submissions: [Submission] = []
+        var committed: Set<String> = []
+        var rejections: [(fileName: String, rejection: DocumentRejection)] = []
+        var refusal: DocumentRejection?
+        var failuresLeft = 0
+        var accepting = true
+    }
+
+    private let state = Mutex(State())
+
+    var submissions: [Submission] { state.withLock { $0.submissions } }
+    var submittedNames: [String] { submissions.map(\.fileName) }
+    var rejectedNames: [String] { state.withLock { $0.rejections.map(\.fileName) } }
+
+    func refuse(with rejection: DocumentRejection?) { state.withLock { $0.refusal = rejection } }
+    func failNext(_ count: Int) { state.withLock { $0.failuresLeft = count } }
+    func setAccepting(_ accepting: Bool) { state.withLock { $0.accepting = accepting } }
+
+    func submit(_ document: IncomingDocument) async throws -> IntakeResult {
+        guard case .fileDescriptor(let fd) = document.input else { throw OutboxUnavailable() }
+        var hasher = SHA256()
+        var small: [UInt8] = []
+        var total: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count >= 0 else { throw OutboxUnavailable() }
+            if count == 0 { break }
+            hasher.update(data: buffer[0..<count])
+            if total + Int64(count) <= 65536 { small.append(contentsOf: buffer[0..<count]) }
+            total += Int64(count)
+        }
+        let sha = Self.hex(hasher.finalize())
+        return try state.withLock { state throws -> IntakeResult in
+            if state.failuresLeft > 0 {
+                state.failuresLeft -= 1
+                throw OutboxUnavailable()
+            }
+            state.submissions.append(Submission(
+                fileName: document.fileName, sha256: sha, size: total, content: total <= 65536 ? small : nil))
+            if let refusal = state.refusal { return .rejected(refusal, sha256: sha) }
+            if !state.committed.insert(sha).inserted { return .alreadyCommitted(sha256: sha) }
+            return .committed(events: 1, inserted: 1, sha256: sha)
+        }
+    }
+
+    func reject(
+        sourceName: String, fileName: String, size: Int64, fingerprint: String,
+        rejection: DocumentRejection, quarantinedAs: String?
+    ) async throws {
+        state.withLock { $0.rejections.append((fileName, rejection)) }
+    }
+
+    func waitUntilAccepting() async throws {
+        while !state.withLock({ $0.accepting }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+extension HashingIntake {
+    /// Lowercase hex SHA-256 of `bytes`.
+    static func sha256Hex(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+}

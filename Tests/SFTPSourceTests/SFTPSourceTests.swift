@@ -1,0 +1,291 @@
+import EventModel
+import Foundation
+import Glibc
+import SFTPSource
+import Testing
+
+@Suite(.enabled(if: TestSSHServer.isAvailable, "needs OpenSSH's /usr/sbin/sshd: apt-get install -y openssh-server"))
+struct SFTPSourceTests {
+    @Test("key auth (ed25519, RSA with passphrase, ECDSA): picks up a file and moves it to the archive")
+    func keyAuthentication() async throws {
+        let fixture = try SFTPFixture()
+        for (type, passphrase) in [("ed25519", ""), ("rsa", "correct horse"), ("ecdsa", "")] {
+            let key = try fixture.server.authorizeKey(type: type, passphrase: passphrase)
+            var settings = try fixture.settings(key: key)
+            if !passphrase.isEmpty { settings.passphraseFile = try fixture.server.writeSecret(passphrase, name: "phrase-\(type)") }
+            let intake = HashingIntake()
+            let source = SFTPSource(settings: settings, intake: intake, logger: SFTPFixture.logger())
+            try fixture.write("ORDERS_\(type).xml", "<doc>\(type)</doc>")
+            try await fixture.running(source) {
+                try await eventually("\(type): file archived") { fixture.exists(fixture.archive + "/ORDERS_\(type).xml") }
+            }
+            #expect(intake.submittedNames == ["ORDERS_\(type).xml"], "\(type)")
+            #expect(intake.submissions.first?.content == Array("<doc>\(type)</doc>".utf8))
+            #expect(!fixture.exists(fixture.inbox + "/ORDERS_\(type).xml"))
+            #expect(source.status.filesPickedUp == 1)
+        }
+    }
+
+    @Test("password auth from a file, when there is no key")
+    func passwordAuthentication() async throws {
+        let fixture = try SFTPFixture()
+        let password = try fixture.server.writeSecret(TestSSHServer.password, name: "password")
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.settings(password: password, after: .delete), intake: intake, logger: SFTPFixture.logger())
+        try fixture.write("a.xml", "<a/>")
+        try await fixture.running(source) {
+            try await eventually("file deleted") { !fixture.exists(fixture.inbox + "/a.xml") }
+        }
+        #expect(intake.submittedNames == ["a.xml"])
+    }
+
+    @Test("a wrong or unknown host key stops the source with the host, the offered fingerprint and the fix")
+    func wrongHostKeyRefused() async throws {
+        let fixture = try SFTPFixture()
+        let otherKey = try fixture.server.authorizeKey(type: "ed25519")
+        let otherPublic = try String(contentsOfFile: otherKey + ".pub", encoding: .utf8).split(separator: " ")
+        let fingerprint = try fixture.server.fingerprint
+        let key = try fixture.server.authorizeKey(type: "ed25519")
+        let changed = try fixture.server.writeKnownHosts(contents: "[127.0.0.1]:\(fixture.server.port) \(otherPublic[0]) \(otherPublic[1])\n")
+        let unknown = try fixture.server.writeKnownHosts(contents: "[example.net]:22 \(otherPublic[0]) \(otherPublic[1])\n")
+        let cases: [(SFTPSourceSettings.HostKeyCheck, String)] = [
+            (.knownHosts(file: changed), "does NOT match"),
+            (.knownHosts(file: unknown), "is not in known_hosts_file"),
+            (.fingerprint("SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"), "not the pinned host_key_fingerprint"),
+        ]
+        try fixture.write("secret.xml", "<secret/>")
+        for (check, phrase) in cases {
+            let intake = HashingIntake()
+            let source = SFTPSource(settings: try fixture.settings(key: key, hostKeyCheck: check), intake: intake, logger: SFTPFixture.logger())
+            try await fixture.running(source) {
+                try await eventually("source stopped") { source.status.stoppedReason != nil }
+            }
+            let reason = source.status.stoppedReason ?? ""
+            #expect(reason.contains(phrase), "\(reason)")
+            #expect(reason.contains("[127.0.0.1]:\(fixture.server.port)"), "\(reason)")
+            #expect(reason.contains(fingerprint), "\(reason)")
+            #expect(intake.submissions.isEmpty)
+        }
+        #expect(fixture.exists(fixture.inbox + "/secret.xml"))
+    }
+
+    @Test("hashed known_hosts entries and a pinned fingerprint are accepted")
+    func hashedKnownHostsAndPin() async throws {
+        let fixture = try SFTPFixture()
+        let key = try fixture.server.authorizeKey(type: "ed25519")
+        let checks: [SFTPSourceSettings.HostKeyCheck] = [
+            .knownHosts(file: try fixture.server.writeKnownHosts(hashed: true)),
+            .fingerprint(try fixture.server.fingerprint),
+        ]
+        let hashed = try String(contentsOfFile: { if case .knownHosts(let f) = checks[0] { f } else { "" } }(), encoding: .utf8)
+        #expect(hashed.hasPrefix("|1|"), "ssh-keygen -H hashed the entry")
+        for (index, check) in checks.enumerated() {
+            let intake = HashingIntake()
+            let source = SFTPSource(settings: try fixture.settings(key: key, hostKeyCheck: check), intake: intake, logger: SFTPFixture.logger())
+            try fixture.write("f\(index).xml", "<f\(index)/>")
+            try await fixture.running(source) {
+                try await eventually("file \(index) picked up") { intake.submittedNames == ["f\(index).xml"] }
+            }
+            #expect(source.status.stoppedReason == nil)
+        }
+    }
+
+    @Test("a file uploaded slowly is picked up only once complete, exactly once")
+    func slowUploadWaitsUntilComplete() async throws {
+        let fixture = try SFTPFixture()
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(settle: 0.6), intake: intake, logger: SFTPFixture.logger())
+        let path = fixture.inbox + "/slow.xml"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        chmod(path, 0o644)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        var expected = ""
+        try await fixture.running(source) {
+            for chunk in 0..<8 {
+                let piece = "<chunk n=\"\(chunk)\">" + String(repeating: "x", count: 100) + "</chunk>\n"
+                handle.write(Data(piece.utf8))
+                expected += piece
+                try await Task.sleep(for: .milliseconds(350))
+                #expect(intake.submissions.isEmpty, "picked up while still being written (chunk \(chunk))")
+            }
+            try handle.close()
+            try await eventually("file archived") { fixture.exists(fixture.archive + "/slow.xml") }
+        }
+        #expect(intake.submissions.count == 1)
+        #expect(intake.submissions.first?.content == Array(expected.utf8))
+    }
+
+    @Test("done marker: a file is picked up as soon as its marker exists; the marker is removed")
+    func doneMarker() async throws {
+        let fixture = try SFTPFixture()
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(doneMarker: ".done", settle: 3600), intake: intake, logger: SFTPFixture.logger())
+        try fixture.write("m.xml", "<m/>", age: 0)
+        try await fixture.running(source) {
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(intake.submissions.isEmpty, "picked up without its marker")
+            try fixture.write("m.xml.done", "", age: 0)
+            try await eventually("file archived") { fixture.exists(fixture.archive + "/m.xml") }
+        }
+        #expect(intake.submittedNames == ["m.xml"])
+        #expect(!fixture.exists(fixture.inbox + "/m.xml.done"))
+    }
+
+    @Test("after: move never overwrites an archived file; after: delete removes")
+    func moveAndDelete() async throws {
+        let fixture = try SFTPFixture()
+        try FileManager.default.createDirectory(atPath: fixture.archive, withIntermediateDirectories: true)
+        chmod(fixture.archive, 0o777)
+        try fixture.write("same.xml", "<old/>", in: fixture.archive)
+        try fixture.write("same.xml", "<new/>")
+        let intake = HashingIntake()
+        let move = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(move) {
+            try await eventually("moved beside the old one") { fixture.exists(fixture.archive + "/same.xml.1") }
+        }
+        #expect(try String(contentsOfFile: fixture.archive + "/same.xml", encoding: .utf8) == "<old/>")
+        #expect(try String(contentsOfFile: fixture.archive + "/same.xml.1", encoding: .utf8) == "<new/>")
+
+        try fixture.write("gone.xml", "<gone/>")
+        let delete = SFTPSource(settings: try fixture.keySettings(after: .delete), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(delete) {
+            try await eventually("deleted") { !fixture.exists(fixture.inbox + "/gone.xml") }
+        }
+        #expect(intake.submittedNames == ["same.xml", "gone.xml"])
+        #expect(!fixture.exists(fixture.archive + "/gone.xml"))
+    }
+
+    @Test("2,000 files in one directory: each picked up exactly once")
+    func twoThousandFiles() async throws {
+        let fixture = try SFTPFixture()
+        for index in 0..<2000 { try fixture.write(String(format: "IDOC_%05d.xml", index), "<idoc n=\"\(index)\"/>") }
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(after: .delete), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            try await eventually(timeout: 120, "all 2000 deleted") { fixture.names(in: fixture.inbox).isEmpty }
+        }
+        #expect(intake.submissions.count == 2000)
+        #expect(Set(intake.submittedNames).count == 2000)
+        #expect(source.status.filesPickedUp == 2000)
+    }
+
+    @Test("a permission-denied file is reported and left; the other files are picked up")
+    func permissionDeniedFile() async throws {
+        let fixture = try SFTPFixture()
+        let locked = try fixture.write("locked.xml", "<locked/>")
+        chmod(locked, 0o000)
+        try fixture.write("open.xml", "<open/>")
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            try await eventually("readable file archived") { fixture.exists(fixture.archive + "/open.xml") }
+            try await eventually("error published") { source.status.lastError?.contains("locked.xml") ?? false }
+            try fixture.write("later.xml", "<later/>")
+            try await eventually("a later file is still picked up") { fixture.exists(fixture.archive + "/later.xml") }
+        }
+        #expect(intake.submittedNames.sorted() == ["later.xml", "open.xml"])
+        #expect(fixture.exists(locked))
+        #expect(source.status.stoppedReason == nil)
+    }
+
+    @Test("a refused file goes to remote_error_dir with a reason file and is not read again")
+    func refusedFileQuarantined() async throws {
+        let fixture = try SFTPFixture()
+        chmod(fixture.server.remoteRoot, 0o777)
+        let intake = HashingIntake()
+        intake.refuse(with: DocumentRejection(.malformedXML, "line 1: bad"))
+        let source = SFTPSource(settings: try fixture.keySettings(errorDirectory: fixture.errors), intake: intake, logger: SFTPFixture.logger())
+        try fixture.write("bad.xml", "<bad")
+        try await fixture.running(source) {
+            try await eventually("quarantined") { fixture.exists(fixture.errors + "/bad.xml.reason.json") }
+        }
+        let reason = try String(contentsOfFile: fixture.errors + "/bad.xml.reason.json", encoding: .utf8)
+        #expect(reason.contains("\"reason\":\"malformed_xml\""))
+        #expect(fixture.exists(fixture.errors + "/bad.xml"))
+        #expect(intake.submittedNames == ["bad.xml"])
+        #expect(source.status.filesRejected == 1)
+    }
+
+    @Test("a failed remote acknowledgement is retried without ingesting the file again")
+    func failedAcknowledgementIsRemembered() async throws {
+        let fixture = try SFTPFixture()
+        try FileManager.default.createDirectory(atPath: fixture.archive, withIntermediateDirectories: true)
+        chmod(fixture.archive, 0o755)  // owned by root: the SFTP user cannot move files into it
+        try fixture.write("keep.xml", "<keep/>")
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            try await eventually("acknowledgement pending") { source.status.acknowledgementsPending == 1 }
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(intake.submissions.count == 1, "the file was ingested again while its move kept failing")
+            chmod(fixture.archive, 0o777)
+            try await eventually("archived once the directory is writable") { fixture.exists(fixture.archive + "/keep.xml") }
+        }
+        #expect(intake.submissions.count == 1)
+        #expect(source.status.acknowledgementsPending == 0)
+    }
+
+    @Test("intake backpressure pauses the poller; files stay on the server")
+    func backpressurePauses() async throws {
+        let fixture = try SFTPFixture()
+        let intake = HashingIntake()
+        intake.setAccepting(false)
+        let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try fixture.write("wait.xml", "<wait/>")
+        try await fixture.running(source) {
+            try await Task.sleep(for: .milliseconds(800))
+            #expect(intake.submissions.isEmpty)
+            #expect(fixture.exists(fixture.inbox + "/wait.xml"))
+            intake.setAccepting(true)
+            try await eventually("picked up after the pause") { fixture.exists(fixture.archive + "/wait.xml") }
+        }
+        #expect(intake.submittedNames == ["wait.xml"])
+    }
+
+    @Test("a failed submission leaves the file and retries it from the staged copy")
+    func failedSubmissionRetried() async throws {
+        let fixture = try SFTPFixture()
+        let intake = HashingIntake()
+        intake.failNext(2)
+        let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try fixture.write("retry.xml", "<retry/>")
+        try await fixture.running(source) {
+            try await eventually("archived after retries") { fixture.exists(fixture.archive + "/retry.xml") }
+        }
+        #expect(intake.submittedNames == ["retry.xml"])
+    }
+
+    @Test("sshd killed mid-download and restarted: the file arrives once, complete")
+    func serverKilledMidDownload() async throws {
+        let fixture = try SFTPFixture()
+        let size = 160 << 20
+        let path = fixture.inbox + "/big.dat"
+        var bytes = [UInt8](repeating: 0, count: size)
+        for index in stride(from: 0, to: size, by: 4096) { bytes[index] = UInt8(truncatingIfNeeded: index >> 12) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let expectedSHA = HashingIntake.sha256Hex(bytes)
+        chmod(path, 0o644)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -5)], ofItemAtPath: path)
+        let expected = bytes.count
+        bytes = []
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(after: .delete), intake: intake, logger: SFTPFixture.logger())
+        let staged = fixture.staging + "/download.partial"
+        try await fixture.running(source) {
+            try await eventually("download under way") {
+                let size = (try? FileManager.default.attributesOfItem(atPath: staged)[.size] as? Int) ?? 0
+                return size > 0
+            }
+            fixture.server.kill()
+            let partial = (try? FileManager.default.attributesOfItem(atPath: staged)[.size] as? Int) ?? 0
+            #expect(partial < expected, "the download finished before sshd was killed; the test proves nothing")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(intake.submissions.isEmpty, "a partial document was submitted")
+            try fixture.server.start()
+            try await eventually(timeout: 60, "file deleted after the restart") { !fixture.exists(path) }
+        }
+        #expect(intake.submissions.count == 1)
+        #expect(intake.submissions.first?.size == Int64(expected))
+        #expect(intake.submissions.first?.sha256 == expectedSHA)
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// A throwaway OpenSSH `sshd` on 127.0.0.1 (CONVENTIONS.md recipe): own host key, config,
+/// authorized keys and log in a temporary directory; logins as an unprivileged test user
+/// so that file permissions apply; killed by pid (with its session processes) afterwards.
+final class TestSSHServer: @unchecked Sendable {
+    static let sshd = "/usr/sbin/sshd"
+    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: sshd) }
+    static let user = "outpostsftp"
+    static let password = "outpost-sftp-test-password"
+
+    /// The temporary directory holding everything of this server.
+    let directory: String
+    /// A world-writable directory the tests use as the remote side.
+    let remoteRoot: String
+    let port: Int
+    private let config: String
+    private let process = Mutex<Process?>(nil)
+
+    init() throws {
+        try Self.ensureUser()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sftp-\(UUID().uuidString)").path
+        remoteRoot = directory + "/remote"
+        try FileManager.default.createDirectory(atPath: remoteRoot, withIntermediateDirectories: true)
+        chmod(directory, 0o755)
+        chmod(remoteRoot, 0o777)
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        try Self.shell("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", directory + "/host_ed25519")
+        FileManager.default.createFile(atPath: directory + "/authorized_keys", contents: Data())
+        chmod(directory + "/authorized_keys", 0o644)
+        port = try Self.freePort()
+        config = directory + "/sshd_config"
+        let text = """
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(directory)/host_ed25519
+            PidFile \(directory)/sshd.pid
+            AuthorizedKeysFile \(directory)/authorized_keys
+            StrictModes no
+            UsePAM no
+            PasswordAuthentication yes
+            KbdInteractiveAuthentication no
+            PubkeyAuthentication yes
+            AllowUsers \(Self.user)
+            MaxStartups 100
+            MaxSessions 100
+            LogLevel VERBOSE
+            Subsystem sftp internal-sftp
+
+            """
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        try start()
+    }
+
+    deinit { stop() }
+
+    /// Starts sshd and waits until it accepts connections.
+    func start() throws {
+        let sshd = Process()
+        sshd.executableURL = URL(fileURLWithPath: Self.sshd)
+        sshd.arguments = ["-D", "-f", config, "-E", directory + "/sshd.log"]
+        try sshd.run()
+        process.withLock { $0 = sshd }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Self.accepts(port: port) { return }
+            usleep(20_000)
+        }
+        throw TestFailure("sshd did not start on port \(port); see \(directory)/sshd.log")
+    }
+
+    /// Kills sshd and every session process it forked (SIGKILL, by pid), like a crash.
+    func kill() {
+        guard let sshd = process.withLock({ current -> Process? in
+            defer { current = nil }
+            return current
+        }) else { return }
+        let pid = sshd.processIdentifier
+        for child in Self.descendants(of: pid).reversed() { Glibc.kill(child, SIGKILL) }
+        Glibc.kill(pid, SIGKILL)
+        sshd.waitUntilExit()
+    }
+
+    func stop() { kill() }
+
+    /// `[127.0.0.1]:port ssh-ed25519 AAAA…`
+    var knownHostsLine: String {
+        get throws {
+            let key = try String(contentsOfFile: directory + "/host_ed25519.pub", encoding: .utf8)
+            let parts = key.split(separator: " ")
+            return "[127.0.0.1]:\(port) \(parts[0]) \(parts[1])\n"
+        }
+    }
+
+    /// The host key fingerprint as `ssh-keygen -lf` prints it.
+    var fingerprint: String {
+        get throws {
+            let output = try Self.shell("ssh-keygen", "-lf", directory + "/host_ed25519.pub")
+            return String(output.split(separator: " ")[1])
+        }
+    }
+
+    /// Writes a known_hosts file (optionally hashed with `ssh-keygen -H`) and returns its path.
+    func writeKnownHosts(hashed: Bool = false, contents: String? = nil) throws -> String {
+        let path = directory + "/known_hosts-\(UUID().uuidString)"
+        try (contents ?? knownHostsLine).write(toFile: path, atomically: true, encoding: .utf8)
+        if hashed { try Self.shell("ssh-keygen", "-q", "-H", "-f", path) }
+        return path
+    }
+
+    /// Generates a client key, authorizes it, and returns the private key path.
+    func authorizeKey(type: String, passphrase: String = "") throws -> String {
+        let path = directory + "/client_\(type)_\(UUID().uuidString.prefix(8))"
+        var args = ["-q", "-t", type, "-N", passphrase, "-f", path]
+        if type == "rsa" { args += ["-b", "2048"] }
+        try Self.shell(["ssh-keygen"] + args)
+        let publicKey = try String(contentsOfFile: path + ".pub", encoding: .utf8)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/authorized_keys"))
+        handle.seekToEndOfFile()
+        handle.write(Data(publicKey.utf8))
+        try handle.close()
+        return path
+    }
+
+    /// Writes `text` into `path` (a secret file for the source).
+    func writeSecret(_ text: String, name: String) throws -> String {
+        let path = directory + "/" + name
+        try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    // MARK: helpers
+
+    /// Creates the login user once per process (idempotent across runs).
+    private static let userReady: Result<Void, TestFailure> = {
+        do {
+            if (try? shell("id", "-u", user)) == nil {
+                try shell("useradd", "-M", "-d", "/nonexistent", "-s", "/bin/sh", user)
+            }
+            try shell(["sh", "-c", "echo '\(user):\(password)' | chpasswd"])
+            return .success(())
+        } catch {
+            return .failure(TestFailure("cannot create the SFTP test user \(user) (tests must run as root): \(error)"))
+        }
+    }()
+
+    private static func ensureUser() throws { try userReady.get() }
+
+    @discardableResult
+    static func shell(_ args: String...) throws -> String { try shell(args) }
+
+    @discardableResult
+    static func shell(_ args: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = args
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else { throw TestFailure("\(args.joined(separator: " ")) failed: \(text)") }
+        return text
+    }
+
+    /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw TestFailure("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    /// Every process below `pid`, parents before children (read from /proc).
+    private static func descendants(of pid: Int32) -> [Int32] {
+        var parents: [Int32: [Int32]] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 2, let parent = Int32(fields[1]) { parents[parent, default: []].append(child) }
+        }
+        var result: [Int32] = []
+        var queue = [pid]
+        while let next = queue.popLast() {
+            for child in parents[next] ?? [] {
+                result.append(child)
+                queue.append(child)
+            }
+        }
+        return result
+    }
+}
+
+/// A failed test precondition, with what to do about it.
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# SFTP source benchmark: files/s and MB/s from a loopback OpenSSH sshd into the outbox,
+# beside OpenSSH's own client (`sftp -b`) fetching the same files (the ceiling).
+#
+# Usage: scripts/bench-sftp.sh [SMALL_FILES] [LARGE_FILES]      (defaults 2000 and 300)
+#   SMALL: SMALL_FILES files of ~5 KB (one ORDERS05 IDoc each)
+#   LARGE: LARGE_FILES files of ~1 MB (about 200 IDocs each)
+# Needs root (it creates the unprivileged login user `outpostsftp`, like the tests).
+# Outpost runs `after: delete`, `format: idoc-xml`, poll_interval 100ms, settle 0s, with no
+# hub listening (events stay in the outbox); a run ends when the remote directory is empty,
+# i.e. when the last file is committed AND acknowledged. Startup and the first two
+# listings are included in the time (conservative).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SMALL=${1:-2000}
+LARGE=${2:-300}
+scripts/install-deps.sh --test
+swift build -c release --product outpost >/dev/null
+OUTPOST="$(swift build -c release --show-bin-path)/outpost"
+
+WORK=$(mktemp -d /tmp/outpost-bench-sftp.XXXXXX)
+chmod 755 "$WORK"
+USER_NAME=outpostsftp
+id -u "$USER_NAME" >/dev/null 2>&1 || useradd -M -d /nonexistent -s /bin/sh "$USER_NAME"
+echo "$USER_NAME:outpost-sftp-bench-$RANDOM$RANDOM" | chpasswd
+mkdir -p /run/sshd
+ssh-keygen -q -t ed25519 -N "" -f "$WORK/host_ed25519"
+ssh-keygen -q -t ed25519 -N "" -f "$WORK/client_ed25519"
+cp "$WORK/client_ed25519.pub" "$WORK/authorized_keys"; chmod 644 "$WORK/authorized_keys"
+while :; do
+  PORT=$((20000 + RANDOM % 30000))
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
+done
+cat >"$WORK/sshd_config" <<CONF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $WORK/host_ed25519
+PidFile $WORK/sshd.pid
+AuthorizedKeysFile $WORK/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+AllowUsers $USER_NAME
+Subsystem sftp internal-sftp
+CONF
+/usr/sbin/sshd -D -f "$WORK/sshd_config" -E "$WORK/sshd.log" &
+SSHD=$!
+AGENT=""
+cleanup() {
+  [[ -n "$AGENT" ]] && kill "$AGENT" 2>/dev/null || true
+  kill "$SSHD" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$WORK/host_ed25519.pub")" >"$WORK/known_hosts"
+
+# One ORDERS05 IDoc of about 5 KB with DOCNUM $1.
+idoc() {
+  printf '<IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"><TABNAM>EDI_DC40</TABNAM><MANDT>100</MANDT><DOCNUM>%016d</DOCNUM><IDOCTYP>ORDERS05</IDOCTYP><MESTYP>ORDERS</MESTYP><SNDPRN>BENCHCLNT</SNDPRN><RCVPRN>HUB</RCVPRN><CREDAT>20261126</CREDAT><CRETIM>101500</CRETIM></EDI_DC40>' "$1"
+  for line in $(seq 30); do
+    printf '<E1EDP01 SEGMENT="1"><POSEX>%06d</POSEX><MENGE>%d.000</MENGE><MENEE>PCE</MENEE><NETWR>%d.00</NETWR><MATNR>MAT-%08d-BENCH</MATNR></E1EDP01>' "$line" "$line" "$((line * 7))" "$line"
+  done
+  printf '</IDOC>'
+}
+generate() { # directory count idocs-per-file first-docnum
+  local dir=$1 count=$2 per=$3 docnum=$4 template
+  mkdir -p "$dir"; chmod 777 "$dir"
+  template=$(idoc 0)
+  for ((f = 0; f < count; f++)); do
+    {
+      printf '<?xml version="1.0" encoding="UTF-8"?><ORDERS05>'
+      for ((i = 0; i < per; i++)); do
+        printf '%s' "${template/<DOCNUM>0000000000000000</<DOCNUM>$(printf '%016d' $((docnum++)))<}"
+      done
+      printf '</ORDERS05>\n'
+    } >"$dir/ORDERS_$(printf '%06d' "$f").xml"
+  done
+  chmod 644 "$dir"/*.xml
+  touch -d '-1 min' "$dir"/*.xml
+}
+
+now() { date +%s.%N; }
+
+# OpenSSH's sftp fetching every file of $1 (the ceiling).
+ceiling() {
+  local dir=$1 local_dir="$WORK/fetched"
+  rm -rf "$local_dir"; mkdir -p "$local_dir"
+  local start end
+  start=$(now)
+  sftp -q -b - -i "$WORK/client_ed25519" -o UserKnownHostsFile="$WORK/known_hosts" -o StrictHostKeyChecking=yes \
+    -P "$PORT" "$USER_NAME@127.0.0.1" >/dev/null <<<"get $dir/* $local_dir/"
+  end=$(now)
+  echo "$start $end"
+}
+
+# Outpost picking up every file of $1 into a fresh outbox; returns start and end times.
+outpost_run() {
+  local dir=$1 data="$WORK/agent-data"
+  rm -rf "$data"
+  echo "bench-token" >"$WORK/hub.token"
+  cat >"$WORK/agent.yaml" <<YAML
+agent:
+  id: bench-01
+  region: emea
+  data_dir: $data
+sources:
+  - name: bench-sftp
+    type: sftp
+    host: 127.0.0.1
+    port: $PORT
+    user: $USER_NAME
+    private_key_file: $WORK/client_ed25519
+    known_hosts_file: $WORK/known_hosts
+    remote_dir: $dir
+    poll_interval: 100ms
+    settle: 0s
+    format: idoc-xml
+    after: delete
+hub:
+  url: http://127.0.0.1:9/v1/events
+  token_file: $WORK/hub.token
+  retry_initial: 30s
+  retry_max: 60s
+outbox:
+  high_watermark: 16GiB
+  low_watermark: 15GiB
+  min_free_disk: 100MiB
+admin:
+  listen: null
+logging:
+  level: warning
+YAML
+  local start end
+  start=$(now)
+  "$OUTPOST" run --config "$WORK/agent.yaml" >"$WORK/agent.log" 2>&1 &
+  AGENT=$!
+  while [[ -n "$(ls -A "$dir")" ]]; do sleep 0.02; done
+  end=$(now)
+  kill "$AGENT"; wait "$AGENT" 2>/dev/null || true; AGENT=""
+  echo "$start $end"
+}
+
+report() { # label files bytes start end
+  awk -v label="$1" -v files="$2" -v bytes="$3" -v s="$4" -v e="$5" 'BEGIN {
+    t = e - s; printf "| %-34s | %6d | %8.1f | %7.2f s | %8.0f | %7.1f |\n", label, files, bytes / 1048576, t, files / t, bytes / 1048576 / t }'
+}
+
+echo "| run                                | files |     MiB |      time |  files/s |   MiB/s |"
+echo "|------------------------------------|-------|---------|-----------|----------|---------|"
+for set in small large; do
+  if [[ $set == small ]]; then count=$SMALL; per=1; first=1; else count=$LARGE; per=200; first=1000000; fi
+  src="$WORK/remote-$set"
+  generate "$src" "$count" "$per" "$first"
+  bytes=$(du -sb "$src" | cut -f1)
+  read -r s e < <(ceiling "$src")
+  report "OpenSSH sftp -b, $set files" "$count" "$bytes" "$s" "$e"
+  read -r s e < <(outpost_run "$src")
+  report "outpost sftp source, $set files" "$count" "$bytes" "$s" "$e"
+  events=$(sqlite3 "$WORK/agent-data/outbox.sqlite" 'select count(*) from event' 2>/dev/null || echo "?")
+  echo "|   (outbox events committed: $events)"
+done
