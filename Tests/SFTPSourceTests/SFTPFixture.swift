@@ -32,8 +32,8 @@ struct SFTPFixture {
             name: "partner-sftp", host: "127.0.0.1", port: server.port, user: TestSSHServer.user,
             hostKeyCheck: try hostKeyCheck ?? .knownHosts(file: server.writeKnownHosts()),
             remoteDirectory: inbox, after: after ?? .move(directory: archive), stagingDirectory: staging,
-            privateKeyFile: key, passwordFile: password, format: .raw, errorDirectory: errorDirectory,
-            doneMarker: doneMarker, pollInterval: pollInterval, settle: settle, maxFileSize: maxFileSize,
+            privateKeyFile: key, passwordFile: password, pollInterval: pollInterval, settle: settle,
+            doneMarker: doneMarker, format: .raw, errorDirectory: errorDirectory, maxFileSize: maxFileSize,
             connectTimeout: 5, operationTimeout: 10, reconnectInitial: 0.1, reconnectMax: 0.5)
     }
 
