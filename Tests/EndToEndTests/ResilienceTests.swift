@@ -48,7 +48,7 @@ extension EndToEnd {
             }
             try await Scenario.run("kill-9") { s in
                 s.agent.settings.settle = "100ms"
-                s.agent.settings.batchMaxEvents = 100
+                s.agent.settings.batchMaxEvents = 25
                 try await s.hub.start()
                 try await s.agent.start()
                 // Three kills, each at a different stage: while files are being committed (some of
