@@ -31,6 +31,10 @@ public final class HTTPSink: EventSink {
         var config = HTTPClient.Configuration()
         config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(requestTimeout * 1000)))
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
+        // Fail an attempt as soon as the hub refuses the connection: the forwarder retries with
+        // its own backoff. The client's own retrying would hold every attempt for the whole
+        // connect timeout while the hub is down, delaying both recovery and shutdown.
+        config.connectionPool.retryConnectionEstablishment = false
         config.httpVersion = .http1Only
         config.redirectConfiguration = .disallow
         config.decompression = .disabled

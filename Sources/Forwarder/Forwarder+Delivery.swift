@@ -92,7 +92,7 @@ extension Forwarder {
                 return
             } catch {
                 logger.error("delivery.ack_failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-                _ = await sleep(Double(attempt) * 0.2)
+                try? await Task.sleep(for: .milliseconds(attempt * 200))
             }
         }
     }
@@ -120,13 +120,14 @@ extension Forwarder {
         }
     }
 
-    /// Sleeps `seconds` unless cancelled or (for long waits) shutting down; returns whether
-    /// the batch should go on.
+    /// Sleeps `seconds` unless cancelled or shutting down; returns whether the batch should
+    /// go on. A batch waiting for a retry during shutdown gives up at once: its events stay
+    /// pending in the outbox, and draining could only wait for the drain timeout.
     private func sleep(_ seconds: Double) async -> Bool {
         var left = seconds
         while left > 0 {
             if Task.isCancelled { return false }
-            if state.withLock({ $0.abandon }) { return false }
+            if state.withLock({ $0.abandon || $0.shuttingDown }) { return false }
             let step = min(left, 0.25)
             try? await Task.sleep(for: .milliseconds(Int(step * 1000)))
             left -= step

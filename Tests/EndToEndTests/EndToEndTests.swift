@@ -1,1 +1,0 @@
-// EndToEndTests: placeholder until the module lands.

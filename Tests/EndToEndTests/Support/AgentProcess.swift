@@ -1,0 +1,147 @@
+import Foundation
+
+/// The agent (`outpost run`) with one `file_drop` source on the test's directories, sending
+/// to the test's hub. It can be stopped, killed and started again on the same outbox.
+final class AgentProcess: @unchecked Sendable {
+    /// The configuration knobs the scenarios change; the rest is fixed.
+    struct Settings {
+        var settle = "200ms"
+        var include: [String]? = nil
+        var batchMaxBytes: String? = nil
+        var batchMaxEvents: Int? = nil
+        var retryInitial = "100ms"
+        var retryMax = "1s"
+        var logLevel = "info"
+    }
+
+    let id: String
+    let region: String
+    private let dirs: TestDirs
+    private let hubPort: Int
+    private let tokenFile: String
+    private(set) var process: ChildProcess?
+    var settings = Settings()
+    var logPath: String { dirs.work + "/agent.log" }
+    var configPath: String { dirs.work + "/outpost.yaml" }
+    /// How many times the agent was started.
+    private(set) var starts = 0
+
+    init(dirs: TestDirs, id: String, region: String, hubPort: Int, tokenFile: String) {
+        self.dirs = dirs
+        self.id = id
+        self.region = region
+        self.hubPort = hubPort
+        self.tokenFile = tokenFile
+    }
+
+    /// The agent configuration file's text for the current settings.
+    func configurationYAML() -> String {
+        var yaml = """
+            agent:
+              id: \(id)
+              region: \(region)
+              data_dir: \(dirs.agentData)
+            sources:
+              - name: drop
+                type: file_drop
+                path: \(dirs.drop)
+                settle: \(settings.settle)
+                archive_dir: \(dirs.archive)
+                error_dir: \(dirs.error)
+
+            """
+        if let include = settings.include {
+            yaml += "    include: [\(include.map { "\"\($0)\"" }.joined(separator: ", "))]\n"
+        }
+        yaml += """
+            hub:
+              url: http://127.0.0.1:\(hubPort)/v1/events
+              token_file: \(tokenFile)
+              retry_initial: \(settings.retryInitial)
+              retry_max: \(settings.retryMax)
+              request_timeout: 10s
+
+            """
+        if let batchMaxBytes = settings.batchMaxBytes { yaml += "  batch_max_bytes: \(batchMaxBytes)\n" }
+        if let batchMaxEvents = settings.batchMaxEvents { yaml += "  batch_max_events: \(batchMaxEvents)\n" }
+        yaml += """
+            outbox:
+              min_free_disk: 1MiB
+            admin:
+              listen: null
+            logging:
+              level: \(settings.logLevel)
+
+            """
+        return yaml
+    }
+
+    /// Writes the configuration and starts `outpost run`; returns once the agent logged
+    /// that it started (or throws with its log if it exits first).
+    func start() async throws {
+        try configurationYAML().write(toFile: configPath, atomically: true, encoding: .utf8)
+        let logged = logLength()
+        let child = try ChildProcess(
+            name: "agent", executable: try Binaries.path("outpost"), arguments: ["run", "--config", configPath],
+            logPath: logPath)
+        process = child
+        starts += 1
+        try await Eventually.poll("the agent logs agent.started", timeout: 60, logs: { self.logTail() }) {
+            guard child.isRunning else {
+                throw ScenarioError("the agent exited during start-up\n--- agent log\n\(self.logTail())", fatal: true)
+            }
+            return self.log(since: logged).contains("agent.started")
+        }
+    }
+
+    /// SIGTERM; returns the exit status (nil if it did not exit within `timeout`).
+    func terminate(timeout: Double = 20) async -> Int32? {
+        guard let process else { return nil }
+        process.send(SIGTERM)
+        let status = await process.waitForExit(timeout: timeout)
+        if status != nil { self.process = nil }
+        return status
+    }
+
+    /// `kill -9` and reap.
+    func kill9() async {
+        guard let process else { return }
+        process.send(SIGKILL)
+        _ = await process.waitForExit(timeout: 30)
+        self.process = nil
+    }
+
+    func killAndReap() {
+        process?.killAndReap()
+    }
+
+    /// `outpost <arguments> --config <this agent's config>`.
+    func cli(_ arguments: [String], timeout: Double = 60) async throws -> CommandResult {
+        try await CommandResult.run(
+            try Binaries.path("outpost"), arguments + ["--config", configPath], scratch: dirs.work, timeout: timeout)
+    }
+
+    /// `outpost status --json`, parsed.
+    func status() async throws -> [String: Any] {
+        let result = try await cli(["status", "--json"])
+        guard result.status == 0,
+              let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        else { throw ScenarioError("outpost status --json failed: \(result)") }
+        return object
+    }
+
+    func logTail(lines: Int = 40) -> String {
+        let all = log(since: 0).split(separator: "\n", omittingEmptySubsequences: false)
+        return all.suffix(lines).joined(separator: "\n")
+    }
+
+    /// The log text from byte `offset` on.
+    func log(since offset: Int) -> String {
+        guard let data = FileManager.default.contents(atPath: logPath), data.count > offset else { return "" }
+        return String(decoding: data[offset...], as: UTF8.self)
+    }
+
+    func logLength() -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+
+/// The reference hub (`outpost-hub serve`) on 127.0.0.1, on SQLite in the test's directory.
+/// It can be stopped and started again on the same port and database.
+final class HubProcess: @unchecked Sendable {
+    let port: Int
+    let agentID: String
+    let region: String
+    private let dirs: TestDirs
+    private let tokenSHA256: String
+    private(set) var process: ChildProcess?
+    var logPath: String { dirs.work + "/hub.log" }
+    var configPath: String { dirs.work + "/outpost-hub.yaml" }
+
+    init(dirs: TestDirs, port: Int, agentID: String, region: String, tokenSHA256: String) {
+        self.dirs = dirs
+        self.port = port
+        self.agentID = agentID
+        self.region = region
+        self.tokenSHA256 = tokenSHA256
+    }
+
+    /// Writes the configuration and starts the hub; returns once `/healthz` answers 200.
+    func start(maxBatchBytes: String? = nil) async throws {
+        var yaml = """
+            listen: 127.0.0.1:\(port)
+            storage:
+              sqlite: \(dirs.hubData)/hub.sqlite
+            agents:
+              - id: \(agentID)
+                region: \(region)
+                token_sha256: \(tokenSHA256)
+
+            """
+        if let maxBatchBytes { yaml += "max_batch_bytes: \(maxBatchBytes)\n" }
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(
+            name: "hub", executable: try Binaries.path("outpost-hub"), arguments: ["serve", "--config", configPath],
+            logPath: logPath)
+        process = child
+        try await Eventually.poll("the hub answers GET /healthz on port \(port)", timeout: 60, logs: { self.logTail() }) {
+            guard child.isRunning else {
+                throw ScenarioError("the hub exited during start-up\n--- hub log\n\(self.logTail())", fatal: true)
+            }
+            return (try? await LoopbackHTTP.get(port: self.port, path: "/healthz", timeout: 2))?.status == 200
+        }
+    }
+
+    /// Graceful stop (SIGTERM); the hub must exit within `timeout` seconds.
+    func stop(timeout: Double = 20) async throws {
+        guard let process else { return }
+        process.send(SIGTERM)
+        guard await process.waitForExit(timeout: timeout) != nil else {
+            throw ScenarioError("the hub did not stop within \(Int(timeout)) s of SIGTERM\n\(logTail())")
+        }
+        self.process = nil
+    }
+
+    func killAndReap() {
+        process?.killAndReap()
+    }
+
+    func logTail(lines: Int = 30) -> String {
+        process?.logTail(lines: lines)
+            ?? (FileManager.default.contents(atPath: logPath).map {
+                String(decoding: $0, as: UTF8.self).split(separator: "\n").suffix(lines).joined(separator: "\n")
+            } ?? "(hub not started)")
+    }
+
+    /// `GET /v1/stats`.
+    func stats() async throws -> HubStats {
+        let response = try await LoopbackHTTP.get(port: port, path: "/v1/stats")
+        guard response.status == 200 else { throw ScenarioError("GET /v1/stats answered \(response.status)") }
+        return HubStats(try response.jsonObject())
+    }
+
+    /// Every stored event in arrival order (follows `next` cursors).
+    func events() async throws -> [HubEvent] {
+        var all: [HubEvent] = []
+        var cursor: String?
+        repeat {
+            let path = "/v1/events?limit=1000" + (cursor.map { "&after=\($0)" } ?? "")
+            let response = try await LoopbackHTTP.get(port: port, path: path)
+            guard response.status == 200 else {
+                throw ScenarioError("GET \(path) answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+            }
+            let page = try response.jsonObject()
+            guard let events = page["events"] as? [[String: Any]] else { throw ScenarioError("GET \(path): no events array") }
+            all += events.map(HubEvent.init)
+            cursor = page["next"] as? String
+        } while cursor != nil
+        return all
+    }
+
+    /// The raw body of `GET /v1/events` pages, for searching leaked content.
+    func rawEventPages() async throws -> String {
+        var text = ""
+        var cursor: String?
+        repeat {
+            let response = try await LoopbackHTTP.get(port: port, path: "/v1/events?limit=1000" + (cursor.map { "&after=\($0)" } ?? ""))
+            text += String(decoding: response.body, as: UTF8.self)
+            cursor = (try? response.jsonObject())?["next"] as? String
+        } while cursor != nil
+        return text
+    }
+}
+
+/// The parts of `GET /v1/stats` the tests read.
+struct HubStats {
+    let events: Int
+    let duplicatesDropped: Int
+    let rejectedDocuments: Int
+    let rejectedReasons: [String]
+    let types: [String: Int]
+
+    init(_ object: [String: Any]) {
+        events = object["events"] as? Int ?? -1
+        duplicatesDropped = object["duplicates_dropped"] as? Int ?? -1
+        let rejected = object["rejected_documents"] as? [String: Any]
+        rejectedDocuments = rejected?["count"] as? Int ?? -1
+        rejectedReasons = (rejected?["recent"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }.sorted()
+        types = object["types"] as? [String: Int] ?? [:]
+    }
+}
+
+/// One stored CloudEvent, with the attributes the tests check.
+struct HubEvent {
+    let json: [String: Any]
+    var id: String { json["id"] as? String ?? "" }
+    var type: String { json["type"] as? String ?? "" }
+    var partitionKey: String { json["partitionkey"] as? String ?? "" }
+    var sequence: Int64 { (json["sequence"] as? String).flatMap { Int64($0) } ?? -1 }
+    var data: String { json["data"] as? String ?? "" }
+    subscript(_ attribute: String) -> String? { json[attribute] as? String }
+
+    init(_ json: [String: Any]) {
+        self.json = json
+    }
+}
+
+extension [HubEvent] {
+    /// Partition keys whose events did not arrive in increasing `sequence` order.
+    func partitionKeysOutOfOrder() -> [String] {
+        var last: [String: Int64] = [:]
+        var broken: Set<String> = []
+        for event in self {
+            if let previous = last[event.partitionKey], event.sequence <= previous { broken.insert(event.partitionKey) }
+            last[event.partitionKey] = event.sequence
+        }
+        return broken.sorted()
+    }
+}
