@@ -73,16 +73,26 @@ class Processes:
             f.write(f"{p.pid}\n")
         return p
 
-    def stop(self, p, timeout=30):
+    def stop(self, p, timeout=60):
+        """Stops `p` (SIGTERM, then SIGKILL after `timeout` s); returns its peak RSS (VmHWM, MiB)
+        as last seen while it shut down, since closing the outbox (WAL checkpoint) may still
+        allocate."""
+        peak = None
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + timeout
+            while p.poll() is None and time.monotonic() < deadline:
+                try:
+                    peak = proc_status(p.pid, "VmHWM") or peak
+                except (OSError, ValueError):
+                    pass
+                time.sleep(0.005)
+            if p.poll() is None:
                 p.kill()
-                p.wait()
+            p.wait()
         if p in self.running:
             self.running.remove(p)
+        return peak
 
     def stop_all(self):
         for p in list(self.running):
@@ -211,6 +221,7 @@ agents:
 
     def start_agent(self, run, cfg):
         log = os.path.join(run, "agent.log")
+        self.peak_anon = self.peak_file = 0.0
         prefix = self.a.agent_prefix.split() if self.a.agent_prefix else []
         agent = self.procs.start(prefix + [os.path.join(self.bin, "outpost"), "run", "--config", cfg], log)
         wait_for(lambda: log_contains(log, "File drop source started"), 30, "the agent's file drop source", 0.02, agent)
@@ -223,9 +234,10 @@ agents:
 
     # ---- one measured pass --------------------------------------------------------------
 
-    def drop_and_measure(self, run, names, source_dir, link, hub_port=None, expected=0, timeout=1800):
+    def drop_and_measure(self, run, names, source_dir, link, agent, hub_port=None, expected=0, timeout=1800):
         """Stages `names`, renames them into the drop directory, and times ingest (drop empty)
-        and, with a hub, end-to-end (hub counts `expected` events)."""
+        and, with a hub, end-to-end (hub counts `expected` events). Also samples the agent's
+        anonymous (heap) and file-backed (code, libraries) resident memory every 50 ms."""
         staging, drop = os.path.join(run, "staging"), os.path.join(run, "drop")
         for n in names:
             (os.link if link else shutil.copyfile)(os.path.join(source_dir, n), os.path.join(staging, n))
@@ -233,12 +245,15 @@ agents:
         for n in names:
             os.rename(os.path.join(staging, n), os.path.join(drop, n))
         ingest = e2e = None
-        next_stats = t0
+        next_stats = next_sample = t0
         deadline = t0 + timeout
         while ingest is None or (hub_port and e2e is None):
             now = time.monotonic()
             if now > deadline:
                 raise RuntimeError(f"timed out after {timeout}s (ingest={ingest}, e2e={e2e}); see {run}/*.log")
+            if now >= next_sample:
+                next_sample = now + 0.05
+                self.sample_memory(agent)
             if ingest is None and not os.listdir(drop):
                 ingest = now - t0
             if hub_port and e2e is None and now >= next_stats:
@@ -247,6 +262,14 @@ agents:
                     e2e = time.monotonic() - t0
             time.sleep(0.005)
         return ingest, e2e
+
+    def sample_memory(self, agent):
+        try:
+            anon, files = proc_status(agent.pid, "RssAnon"), proc_status(agent.pid, "RssFile")
+        except OSError:
+            return
+        self.peak_anon = max(self.peak_anon, anon or 0)
+        self.peak_file = max(self.peak_file, files or 0)
 
     def check_outcome(self, run, cfg, expected_pending):
         errors = [n for n in os.listdir(os.path.join(run, "error"))]
@@ -280,13 +303,13 @@ agents:
             agent = self.start_agent(run, cfg)
             try:
                 cpu0 = cpu_seconds(agent.pid)
-                t, _ = self.drop_and_measure(run, self.set_files, self.set_dir, link=False)
+                t, _ = self.drop_and_measure(run, self.set_files, self.set_dir, link=False, agent=agent)
                 cpu = cpu_seconds(agent.pid) - cpu0
-                rss = proc_status(agent.pid, "VmHWM")
             finally:
-                self.procs.stop(agent)
+                rss = self.procs.stop(agent)
             self.check_outcome(run, cfg, self.set_idocs)
-            runs.append({"seconds": t, "agent_cpu_seconds": cpu, "agent_peak_rss_mib": rss})
+            runs.append({"seconds": t, "agent_cpu_seconds": cpu, "agent_peak_rss_mib": rss,
+                         "agent_peak_anon_mib": self.peak_anon, "agent_peak_file_mib": self.peak_file})
             self.cleanup(run)
         self.results["ingest"] = self.summarise(runs, self.set_idocs, self.set_bytes)
         self.report("ingest (hub down)", self.results["ingest"])
@@ -303,17 +326,17 @@ agents:
                 agent = self.start_agent(run, cfg)
                 try:
                     cpu0, hub_cpu0 = cpu_seconds(agent.pid), cpu_seconds(hub.pid)
-                    ingest, t = self.drop_and_measure(run, self.set_files, self.set_dir, link=False,
+                    ingest, t = self.drop_and_measure(run, self.set_files, self.set_dir, link=False, agent=agent,
                                                       hub_port=port, expected=self.set_idocs)
                     cpu, hub_cpu = cpu_seconds(agent.pid) - cpu0, cpu_seconds(hub.pid) - hub_cpu0
-                    rss, hub_rss = proc_status(agent.pid, "VmHWM"), proc_status(hub.pid, "VmHWM")
                 finally:
-                    self.procs.stop(agent)
+                    rss = self.procs.stop(agent)
             finally:
-                self.procs.stop(hub)
+                hub_rss = self.procs.stop(hub)
             self.check_outcome(run, cfg, None)
             runs.append({"seconds": t, "ingest_seconds": ingest, "agent_cpu_seconds": cpu, "hub_cpu_seconds": hub_cpu,
-                         "agent_peak_rss_mib": rss, "hub_peak_rss_mib": hub_rss})
+                         "agent_peak_rss_mib": rss, "hub_peak_rss_mib": hub_rss,
+                         "agent_peak_anon_mib": self.peak_anon, "agent_peak_file_mib": self.peak_file})
             self.cleanup(run)
         self.results["e2e"] = self.summarise(runs, self.set_idocs, self.set_bytes)
         self.report("end to end (hub on 127.0.0.1)", self.results["e2e"])
@@ -329,13 +352,13 @@ agents:
             agent = self.start_agent(run, cfg)
             try:
                 cpu0 = cpu_seconds(agent.pid)
-                t, _ = self.drop_and_measure(run, [name], self.big_dir, link=True)
+                t, _ = self.drop_and_measure(run, [name], self.big_dir, link=True, agent=agent)
                 cpu = cpu_seconds(agent.pid) - cpu0
-                rss = proc_status(agent.pid, "VmHWM")
             finally:
-                self.procs.stop(agent)
+                rss = self.procs.stop(agent)
             self.check_outcome(run, cfg, self.big["idocs"])
-            runs.append({"seconds": t, "agent_cpu_seconds": cpu, "agent_peak_rss_mib": rss})
+            runs.append({"seconds": t, "agent_cpu_seconds": cpu, "agent_peak_rss_mib": rss,
+                         "agent_peak_anon_mib": self.peak_anon, "agent_peak_file_mib": self.peak_file})
             self.cleanup(run)
         self.results["big"] = self.summarise(runs, self.big["idocs"], self.big["bytes"])
         self.report(f"ingest of one {self.big['bytes'] / 2**30:.2f} GiB file", self.results["big"])
@@ -364,16 +387,25 @@ agents:
     def report(self, label, r):
         extra = ""
         if "agent_peak_rss_mib" in r:
-            extra = f", agent peak RSS {r['agent_peak_rss_mib']:.1f} MiB"
+            extra = (f", agent peak RSS {r['agent_peak_rss_mib']:.1f} MiB (sampled peaks: heap {r['agent_peak_anon_mib']:.1f}"
+                     f" MiB, code and libraries {r['agent_peak_file_mib']:.1f} MiB)")
         if "hub_peak_rss_mib" in r:
             extra += f", hub peak RSS {r['hub_peak_rss_mib']:.1f} MiB"
+        if r.get("agent_cpu_seconds"):
+            extra += f", {self.per_cpu_second(r):,.0f} IDocs per agent CPU-second"
         runs = ", ".join(f"{s:.2f}" for s in r["all_seconds"])
         print(f"  {label}: {r['idocs_per_s']:,.0f} IDocs/s, {r['mb_per_s']:.1f} MB/s (median of [{runs}] s){extra}",
               flush=True)
 
+    @staticmethod
+    def per_cpu_second(r):
+        """IDocs per second of agent CPU time (user + system), a figure less sensitive to
+        other load on the machine than the wall-clock rate."""
+        return r["idocs_per_s"] * r["seconds"] / r["agent_cpu_seconds"]
+
     def summary(self):
         r = self.results
-        rows = [("measurement", "IDocs/s", "MB/s", "agent peak RSS", "note")]
+        rows = [("measurement", "IDocs/s", "MB/s", "agent peak RSS", "IDocs/agent CPU-s", "note")]
         ceiling = r.get("xmllint", {}).get("idocs_per_s")
 
         def pct(v):
@@ -381,19 +413,22 @@ agents:
 
         if "xmllint" in r:
             x = r["xmllint"]
-            rows.append(("xmllint --stream (ceiling)", f"{x['idocs_per_s']:,.0f}", f"{x['mb_per_s']:.1f}", "", "parse only"))
+            rows.append(("xmllint --stream (ceiling)", f"{x['idocs_per_s']:,.0f}", f"{x['mb_per_s']:.1f}", "", "",
+                         "parse only"))
         if "ingest" in r:
             x = r["ingest"]
             rows.append(("ingest: drop -> outbox commit", f"{x['idocs_per_s']:,.0f}", f"{x['mb_per_s']:.1f}",
-                         f"{x['agent_peak_rss_mib']:.1f} MiB", pct(x["idocs_per_s"])))
+                         f"{x['agent_peak_rss_mib']:.1f} MiB", f"{self.per_cpu_second(x):,.0f}", pct(x["idocs_per_s"])))
         if "e2e" in r:
             x = r["e2e"]
             rows.append(("end to end: drop -> hub stored", f"{x['idocs_per_s']:,.0f}", f"{x['mb_per_s']:.1f}",
-                         f"{x['agent_peak_rss_mib']:.1f} MiB", f"hub peak RSS {x['hub_peak_rss_mib']:.1f} MiB"))
+                         f"{x['agent_peak_rss_mib']:.1f} MiB", f"{self.per_cpu_second(x):,.0f}",
+                         f"hub peak RSS {x['hub_peak_rss_mib']:.1f} MiB"))
         if "big" in r:
             x = r["big"]
             rows.append((f"ingest of one {r['big_file']['bytes'] / 2**30:.2f} GiB file", f"{x['idocs_per_s']:,.0f}",
-                         f"{x['mb_per_s']:.1f}", f"{x['agent_peak_rss_mib']:.1f} MiB", f"{x['seconds']:.1f} s"))
+                         f"{x['mb_per_s']:.1f}", f"{x['agent_peak_rss_mib']:.1f} MiB", f"{self.per_cpu_second(x):,.0f}",
+                         f"{x['seconds']:.1f} s"))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         print()
         for j, row in enumerate(rows):
