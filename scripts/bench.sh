@@ -34,8 +34,12 @@ work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/outpost-bench.XXXXXX")}
 mkdir -p "$work"
 driver=""
 cleanup() {
+  set +e
   # The driver stops what it started; this catches anything left if it was killed hard.
-  [[ -n "$driver" ]] && kill -TERM "$driver" 2>/dev/null && wait "$driver" 2>/dev/null
+  if [[ -n "$driver" ]]; then
+    kill -TERM "$driver" 2>/dev/null
+    wait "$driver" 2>/dev/null
+  fi
   if [[ -f "$work/pids" ]]; then
     while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done < "$work/pids"
   fi

@@ -437,7 +437,10 @@ agents:
                 print("  ".join("-" * w for w in widths))
         with open(os.path.join(self.work, "results.json"), "w") as f:
             json.dump(r, f, indent=2)
-        print(f"\nfull results: {os.path.join(self.work, 'results.json')}")
+        if self.a.keep:
+            print(f"\nfull results: {os.path.join(self.work, 'results.json')}")
+        else:
+            print("\n(--keep keeps the work directory with results.json and the logs)")
 
 
 def main():
