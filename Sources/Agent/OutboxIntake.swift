@@ -59,10 +59,26 @@ public final class OutboxIntake: DocumentIntake {
             let limits = self.limits
             let size = document.size
             let (events, inserted) = try await outbox.commit { tx -> (Int, Int) in
-                var encoder = CloudEventEncoder(origin: origin)
-                try InputReader.rewind(input)
-                try codec.decode(input, limits: limits) { record in
-                    try tx.append(encoder.encode(record), source: origin.sourceName, fileName: origin.fileName)
+                // Decoding runs on its own thread while this (the writer) inserts: two cores.
+                let handoff = EventHandoff(capacity: OutboxIntake.handoffCapacity)
+                let decoded = DispatchSemaphore(value: 0)
+                OutboxIntake.decodeQueue.async {
+                    defer { decoded.signal() }
+                    do {
+                        try OutboxIntake.decode(input, codec: codec, limits: limits, origin: origin, into: handoff)
+                        handoff.finish(throwing: nil)
+                    } catch {
+                        handoff.finish(throwing: error)
+                    }
+                }
+                defer {
+                    handoff.cancel()
+                    decoded.wait()
+                }
+                while let chunk = try handoff.take() {
+                    for event in chunk {
+                        try tx.append(event, source: origin.sourceName, fileName: origin.fileName)
+                    }
                 }
                 try tx.recordReceipt(
                     source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
@@ -81,6 +97,31 @@ public final class OutboxIntake: DocumentIntake {
                 receiptSHA: sha)
             return .rejected(rejection, sha256: sha)
         }
+    }
+
+    /// Events per chunk handed from the decoding thread to the writer, and chunks in flight.
+    static let handoffChunkSize = 32
+    static let handoffCapacity = 8
+    private static let decodeQueue = DispatchQueue(label: "outpost.decode", attributes: .concurrent)
+
+    /// Decodes and encodes `input` into `handoff`, in chunks (runs on ``decodeQueue``).
+    private static func decode(
+        _ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin,
+        into handoff: EventHandoff
+    ) throws {
+        var encoder = CloudEventEncoder(origin: origin)
+        try InputReader.rewind(input)
+        var chunk: [EncodedEvent] = []
+        chunk.reserveCapacity(handoffChunkSize)
+        try codec.decode(input, limits: limits) { record in
+            chunk.append(encoder.encode(record))
+            if chunk.count == handoffChunkSize {
+                try handoff.put(chunk)
+                chunk = []
+                chunk.reserveCapacity(handoffChunkSize)
+            }
+        }
+        if !chunk.isEmpty { try handoff.put(chunk) }
     }
 
     public func reject(
