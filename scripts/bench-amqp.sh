@@ -42,7 +42,6 @@ for _ in $(seq 1 120); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && brea
 "${CTL[@]}" await_startup >/dev/null
 
 depth() { "${CTL[@]}" list_queues name messages | awk -v q="$1" '$1==q {print $2}'; }
-declare_queue() { "$T/amqp_ceiling" publish "$PORT" "$1" 0 /dev/null 1 >/dev/null 2>&1 || true; }
 
 # One ORDERS05 IDoc of typical size (~2.3 KB), with a unique DOCNUM per message.
 idoc() {
@@ -73,7 +72,10 @@ admin: {listen: null}
 logging: {level: warning}
 YAML
 }
-pending() { "$OUTPOST_BIN" status --config "$T/agent/outpost.yaml" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending_events"])'; }
+pending() {  # the outbox's pending events; -1 while status cannot read it
+  "$OUTPOST_BIN" status --config "$T/agent/outpost.yaml" --json 2>/dev/null \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending_events"])' 2>/dev/null || echo -1
+}
 elapsed_until() {  # $1 = shell condition; prints seconds it took
   local start; start=$(date +%s.%N)
   until eval "$1"; do sleep 0.2; done
