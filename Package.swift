@@ -63,7 +63,7 @@ let package = Package(
             name: "outpost",
             dependencies: [
                 "Agent", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
-                "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink",
+                "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -107,6 +107,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Adapters/HTTPSink"),
+        .systemLibrary(
+            name: "CRabbitMQ", path: "Adapters/CRabbitMQ", pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]),
+        .target(name: "AMQPClient", dependencies: ["CRabbitMQ"], path: "Adapters/AMQPClient"),
+        .target(
+            name: "AMQPSource",
+            dependencies: ["EventModel", "AMQPClient", .product(name: "Logging", package: "swift-log")],
+            path: "Adapters/AMQPSource"),
+        .target(
+            name: "AMQPSink",
+            dependencies: ["EventModel", "AMQPClient", .product(name: "Logging", package: "swift-log")],
+            path: "Adapters/AMQPSink"),
 
         // MARK: tests
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
@@ -146,6 +158,13 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/HubTLSTests"),
+        .testTarget(
+            name: "AMQPTests",
+            dependencies: [
+                "AMQPClient", "AMQPSource", "AMQPSink", "EventModel", "Agent", "Outbox", "Forwarder", "IDocXML",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AMQPTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["EventModel"], path: "Tests/EndToEndTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -2,9 +2,9 @@
 # Installs the Debian packages Outpost builds and tests with (only the missing ones).
 # Usage: scripts/install-deps.sh [--test]   (--test adds the servers the test suite starts)
 set -euo pipefail
-packages=(libxml2-dev libssh2-1-dev libsqlite3-dev pkg-config libxml2-utils)
+packages=(libxml2-dev libssh2-1-dev libsqlite3-dev pkg-config libxml2-utils librabbitmq-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(procps openssh-server openssh-client curl)
+  packages+=(procps openssh-server openssh-client curl rabbitmq-server)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -52,7 +52,8 @@ public final class OutboxIntake: DocumentIntake {
         }
         let origin = DocumentOrigin(
             agentID: agentID, region: region, sourceName: document.sourceName, fileName: document.fileName,
-            fileSHA256: sha, pickupTime: Date().timeIntervalSince1970, traceparent: document.traceparent)
+            fileSHA256: sha, pickupTime: Date().timeIntervalSince1970, traceparent: document.traceparent,
+            attributes: document.attributes)
         do {
             let codec = try CodecSelection.codec(for: document.input, configured: document.format, among: codecs)
             let input = document.input

@@ -7,11 +7,13 @@ import Foundation
 public struct CloudEventEncoder {
     public let origin: DocumentOrigin
     private let time: String
+    private let extensions: [UInt8]
     private var writer = JSONWriter(capacity: 8192)
 
     public init(origin: DocumentOrigin) {
         self.origin = origin
         self.time = RFC3339.format(origin.pickupTime)
+        self.extensions = ExtensionAttributes.members(origin.attributes)
     }
 
     /// The event for one document of the input.
@@ -55,6 +57,7 @@ public struct CloudEventEncoder {
         writer.member("filename", origin.fileName)
         writer.member("filesha256", origin.fileSHA256)
         writer.member("ordinal", String(record.ordinal))
+        writer.raw(extensions)
         writer.member("traceparent", origin.traceparent ?? Traceparent.derived(fileSHA256: origin.fileSHA256, ordinal: record.ordinal))
         writer.raw("}")
         return EncodedEvent(id: id, type: type, subject: subject, partitionKey: key, json: writer.bytes)
@@ -100,6 +103,7 @@ public struct CloudEventEncoder {
         writer.member("filename", origin.fileName)
         if !origin.fileSHA256.isEmpty { writer.member("filesha256", origin.fileSHA256) }
         writer.member("reason", rejection.code.rawValue)
+        writer.raw(extensions)
         writer.member("traceparent", origin.traceparent ?? Traceparent.derived(fileSHA256: fingerprint, ordinal: 0))
         writer.raw("}")
         return EncodedEvent(id: id, type: type, subject: origin.fileName, partitionKey: key, json: writer.bytes)

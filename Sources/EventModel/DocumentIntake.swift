@@ -13,10 +13,13 @@ public struct IncomingDocument: Sendable {
     public var format: DocumentFormat?
     /// Trace context the source received with the document, if any.
     public var traceparent: String?
+    /// Extension attributes the source carries onto every event of the document (message
+    /// properties of a queue source, say). See ``ExtensionAttributes`` for the naming rule.
+    public var attributes: [String: String]
 
     public init(
         sourceName: String, fileName: String, input: DocumentInput, size: Int64,
-        format: DocumentFormat?, traceparent: String? = nil
+        format: DocumentFormat?, traceparent: String? = nil, attributes: [String: String] = [:]
     ) {
         self.sourceName = sourceName
         self.fileName = fileName
@@ -24,6 +27,7 @@ public struct IncomingDocument: Sendable {
         self.size = size
         self.format = format
         self.traceparent = traceparent
+        self.attributes = attributes
     }
 }
 

@@ -15,10 +15,12 @@ public struct DocumentOrigin: Sendable, Equatable {
     public var pickupTime: Double
     /// W3C trace context handed over by the source, if it had one.
     public var traceparent: String?
+    /// Extension attributes from the source, written onto every event (see ``ExtensionAttributes``).
+    public var attributes: [String: String]
 
     public init(
         agentID: String, region: String, sourceName: String, fileName: String,
-        fileSHA256: String, pickupTime: Double, traceparent: String? = nil
+        fileSHA256: String, pickupTime: Double, traceparent: String? = nil, attributes: [String: String] = [:]
     ) {
         self.agentID = agentID
         self.region = region
@@ -27,6 +29,7 @@ public struct DocumentOrigin: Sendable, Equatable {
         self.fileSHA256 = fileSHA256
         self.pickupTime = pickupTime
         self.traceparent = traceparent
+        self.attributes = attributes
     }
 
     /// The CloudEvents `source`: `outpost://<agent>/<source>`.

@@ -163,6 +163,11 @@ public struct HubSinkConfiguration: Sendable, Equatable {
     public var credentialsFile: String?
     public var exchange: String?
     public var routingKey: String = "{type}.{region}"
+    /// CloudEvents AMQP content mode: `binary` (data as body, attributes as
+    /// `cloudEvents:*` headers) or `structured` (the whole event as JSON).
+    public var contentMode: ContentMode = .binary
+
+    public enum ContentMode: String, Sendable, Equatable, CaseIterable { case binary, structured }
 
     public init(url: String) { self.url = url }
 }

@@ -43,7 +43,7 @@ enum AgentKeys {
     static func hubOnly(_ kind: HubSinkConfiguration.Kind) -> [String] {
         switch kind {
         case .http: ["token_file"]
-        case .amqp: ["credentials_file", "exchange", "routing_key"]
+        case .amqp: ["credentials_file", "exchange", "routing_key", "content_mode"]
         }
     }
 

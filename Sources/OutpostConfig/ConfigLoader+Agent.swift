@@ -66,6 +66,7 @@ extension ConfigLoader {
             hub.credentialsFile = r.absolutePath("credentials_file")
             hub.exchange = r.string("exchange", required: "outpost.events")
             if let routingKey = r.string("routing_key") { hub.routingKey = routingKey }
+            if let mode = r.choice("content_mode", as: HubSinkConfiguration.ContentMode.self) { hub.contentMode = mode }
         case nil:
             break
         }

@@ -1,5 +1,8 @@
+import AMQPSink
+import AMQPSource
 import Agent
 import ArgumentParser
+import EventModel
 import FileDrop
 import Forwarder
 import Foundation
@@ -37,16 +40,22 @@ struct RunCommand: AsyncParsableCommand {
             throw CommandFailure.runtime("\(error)")
         }
 
-        let sink: HTTPSink
+        let sink: any EventSink
         do {
-            sink = try HTTPSink(
-                url: config.hub.url, token: try AgentAssembly.readToken(config.hub.tokenFile),
-                requestTimeout: config.hub.requestTimeout,
-                tls: HTTPSinkTLS(caFile: config.hub.caFile, clientCertFile: config.hub.clientCertFile,
-                                 clientKeyFile: config.hub.clientKeyFile),
-                maxConnections: config.hub.maxConcurrency)
+            switch config.hub.type {
+            case .http:
+                sink = try HTTPSink(
+                    url: config.hub.url, token: try AgentAssembly.readToken(config.hub.tokenFile),
+                    requestTimeout: config.hub.requestTimeout,
+                    tls: HTTPSinkTLS(caFile: config.hub.caFile, clientCertFile: config.hub.clientCertFile,
+                                     clientKeyFile: config.hub.clientKeyFile),
+                    maxConnections: config.hub.maxConcurrency)
+            case .amqp:
+                sink = AMQPSink(
+                    settings: try AgentAssembly.amqpSinkSettings(config.hub), logger: Logger(label: "outpost.sink"))
+            }
         } catch {
-            throw CommandFailure.user("\(error)")
+            throw CommandFailure.user("\(options.config): \(error)")
         }
         let forwarder = Forwarder(
             outbox: outbox, sink: sink, settings: AgentAssembly.forwarderSettings(config.hub),
@@ -78,7 +87,16 @@ struct RunCommand: AsyncParsableCommand {
                 let sftp = SFTPSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
                 services.append(SourceService(description: "sftp \(c.name) (\(settings.endpointDescription))") { try await sftp.run() })
             case .amqp(let c):
-                throw CommandFailure.user("\(options.config): sources: \(c.name): type amqp is not available in this build yet")
+                let settings: AMQPSourceSettings
+                do {
+                    settings = try AgentAssembly.amqpSourceSettings(c)
+                } catch {
+                    throw CommandFailure.user("\(options.config): \(error)")
+                }
+                let queue = AMQPSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
+                services.append(SourceService(description: "amqp \(c.name) (\(settings.endpoint) queue \(c.queue))") {
+                    try await queue.run()
+                })
             }
         }
 

@@ -1,0 +1,234 @@
+import AMQPClient
+import EventModel
+import Foundation
+import Logging
+import Synchronization
+
+/// A `type: amqp` source: consumes one queue and hands each message to the agent as one
+/// document.
+///
+/// - A message is acked only after ``DocumentIntake/submit(_:)`` returned: its events (or
+///   its rejection event) are committed to the outbox. A redelivered message has the same
+///   body, so the intake answers `.alreadyCommitted` and the event ids are the same: no
+///   duplicate reaches the hub.
+/// - A rejected message is republished to `reject_exchange` (with confirms, `mandatory`)
+///   and acked only once the broker confirmed it; without `reject_exchange` it is nacked
+///   without requeue, to the queue's dead-letter exchange. Never lost, never redelivered
+///   forever.
+/// - While intake is paused the consumer takes nothing: at most `prefetch` messages sit
+///   unacked with it, the rest stay ready on the broker.
+/// - Any broker or network failure closes the connection (the broker requeues unacked
+///   messages) and reconnects with backoff.
+public final class AMQPSource: Sendable {
+    public let settings: AMQPSourceSettings
+    let intake: any DocumentIntake
+    let logger: Logger
+    private let counters = Mutex(AMQPSourceStatus())
+
+    public init(settings: AMQPSourceSettings, intake: any DocumentIntake, logger: Logger) {
+        self.settings = settings
+        self.intake = intake
+        self.logger = logger
+    }
+
+    /// Counters for status and tests.
+    public var status: AMQPSourceStatus { counters.withLock { $0 } }
+
+    /// Consumes until the task is cancelled; reconnects after failures. Throws only for a
+    /// configuration that can never work.
+    public func run() async throws {
+        var backoff = ReconnectBackoff(initial: settings.reconnectInitial, maximum: settings.reconnectMax)
+        if settings.rejectExchange == nil {
+            logger.notice("source.amqp.no_reject_exchange", metadata: [
+                "source": "\(settings.name)",
+                "detail": "rejected messages are nacked to the dead-letter exchange of queue \(settings.queue); without one the broker drops them",
+            ])
+        }
+        while !Task.isCancelled {
+            do {
+                try await consume(onConnected: { backoff.reset() })
+            } catch is CancellationError {
+                return
+            } catch let error as AMQPError where error.kind == .invalidConfiguration {
+                throw error
+            } catch {
+                if Task.isCancelled { return }
+                counters.withLock { $0.connected = false; $0.reconnects += 1 }
+                let delay = backoff.next()
+                logger.warning("source.amqp.disconnected", metadata: [
+                    "source": "\(settings.name)", "error": "\(error)",
+                    "outpost.retry_in": "\(String(format: "%.2f", delay))s",
+                ])
+                do { try await Task.sleep(for: .milliseconds(Int(delay * 1000))) } catch { return }
+            }
+        }
+    }
+
+    /// One connection's life: connect, check, consume until something fails.
+    private func consume(onConnected: () -> Void) async throws {
+        var endpoint = settings.endpoint
+        endpoint.connectionName = "outpost \(settings.name) consumer"
+        let consumer = try await AMQPConnection.open(endpoint)
+        var rejects: AMQPConnection?
+        do {
+            _ = try await consumer.queueState(settings.queue)
+            if let exchange = settings.rejectExchange {
+                rejects = try await openRejectPublisher(checking: exchange)
+            }
+            try await consumer.startConsuming(queue: settings.queue, prefetch: settings.prefetch)
+            counters.withLock { $0.connected = true }
+            onConnected()
+            logger.info("source.amqp.connected", metadata: [
+                "source": "\(settings.name)", "outpost.broker": "\(endpoint)", "outpost.queue": "\(settings.queue)",
+            ])
+            var buffered: [AMQPDelivery] = []
+            while true {
+                try Task.checkCancellation()
+                try await awaitIntake(keepingAlive: consumer, buffer: &buffered)
+                let delivery: AMQPDelivery
+                if !buffered.isEmpty {
+                    delivery = buffered.removeFirst()
+                } else if let next = try await consumer.nextDelivery(timeout: 0.5) {
+                    delivery = next
+                } else {
+                    continue
+                }
+                try await handle(delivery, consumer: consumer, rejects: rejects)
+            }
+        } catch {
+            await rejects?.close()
+            await consumer.close()
+            throw error
+        }
+    }
+
+    private func openRejectPublisher(checking exchange: String) async throws -> AMQPConnection {
+        var endpoint = settings.endpoint
+        endpoint.connectionName = "outpost \(settings.name) reject publisher"
+        let publisher = try await AMQPConnection.open(endpoint)
+        do {
+            try await publisher.checkExchange(exchange)
+            try await publisher.enableConfirms()
+            return publisher
+        } catch let error as AMQPError where error.kind == .notFound {
+            await publisher.close()
+            throw AMQPError(
+                .notFound, "reject_exchange '\(exchange)' does not exist on \(endpoint): declare it and bind a queue to it",
+                replyCode: 404)
+        } catch {
+            await publisher.close()
+            throw error
+        }
+    }
+
+    /// Returns when intake accepts. While it is paused, keeps the connection alive (and its
+    /// heartbeats) by receiving into `buffer`, which the broker's prefetch limit bounds.
+    private func awaitIntake(keepingAlive consumer: AMQPConnection, buffer: inout [AMQPDelivery]) async throws {
+        let done = Latch()
+        let gate = Task { [intake] in
+            defer { done.set() }
+            try await intake.waitUntilAccepting()
+        }
+        defer { gate.cancel() }
+        await Task.yield()
+        let started = ContinuousClock.now
+        var reported = false
+        while !done.isSet {
+            try Task.checkCancellation()
+            if !reported, ContinuousClock.now - started > .seconds(1) {
+                reported = true
+                logger.notice("source.amqp.paused", metadata: [
+                    "source": "\(settings.name)", "outpost.held": "\(buffer.count)",
+                ])
+            }
+            if buffer.count < settings.prefetch, let delivery = try await consumer.nextDelivery(timeout: 0.2) {
+                buffer.append(delivery)
+            } else if buffer.count >= settings.prefetch {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        try await gate.value
+        if reported { logger.notice("source.amqp.resumed", metadata: ["source": "\(settings.name)"]) }
+    }
+
+    private func handle(_ delivery: AMQPDelivery, consumer: AMQPConnection, rejects: AMQPConnection?) async throws {
+        let document = MessageMapping.document(delivery, sourceName: settings.name, format: settings.format)
+        let result = try await submit(document)
+        switch result {
+        case .committed, .alreadyCommitted:
+            try await consumer.acknowledge(delivery.deliveryTag)
+            counters.withLock { $0.acknowledged += 1 }
+        case .rejected(let rejection, _):
+            if let rejects, let exchange = settings.rejectExchange {
+                try await republish(delivery, rejection: rejection, to: exchange, via: rejects)
+                try await consumer.acknowledge(delivery.deliveryTag)
+            } else {
+                try await consumer.reject(delivery.deliveryTag, requeue: false)
+            }
+            counters.withLock { $0.deadLettered += 1 }
+            logger.warning("source.amqp.dead_lettered", metadata: [
+                "source": "\(settings.name)", "file": "\(document.fileName)", "reason": "\(rejection.code.rawValue)",
+                "outpost.reject_exchange": "\(settings.rejectExchange ?? "(queue dead-letter exchange)")",
+            ])
+        }
+    }
+
+    /// Submits, retrying with backoff while the outbox cannot commit (the message stays unacked).
+    private func submit(_ document: IncomingDocument) async throws -> IntakeResult {
+        var backoff = ReconnectBackoff(initial: 0.5, maximum: 30)
+        while true {
+            do {
+                return try await intake.submit(document)
+            } catch {
+                try Task.checkCancellation()
+                let delay = backoff.next()
+                logger.error("source.amqp.commit_failed", metadata: [
+                    "source": "\(settings.name)", "file": "\(document.fileName)", "error": "\(error)",
+                    "outpost.retry_in": "\(String(format: "%.2f", delay))s",
+                ])
+                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            }
+        }
+    }
+
+    /// Publishes the rejected message, unchanged but for `x-outpost-*` headers naming why,
+    /// and returns once the broker confirmed it.
+    private func republish(
+        _ delivery: AMQPDelivery, rejection: DocumentRejection, to exchange: String, via publisher: AMQPConnection
+    ) async throws {
+        var properties = delivery.properties
+        properties.persistent = true
+        properties.headers["x-outpost-reason"] = .string(rejection.code.rawValue)
+        properties.headers["x-outpost-detail"] = .string(String(rejection.detail.prefix(1024)))
+        properties.headers["x-outpost-source"] = .string(settings.name)
+        properties.headers["x-outpost-queue"] = .string(settings.queue)
+        let message = AMQPOutgoingMessage(
+            exchange: exchange, routingKey: settings.rejectRoutingKey ?? delivery.routingKey, properties: properties,
+            body: delivery.body)
+        let outcome = try await publisher.publish([message], mandatory: true)
+        switch outcome.first {
+        case .confirmed:
+            return
+        case .returned(let code, let text):
+            throw AMQPError(
+                .closedByBroker,
+                "reject_exchange '\(exchange)' routed the rejected message nowhere (\(code) \(text)); bind a queue to it",
+                replyCode: code)
+        case .nacked, nil:
+            throw AMQPError(.closedByBroker, "the broker refused to take the rejected message (nack); will retry")
+        }
+    }
+}
+
+/// What an ``AMQPSource`` has done so far.
+public struct AMQPSourceStatus: Sendable, Equatable {
+    public var connected = false
+    /// Messages acked after their events were committed.
+    public var acknowledged = 0
+    /// Messages dead-lettered (republished to the reject exchange or nacked).
+    public var deadLettered = 0
+    /// Connections lost (or never made) and retried.
+    public var reconnects = 0
+
+    public init() {}
+}

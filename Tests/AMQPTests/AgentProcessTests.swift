@@ -1,0 +1,181 @@
+import AMQPClient
+import Foundation
+import Testing
+
+/// The real `outpost` (and `outpost-hub`) binaries against the shared RabbitMQ node.
+@Suite(.serialized, .enabled(if: TestBroker.unavailableReason == nil, "rabbitmq-server is not installed"))
+struct AgentProcessTests {
+    /// A scratch directory with an agent configuration for `source` and `hub` YAML blocks.
+    static func writeAgentConfig(dir: String, source: String, hub: String) throws -> String {
+        let config = """
+            agent:
+              id: plant-emea-01
+              region: emea
+              data_dir: \(dir)/data
+            sources:
+            \(source)
+            hub:
+            \(hub)
+              retry_initial: 100ms
+              retry_max: 1s
+            admin:
+              listen: null
+            """
+        let path = dir + "/outpost.yaml"
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func scratch() throws -> String {
+        let dir = NSTemporaryDirectory() + "outpost-amqp-e2e-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func queueToHubEndToEnd() async throws {
+        let broker = try await SharedBroker.shared.get()
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let queue = BrokerTests.unique("erp.outbound")
+        let admin = try await broker.connect()
+        try await admin.declareQueue(queue)
+        var bodies = (1...60).map { IDocMessage.xml(docnum: $0, sender: "E2ECLNT") }
+        bodies.append(IDocMessage.xml(docnum: 5, sender: "E2ECLNT"))  // the ERP sends one twice
+        try await BrokerTests.publish(bodies, to: queue, on: admin)
+
+        let hubPort = try FreePort.pick()
+        try "test\n".write(toFile: dir + "/hub.token", atomically: true, encoding: .utf8)
+        try """
+            listen: 127.0.0.1:\(hubPort)
+            storage:
+              sqlite: \(dir)/hub.sqlite
+            agents:
+              - id: plant-emea-01
+                region: emea
+                token_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+            """.write(toFile: dir + "/hub.yaml", atomically: true, encoding: .utf8)
+        let hub = try AgentProcess.start(
+            try AgentProcess.binary("outpost-hub"), ["serve", "--config", dir + "/hub.yaml"], log: dir + "/hub.log")
+        let config = try Self.writeAgentConfig(
+            dir: dir,
+            source: """
+                  - name: erp-queue
+                    type: amqp
+                    url: \(broker.url)
+                    queue: \(queue)
+                    prefetch: 10
+                    format: idoc-xml
+                """,
+            hub: """
+                  url: http://127.0.0.1:\(hubPort)/v1/events
+                  token_file: \(dir)/hub.token
+                """)
+        let agent = try AgentProcess.start(try AgentProcess.binary("outpost"), ["run", "--config", config], log: dir + "/agent.log")
+        defer {
+            agent.terminate()
+            hub.terminate()
+        }
+        let arrived = try await AgentHarness.eventually(timeout: 60) {
+            let page = try? LoopbackGET.json(port: hubPort, path: "/v1/events?source=outpost://plant-emea-01/erp-queue&limit=1000")
+            return (page?["events"] as? [Any])?.count == 60
+        }
+        #expect(arrived, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))\nhub log:\n\(AgentProcess.tail(dir + "/hub.log"))")
+        let page = try LoopbackGET.json(port: hubPort, path: "/v1/events?limit=1000")
+        let events = try #require(page["events"] as? [[String: Any]])
+        #expect(Set(events.compactMap { $0["id"] as? String }) == Set((1...60).map { IDocMessage.id(docnum: $0, sender: "E2ECLNT") }))
+        #expect(events.allSatisfy { $0["amqphplant"] as? String == "DE01" })
+        #expect(try await AgentHarness.eventually { try await admin.queueState(queue).messages == 0 })
+        await AgentProcess.stop(agent)
+        await AgentProcess.stop(hub)
+        await admin.close()
+    }
+
+    @Test func killDuringPublishingLeavesEveryEventInTheQuorumQueue() async throws {
+        let broker = try await SharedBroker.shared.get()
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let input = BrokerTests.unique("erp.outbound")
+        let exchange = BrokerTests.unique("outpost.events")
+        let output = BrokerTests.unique("hub.events")
+        let admin = try await broker.connect()
+        try await admin.declareQueue(input)
+        try await admin.declareExchange(exchange)
+        try await admin.declareQueue(output, arguments: ["x-queue-type": .string("quorum")])
+        try await admin.bindQueue(output, exchange: exchange, routingKey: "#")
+        let total = 3000
+        for chunk in stride(from: 1, through: total, by: 500) {
+            try await BrokerTests.publish(
+                (chunk..<min(chunk + 500, total + 1)).map { IDocMessage.xml(docnum: $0, sender: "KILLCLNT\($0 % 8)") },
+                to: input, on: admin)
+        }
+        let config = try Self.writeAgentConfig(
+            dir: dir,
+            source: """
+                  - name: erp-queue
+                    type: amqp
+                    url: \(broker.url)
+                    queue: \(input)
+                    prefetch: 200
+                """,
+            hub: """
+                  type: amqp
+                  url: \(broker.url)
+                  exchange: \(exchange)
+                  routing_key: "{type}.{region}.{sndprn}"
+                  batch_max_events: 100
+                """)
+        let binary = try AgentProcess.binary("outpost")
+        var agent = try AgentProcess.start(binary, ["run", "--config", config], log: dir + "/agent.log")
+        let publishing = try await AgentHarness.eventually(timeout: 60) {
+            try await admin.queueState(output).messages >= 200
+        }
+        #expect(publishing, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))")
+        kill(agent.processIdentifier, SIGKILL)
+        agent.waitUntilExit()
+        let atKill = try await admin.queueState(output).messages
+        #expect(atKill < total, "the kill should land mid-stream")
+
+        agent = try AgentProcess.start(binary, ["run", "--config", config], log: dir + "/agent.log")
+        let drained = try await AgentHarness.eventually(timeout: 120) {
+            let inputLeft = try await admin.queueState(input).messages
+            let status = try? await Self.pendingEvents(config: config)
+            return inputLeft == 0 && status == 0
+        }
+        #expect(drained, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))")
+        await AgentProcess.stop(agent)
+
+        // The consumer's side: de-duplicate on message_id (= event id).
+        var seen: [String: Int] = [:]
+        while let message = try await admin.get(queue: output) {
+            try await admin.acknowledge(message.deliveryTag)
+            seen[message.properties.messageID ?? "?", default: 0] += 1
+        }
+        let expected = Set((1...total).map { IDocMessage.id(docnum: $0, sender: "KILLCLNT\($0 % 8)") })
+        #expect(Set(seen.keys) == expected, "every event exactly once after de-duplication by message_id")
+        let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
+        print("kill -9 during publishing: \(seen.count) distinct events, \(duplicates) redelivered duplicates (\(atKill) were in the queue at the kill)")
+        await admin.close()
+    }
+
+    /// `outpost status --json`: the outbox's pending event count.
+    static func pendingEvents(config: String) async throws -> Int {
+        let out = NSTemporaryDirectory() + "status-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try AgentProcess.binary("outpost"))
+        process.arguments = ["status", "--config", config, "--json"]
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let data = FileManager.default.contents(atPath: out) ?? Data()
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw BrokerError("outpost status --json printed no JSON object")
+        }
+        guard let pending = object["pending_events"] as? Int else {
+            throw BrokerError("outpost status --json has no pending_events: \(object)")
+        }
+        return pending
+    }
+}

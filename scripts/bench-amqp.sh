@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# AMQP benchmark (docs/BENCHMARKS.md, section "AMQP"):
+#   1. ceiling: a plain C publisher (persistent, confirms every 500) and consumer (ack each)
+#      with rabbitmq-c on the same broker;
+#   2. queue → outbox: the agent's amqp source drains COUNT IDoc messages into its outbox;
+#   3. outbox → broker: the agent publishes those COUNT events with confirms (amqp hub).
+# Starts its own RabbitMQ node on 127.0.0.1 in a temp dir and removes it afterwards.
+# Usage: scripts/bench-amqp.sh [COUNT]   (default 20000; OUTPOST_BIN=path skips the release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${1:-20000}
+scripts/install-deps.sh --test
+
+if [[ -z "${OUTPOST_BIN:-}" ]]; then
+  swift build -c release --product outpost >/dev/null
+  OUTPOST_BIN=$(swift build -c release --show-bin-path)/outpost
+fi
+T=$(mktemp -d /tmp/outpost-bench-amqp.XXXXXX)
+cc -O2 -o "$T/amqp_ceiling" scripts/bench/amqp_ceiling.c -lrabbitmq
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port); EPMD_PORT=$(free_port); DIST_PORT=$(free_port)
+mkdir -p "$T/log" "$T/mnesia"; echo "[]." > "$T/enabled_plugins"
+export HOME=$T RABBITMQ_NODENAME=outpostbench$$@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+  RABBITMQ_NODE_PORT=$PORT RABBITMQ_DIST_PORT=$DIST_PORT ERL_EPMD_PORT=$EPMD_PORT ERL_EPMD_ADDRESS=127.0.0.1 \
+  RABBITMQ_MNESIA_BASE=$T/mnesia RABBITMQ_LOG_BASE=$T/log RABBITMQ_ENABLED_PLUGINS_FILE=$T/enabled_plugins \
+  RABBITMQ_CONFIG_FILE=$T/rabbitmq RABBITMQ_ADVANCED_CONFIG_FILE=$T/advanced.config \
+  RABBITMQ_CONF_ENV_FILE=$T/rabbitmq-env.conf RABBITMQ_PID_FILE=$T/rabbit.pid
+CTL=(/usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" -q)
+/usr/bin/epmd -port "$EPMD_PORT" -address 127.0.0.1 & EPMD_PID=$!
+/usr/lib/rabbitmq/bin/rabbitmq-server >"$T/server.out" 2>&1 & SERVER_PID=$!
+AGENT_PID=""
+cleanup() {
+  [[ -n "$AGENT_PID" ]] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null || true
+  "${CTL[@]}" stop >/dev/null 2>&1 || kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  kill "$EPMD_PID" 2>/dev/null; wait "$EPMD_PID" 2>/dev/null || true
+  rm -rf "$T"
+}
+trap cleanup EXIT
+for _ in $(seq 1 120); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 1; done
+"${CTL[@]}" await_startup >/dev/null
+
+depth() { "${CTL[@]}" list_queues name messages | awk -v q="$1" '$1==q {print $2}'; }
+
+# One ORDERS05 IDoc of typical size (~2.3 KB), with a unique DOCNUM per message.
+idoc() {
+  printf '<?xml version="1.0" encoding="UTF-8"?>\n<ORDERS05><IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"><TABNAM>EDI_DC40</TABNAM><MANDT>100</MANDT><DOCNUM>%016d</DOCNUM><IDOCTYP>ORDERS05</IDOCTYP><MESTYP>ORDERS</MESTYP><SNDPRN>BENCHCLNT</SNDPRN><RCVPRN>HUB</RCVPRN><CREDAT>20261126</CREDAT><CRETIM>101500</CRETIM></EDI_DC40>' "$1"
+  for i in $(seq 1 18); do printf '<E1EDP01 SEGMENT="1"><POSEX>%05d</POSEX><MENGE>5602.800</MENGE><MENEE>UOM</MENEE><NETWR>10365.18</NETWR></E1EDP01>\n' "$i"; done
+  printf '</IDOC></ORDERS05>\n'
+}
+idoc 1 > "$T/body.xml"
+echo "message body: $(wc -c < "$T/body.xml") bytes; $COUNT messages; $(nproc) cores"
+
+"$T/amqp_ceiling" setup "$PORT"
+
+echo "== ceiling (plain C client, rabbitmq-c $(pkg-config --modversion librabbitmq))"
+echo -n "publish, persistent, confirms every 500: "; "$T/amqp_ceiling" publish "$PORT" ceiling "$COUNT" "$T/body.xml" 500
+echo -n "consume, prefetch 100, ack each:         "; "$T/amqp_ceiling" consume "$PORT" ceiling "$COUNT" 100
+
+"$T/amqp_ceiling" publish "$PORT" erp.outbound "$COUNT" "$T/body.xml" 500 >/dev/null
+mkdir -p "$T/agent/data" "$T/agent/drop" "$T/agent/error"
+write_config() {  # $1 = source block, $2 = hub block
+  cat > "$T/agent/outpost.yaml" <<YAML
+agent: {id: bench-01, region: emea, data_dir: $T/agent/data}
+sources:
+$1
+hub:
+$2
+outbox: {high_watermark: 4GiB, low_watermark: 3GiB, min_free_disk: 64MiB}
+admin: {listen: null}
+logging: {level: warning}
+YAML
+}
+pending() {  # the outbox's pending events; -1 while status cannot read it
+  "$OUTPOST_BIN" status --config "$T/agent/outpost.yaml" --json 2>/dev/null \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending_events"])' 2>/dev/null || echo -1
+}
+elapsed_until() {  # $1 = shell condition; prints seconds it took
+  local start; start=$(date +%s.%N)
+  until eval "$1"; do sleep 0.2; done
+  python3 -c "import sys; print('%.2f' % ($(date +%s.%N) - $start))"
+}
+
+echo "== queue -> outbox (amqp source, prefetch 200, one commit per message; hub unreachable)"
+write_config "  - {name: erp-queue, type: amqp, url: 'amqp://127.0.0.1:$PORT/%2f', queue: erp.outbound, prefetch: 200, format: idoc-xml}" \
+  "  url: http://127.0.0.1:9/v1/events
+  token_file: $T/agent/token"
+echo token > "$T/agent/token"
+"$OUTPOST_BIN" run --config "$T/agent/outpost.yaml" >"$T/agent/run1.log" 2>&1 & AGENT_PID=$!
+SECONDS_TAKEN=$(elapsed_until '[[ "$(pending)" == "$COUNT" ]]')
+echo "$COUNT messages in $SECONDS_TAKEN s = $(python3 -c "print(round($COUNT / $SECONDS_TAKEN))") msg/s"
+kill "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
+
+echo "== outbox -> broker (amqp hub, persistent, publisher confirms, batch 500, concurrency 8)"
+write_config "  - {name: idle, type: file_drop, path: $T/agent/drop, error_dir: $T/agent/error, after: delete}" \
+  "  type: amqp
+  url: 'amqp://127.0.0.1:$PORT/%2f'
+  exchange: outpost.events
+  routing_key: '{type}.{region}'"
+"$OUTPOST_BIN" run --config "$T/agent/outpost.yaml" >"$T/agent/run2.log" 2>&1 & AGENT_PID=$!
+SECONDS_TAKEN=$(elapsed_until '[[ "$(pending)" == 0 ]]')
+echo "$COUNT events in $SECONDS_TAKEN s = $(python3 -c "print(round($COUNT / $SECONDS_TAKEN))") msg/s; hub.events holds $(depth hub.events)"
