@@ -10,13 +10,16 @@ import OutpostConfig
 ///     `storage` is not opened from it: the caller chooses and opens the storage.
 ///   - storage: where accepted events go.
 ///   - logger: receives one entry per refused request or failed write (never a token).
+///   - onServerRunning: called once the listener is bound (systemd's READY=1 waits for it).
 public func buildHubApplication(
-    configuration: HubConfiguration, storage: some HubStorage, logger: Logger
+    configuration: HubConfiguration, storage: some HubStorage, logger: Logger,
+    onServerRunning: @escaping @Sendable () async -> Void = {}
 ) -> some ApplicationProtocol {
     Application(
         router: buildHubRouter(configuration: configuration, storage: storage, logger: logger),
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub"),
+        onServerRunning: { _ in await onServerRunning() },
         logger: logger)
 }
 
@@ -45,5 +48,10 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
         reads.add(middleware: ReadTokenMiddleware(digest: TokenDigest(hex: readToken) ?? TokenDigest(of: "")))
     }
     ReadController(storage: storage, agents: configuration.agents).addRoutes(to: reads)
+    let dashboard = router.group()
+    if let readToken = configuration.readTokenSHA256 {
+        dashboard.add(middleware: ReadTokenMiddleware(digest: TokenDigest(hex: readToken) ?? TokenDigest(of: "")))
+    }
+    DashboardController(storage: storage, agents: configuration.agents).addRoutes(to: dashboard)
     return router
 }

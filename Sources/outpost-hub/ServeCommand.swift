@@ -4,6 +4,8 @@ import HubServer
 import Hummingbird
 import Logging
 import OutpostConfig
+import ServiceLifecycle
+import SystemdNotify
 
 /// `outpost-hub serve --config FILE`: runs the hub until SIGINT/SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
@@ -34,14 +36,25 @@ struct ServeCommand: AsyncParsableCommand {
         case .sqlite(let path):
             storage = try openSQLite(path: path)
         }
-        let application = buildHubApplication(configuration: configuration, storage: storage, logger: logger)
-        logger.info("Starting hub", metadata: [
+        let listening = HubListening()
+        let application = buildHubApplication(
+            configuration: configuration, storage: storage, logger: logger, onServerRunning: { listening.markListening() })
+        logger.info("hub.starting", metadata: [
             "hub.listen": "\(configuration.listenHost):\(configuration.listenPort)",
             "hub.agents": "\(configuration.agents.count)",
             "hub.storage": "\(configuration.storage.summary)",
         ])
+        var services: [any Service] = [application]
+        let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        if notifier.isEnabled {
+            // Last in the group, so it hears of the shutdown first (STOPPING=1).
+            services.append(HubSystemdService(
+                notifier: notifier, storage: storage, listening: listening, logger: logger))
+        }
+        let group = ServiceGroup(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         do {
-            try await application.runService()
+            try await group.run()
         } catch {
             printError("outpost-hub: the hub on \(configuration.listenHost):\(configuration.listenPort) stopped: \(error)")
             throw ExitCode.runtimeFailure

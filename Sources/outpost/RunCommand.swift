@@ -1,4 +1,5 @@
 import Agent
+import AgentAdmin
 import ArgumentParser
 import FileDrop
 import Forwarder
@@ -19,6 +20,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try LoadedConfig.agent(options.config, checkEnvironment: true)
         AgentAssembly.bootstrapLogging(config.logging)
+        let metricsRegistry = AgentOperations.bootstrapMetrics()
         let logger = Logger(label: "outpost")
 
         let lock: DataDirLock
@@ -78,11 +80,14 @@ struct RunCommand: AsyncParsableCommand {
                 throw CommandFailure.user("\(options.config): sources: \(c.name): type amqp is not available in this build yet")
             }
         }
+        services += try AgentAssembly.operationsServices(
+            config, registry: metricsRegistry, outbox: outbox, forwarder: forwarder, gate: gate, intake: intake)
 
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         logger.info("agent.started", metadata: [
             "outpost.agent": "\(config.agent.id)", "outpost.region": "\(config.agent.region)",
+            "outpost.version": "\(OutpostVersion.current)",
             "outpost.sources": "\(config.sources.count)", "outpost.hub": "\(sink.description)",
         ])
         do {
