@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(libxml2-dev libsqlite3-dev pkg-config libxml2-utils)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(procps)
+  packages+=(procps chromium systemd)   # chromium: dashboard test; systemd: systemd-analyze
 fi
 missing=()
 for p in "${packages[@]}"; do
