@@ -30,7 +30,7 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
             try await storage.checkWritable()
             return try Response.json(["status": "ok"])
         } catch {
-            logger.error("Health check failed: storage cannot write", metadata: ["hub.error": "\(error)"])
+            logger.error("health.storage_unwritable", metadata: ["hub.error": "\(error)"])
             return try Response.json(["status": "unavailable", "error": "\(error)"], status: .serviceUnavailable)
         }
     }
