@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -32,7 +34,10 @@ let package = Package(
             path: "Sources/Outbox"),
         .target(
             name: "Forwarder",
-            dependencies: ["EventModel", "Outbox", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "EventModel", "Outbox", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             path: "Sources/Forwarder"),
         .target(
             name: "OutpostConfig",
@@ -44,9 +49,24 @@ let package = Package(
                 "EventModel", "Outbox", "Forwarder", "OutpostConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Agent"),
+        // sd_notify(3) without libsystemd: READY/STATUS/STOPPING/WATCHDOG datagrams.
+        .target(name: "SystemdNotify", path: "Sources/SystemdNotify"),
+        // The agent's admin listener (/metrics, /healthz, /readyz), heartbeats and watchdog.
+        .target(
+            name: "AgentAdmin",
+            dependencies: [
+                "Agent", "EventModel", "Outbox", "Forwarder", "SystemdNotify",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/AgentAdmin"),
         .target(
             name: "HubServer",
             dependencies: [
@@ -62,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "outpost",
             dependencies: [
-                "Agent", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
+                "Agent", "AgentAdmin", "SystemdNotify", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
                 "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,10 +92,11 @@ let package = Package(
         .executableTarget(
             name: "outpost-hub",
             dependencies: [
-                "HubServer", "OutpostConfig",
+                "HubServer", "OutpostConfig", "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/outpost-hub"),
 
@@ -105,6 +126,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Adapters/HTTPSink"),
         .systemLibrary(
@@ -165,6 +187,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AMQPTests"),
+        .testTarget(
+            name: "AgentAdminTests",
+            dependencies: [
+                "AgentAdmin", "Agent", "SystemdNotify", "Outbox", "Forwarder", "EventModel",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AgentAdminTests"),
+        .testTarget(name: "DeployTests", path: "Tests/DeployTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["EventModel"], path: "Tests/EndToEndTests"),
     ],
     swiftLanguageModes: [.v6]

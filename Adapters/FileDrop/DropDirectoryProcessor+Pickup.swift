@@ -44,7 +44,7 @@ extension DropDirectoryProcessor {
         }
         if let after = try? EntryStatus.of(descriptor: fd, path: path), !after.isUnchanged(from: opened) {
             logger.warning(
-                "File changed while it was read; it is read again once it settles", metadata: ["file": .string(name)])
+                "file.changed_while_reading", metadata: ["file": .string(name), "hint": "read again once it settles"])
             files[name]?.observe(after, now: SystemTime.monotonic())
             return
         }
@@ -86,20 +86,23 @@ extension DropDirectoryProcessor {
         let verdict = OpenWriterProbe.check(descriptor: fd, device: status.device, inode: status.inode)
         if verdict.allowsPickup(inotifyOpenMark: openMark) {
             if openMark {
-                logger.debug("No writer holds the file; clearing the inotify open mark", metadata: ["file": .string(name)])
+                logger.debug("file.writer_gone", metadata: ["file": .string(name)])
                 files[name]?.openMark = false
             }
             return true
         }
         if verdict == .writing {
-            logger.debug("File is open for writing; waiting", metadata: ["file": .string(name)])
+            logger.debug("file.open_for_writing", metadata: ["file": .string(name)])
         } else if let file = files[name], !file.openMarkWarned, now - file.changedAt >= settings.rescanInterval {
             logger.warning(
-                """
-                File still looks open for writing (created or modified without close); \
-                grant outpost CAP_LEASE or run it as the files' owner so writers can be checked exactly
-                """,
-                metadata: ["file": .string(name)])
+                "file.maybe_open_for_writing",
+                metadata: [
+                    "file": .string(name),
+                    "hint": """
+                        created or modified without close; grant outpost CAP_LEASE or run it as the files' owner \
+                        so writers can be checked exactly
+                        """,
+                ])
             files[name]?.openMarkWarned = true
         }
         files[name]?.notBefore = now + settings.settle
@@ -110,15 +113,18 @@ extension DropDirectoryProcessor {
         switch error.code {
         case ENOENT:
             files[name] = nil
-            logger.debug("File vanished before it was opened", metadata: ["file": .string(name)])
+            logger.debug("file.vanished", metadata: ["file": .string(name)])
         case ELOOP:
             // Replaced by a symlink since the last lstat: classify it afresh.
             files[name] = nil
         case EACCES, EPERM:
             if files[name]?.unreadableReported == false {
                 logger.error(
-                    "File is not readable; give the outpost user read permission; it is retried on later rescans",
-                    metadata: ["file": .string(name), "error": .string(error.description)])
+                    "file.unreadable",
+                    metadata: [
+                        "file": .string(name), "error": .string(error.description),
+                        "hint": "give the outpost user read permission; it is retried on later rescans",
+                    ])
                 files[name]?.unreadableReported = true
             }
             files[name]?.notBefore = SystemTime.monotonic() + settings.rescanInterval
@@ -130,7 +136,7 @@ extension DropDirectoryProcessor {
     /// A step before the commit failed: the file stays in place and is retried with backoff.
     private func handOverFailed(_ name: String, _ error: any Error) {
         if error is CancellationError || Task.isCancelled {
-            logger.debug("Pickup interrupted by shutdown; the file stays", metadata: ["file": .string(name)])
+            logger.debug("file.pickup_interrupted", metadata: ["file": .string(name)])
             return
         }
         guard var file = files[name] else { return }
@@ -139,7 +145,7 @@ extension DropDirectoryProcessor {
         file.notBefore = SystemTime.monotonic() + delay
         files[name] = file
         logger.error(
-            "Handing the file over failed; it stays in place and is retried",
+            "file.handover_failed",
             metadata: [
                 "file": .string(name), "error": .string(String(describing: error)),
                 "retry_in_s": .stringConvertible(delay),
@@ -152,7 +158,7 @@ extension DropDirectoryProcessor {
             $0.filesPickedUp += 1
             $0.lastPickupAt = now
         }
-        logger.info("File committed", metadata: ["file": .string(name), "events": .stringConvertible(events)])
+        logger.info("file.committed", metadata: ["file": .string(name), "events": .stringConvertible(events)])
         relocate(name, .acknowledge)
     }
 

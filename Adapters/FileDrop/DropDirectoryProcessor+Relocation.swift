@@ -11,15 +11,17 @@ extension DropDirectoryProcessor {
             files[name] = nil
             removeMarker(of: name)
             logger.info(
-                "File acknowledged",
+                "file.acknowledged",
                 metadata: ["file": .string(name), "destination": .string(destination ?? "deleted")])
         } catch {
             file.pendingRelocation = relocation
             file.failures += 1
             files[name] = file
-            let metadata: Logger.Metadata = ["file": .string(name), "error": .string(error.description)]
-            let message: Logger.Message =
-                "Cannot move or delete the committed file; fix the permissions or free space of the named path; retrying on rescans"
+            let metadata: Logger.Metadata = [
+                "file": .string(name), "error": .string(error.description),
+                "hint": "fix the permissions or free space of the named path; retrying on rescans",
+            ]
+            let message: Logger.Message = "file.relocation_failed"
             if file.failures == 1 { logger.error(message, metadata: metadata) } else { logger.debug(message, metadata: metadata) }
         }
     }
@@ -50,14 +52,14 @@ extension DropDirectoryProcessor {
                     destination + Self.reasonSuffix, bytes: reason.json(source: settings.name, file: name))
             } catch {
                 logger.error(
-                    "Cannot write the reason file of a quarantined file",
+                    "file.reason_file_failed",
                     metadata: [
                         "file": .string(name), "reason": .string(reason.rejection.code.rawValue),
                         "error": .string(error.description),
                     ])
             }
             logger.warning(
-                "File quarantined",
+                "file.quarantined",
                 metadata: [
                     "file": .string(name), "reason": .string(reason.rejection.code.rawValue),
                     "detail": .string(reason.rejection.detail),
@@ -73,7 +75,7 @@ extension DropDirectoryProcessor {
             try FileRelocator.remove(path(marker))
         } catch {
             logger.warning(
-                "Cannot remove the done marker of an acknowledged file",
+                "file.done_marker_remove_failed",
                 metadata: ["file": .string(marker), "error": .string(error.description)])
         }
     }

@@ -44,12 +44,12 @@ final class DropDirectoryProcessor {
     func step(_ pending: DirectoryWatcher.Pending) async {
         let now = SystemTime.monotonic()
         if pending.watchLost {
-            logger.warning("The inotify watch on the drop directory went away; watching it again")
+            logger.warning("directory.watch_lost")
             watching = false
             nextRescan = now
         }
         if pending.overflowed {
-            logger.warning("inotify queue overflowed; rescanning the directory")
+            logger.warning("directory.watch_overflowed")
             nextRescan = now
         }
         for (name, change) in pending.changes { apply(change, to: name, now: now) }
@@ -101,16 +101,19 @@ final class DropDirectoryProcessor {
         } catch {
             if !directoryErrorReported {
                 logger.error(
-                    "Cannot read the drop directory; create it or give the outpost user read and write access",
-                    metadata: ["error": .string(error.description)])
+                    "directory.unreadable",
+                    metadata: [
+                        "error": .string(error.description),
+                        "hint": "create it or give the outpost user read and write access",
+                    ])
                 directoryErrorReported = true
             }
             return
         }
         for name in listing.undecodableNames where reportedUndecodableNames.insert(name).inserted {
             logger.warning(
-                "File name is not valid UTF-8 and cannot be picked up; rename it",
-                metadata: ["file": .string(name)])
+                "file.name_not_utf8",
+                metadata: ["file": .string(name), "hint": "rename it"])
         }
         markers = Set(listing.names.filter(filter.isMarker))
         let documents = Set(listing.names.filter(filter.isDocument))
@@ -127,7 +130,7 @@ final class DropDirectoryProcessor {
         } catch {
             if !watchErrorReported {
                 logger.warning(
-                    "Cannot watch the drop directory with inotify; relying on periodic rescans",
+                    "directory.watch_failed",
                     metadata: ["error": .string(error.description)])
                 watchErrorReported = true
             }
@@ -140,7 +143,7 @@ final class DropDirectoryProcessor {
         do {
             status = try EntryStatus.of(path: path(name))
         } catch {
-            logger.warning("Cannot stat file", metadata: ["file": .string(name), "error": .string(error.description)])
+            logger.warning("file.stat_failed", metadata: ["file": .string(name), "error": .string(error.description)])
             return
         }
         guard let status else {
@@ -150,7 +153,7 @@ final class DropDirectoryProcessor {
         var file = files[name] ?? TrackedFile(status: status, now: now)
         let isNew = files[name] == nil || !file.observe(status, now: now)
         if isNew, status.kind == .directory {
-            logger.info("Ignoring subdirectory of the drop directory", metadata: ["file": .string(name)])
+            logger.info("file.subdirectory_ignored", metadata: ["file": .string(name)])
         }
         files[name] = file
     }
@@ -174,7 +177,7 @@ final class DropDirectoryProcessor {
                 let delay = retryDelay(after: intakeFailures)
                 intakeRetryAt = SystemTime.monotonic() + delay
                 logger.error(
-                    "Intake cannot accept documents; pickup paused",
+                    "intake.unavailable",
                     metadata: ["error": .string(String(describing: error)), "retry_in_s": .stringConvertible(delay)])
                 return
             }
@@ -198,13 +201,13 @@ final class DropDirectoryProcessor {
         do {
             current = try EntryStatus.of(path: path(name))
         } catch {
-            logger.warning("Cannot stat file", metadata: ["file": .string(name), "error": .string(error.description)])
+            logger.warning("file.stat_failed", metadata: ["file": .string(name), "error": .string(error.description)])
             files[name]?.notBefore = now + settings.rescanInterval
             return
         }
         guard let current else {
             files[name] = nil
-            logger.debug("File vanished before pickup", metadata: ["file": .string(name)])
+            logger.debug("file.vanished", metadata: ["file": .string(name)])
             return
         }
         guard current.isUnchanged(from: file.status) else {

@@ -54,14 +54,14 @@ public final class FileDropSource: Sendable {
             settings: settings, intake: intake, logger: logger, watcher: watcher, source: self)
         watcher.start()
         defer { watcher.stop() }
-        logger.info("File drop source started", metadata: ["directory": .string(settings.directory)])
+        logger.info("source.started", metadata: ["directory": .string(settings.directory)])
 
         await processor.step(DirectoryWatcher.Pending())
         for await _ in watcher.signals {
             if Task.isCancelled { break }
             await processor.step(watcher.drain())
         }
-        logger.info("File drop source stopped")
+        logger.info("source.stopped")
     }
 
     /// Applies `change` to the published status.

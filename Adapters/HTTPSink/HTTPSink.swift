@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import EventModel
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 
@@ -17,14 +18,20 @@ public final class HTTPSink: EventSink {
     private let authorization: String?
     private let timeout: TimeAmount
     private let client: HTTPClient
+    private let metricsFactory: any MetricsFactory
 
     /// - Parameters:
     ///   - url: the hub's events endpoint, e.g. `http://127.0.0.1:8080/v1/events`.
     ///   - token: the agent's bearer token (never logged).
     ///   - requestTimeout: seconds one request may take.
     ///   - tls: TLS settings for `https://` hubs.
-    public init(url: String, token: String?, requestTimeout: Double, tls: HTTPSinkTLS = .init(), maxConnections: Int = 8) throws {
+    ///   - metricsFactory: where `outpost_hub_responses_total{code}` is counted.
+    public init(
+        url: String, token: String?, requestTimeout: Double, tls: HTTPSinkTLS = .init(), maxConnections: Int = 8,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) throws {
         self.url = url
+        self.metricsFactory = metricsFactory
         self.authorization = token.map { "Bearer " + $0 }
         self.timeout = .milliseconds(Int64(requestTimeout * 1000))
         self.description = "http-sink(\(HTTPSink.redacted(url)))"
@@ -53,12 +60,19 @@ public final class HTTPSink: EventSink {
         do {
             let response = try await client.execute(request, timeout: timeout)
             let answer = try await response.body.collect(upTo: 4 << 20)
+            countResponse(String(response.status.code))
             return HTTPSink.outcome(
                 status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"),
                 body: Array(answer.readableBytesView))
         } catch {
+            countResponse("error")
             return .retry(after: nil, reason: "hub unreachable: \(error)")
         }
+    }
+
+    /// `outpost_hub_responses_total{code}`: the HTTP status, or `error` when no answer came.
+    private func countResponse(_ code: String) {
+        Counter(label: "outpost_hub_responses_total", dimensions: [("code", code)], factory: metricsFactory).increment()
     }
 
     public func shutdown() async {

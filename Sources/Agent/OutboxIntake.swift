@@ -2,6 +2,7 @@ import EventModel
 import Foundation
 import Logging
 import Outbox
+import Synchronization
 
 /// The agent's ``DocumentIntake``: hash → (already committed?) → detect format → decode →
 /// commit the document's events and receipt in one outbox transaction.
@@ -18,15 +19,20 @@ public final class OutboxIntake: DocumentIntake {
     let gate: IntakeGate?
     let logger: Logger
     let onCommit: @Sendable () -> Void
+    let metrics: IntakeMetrics
+    private let pickups = Mutex<[String: Double]>([:])
 
     /// - Parameters:
     ///   - codecs: the codec for each format this agent reads.
     ///   - gate: watermarks and disk floor; nil accepts always (tests, `parse`).
     ///   - onCommit: called after each commit (wakes the forwarder).
+    ///   - metrics: where received documents and rejections are counted.
     public init(
         outbox: Outbox, codecs: [DocumentFormat: any DocumentCodec], agentID: String, region: String,
-        limits: CodecLimits = .default, gate: IntakeGate?, logger: Logger, onCommit: @escaping @Sendable () -> Void = {}
+        limits: CodecLimits = .default, gate: IntakeGate?, logger: Logger, onCommit: @escaping @Sendable () -> Void = {},
+        metrics: IntakeMetrics = IntakeMetrics()
     ) {
+        self.metrics = metrics
         self.outbox = outbox
         self.codecs = codecs
         self.agentID = agentID
@@ -41,7 +47,15 @@ public final class OutboxIntake: DocumentIntake {
         try await gate?.waitUntilAccepting()
     }
 
+    /// When each source last handed over an input (seconds since 1970), by source name.
+    public var lastPickups: [String: Double] { pickups.withLock { $0 } }
+
     public func submit(_ document: IncomingDocument) async throws -> IntakeResult {
+        let pickupTime = Date().timeIntervalSince1970
+        pickups.withLock { $0[document.sourceName] = pickupTime }
+        logger.debug("intake.picked_up", metadata: [
+            "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.bytes": "\(document.size)",
+        ])
         let sha = try await InputHasher.sha256(of: document.input)
         if let receipt = try await outbox.receipt(source: document.sourceName, sha256: sha),
            receipt.outcome == .committed {
@@ -52,13 +66,15 @@ public final class OutboxIntake: DocumentIntake {
         }
         let origin = DocumentOrigin(
             agentID: agentID, region: region, sourceName: document.sourceName, fileName: document.fileName,
-            fileSHA256: sha, pickupTime: Date().timeIntervalSince1970, traceparent: document.traceparent,
+            fileSHA256: sha, pickupTime: pickupTime, traceparent: document.traceparent,
             attributes: document.attributes)
         do {
             let codec = try CodecSelection.codec(for: document.input, configured: document.format, among: codecs)
             let input = document.input
             let limits = self.limits
             let size = document.size
+            let logger = self.logger
+            let debugLog = logger.logLevel <= .debug
             let (events, inserted) = try await outbox.commit { tx -> (Int, Int) in
                 // Decoding runs on its own thread while this (the writer) inserts: two cores.
                 let handoff = EventHandoff(capacity: OutboxIntake.handoffCapacity)
@@ -79,6 +95,7 @@ public final class OutboxIntake: DocumentIntake {
                 while let chunk = try handoff.take() {
                     for event in chunk {
                         try tx.append(event, source: origin.sourceName, fileName: origin.fileName)
+                        if debugLog { DocumentLog.committed(event, origin: origin, logger: logger) }
                     }
                 }
                 try tx.recordReceipt(
@@ -87,9 +104,11 @@ public final class OutboxIntake: DocumentIntake {
                 return (tx.appended, tx.inserted)
             }
             onCommit()
+            metrics.committed(source: document.sourceName, events: inserted, bytes: size)
             logger.info("intake.committed", metadata: [
                 "source": "\(document.sourceName)", "file": "\(document.fileName)",
                 "events": "\(events)", "outpost.inserted": "\(inserted)",
+                "traceparent": "\(DocumentLog.traceparent(origin: origin, ordinal: 0))",
             ])
             return .committed(events: events, inserted: inserted, sha256: sha)
         } catch let rejection as DocumentRejection {
@@ -152,9 +171,11 @@ public final class OutboxIntake: DocumentIntake {
             }
         }
         onCommit()
+        metrics.rejected(source: origin.sourceName, reason: rejection.code.rawValue)
         logger.warning("intake.rejected", metadata: [
             "source": "\(origin.sourceName)", "file": "\(origin.fileName)",
             "reason": "\(rejection.code.rawValue)", "error": "\(rejection.detail)",
+            "traceparent": "\(origin.traceparent ?? Traceparent.derived(fileSHA256: fingerprint, ordinal: 0))",
         ])
     }
 }

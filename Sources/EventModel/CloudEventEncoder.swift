@@ -60,7 +60,9 @@ public struct CloudEventEncoder {
         writer.raw(extensions)
         writer.member("traceparent", origin.traceparent ?? Traceparent.derived(fileSHA256: origin.fileSHA256, ordinal: record.ordinal))
         writer.raw("}")
-        return EncodedEvent(id: id, type: type, subject: subject, partitionKey: key, json: writer.bytes)
+        return EncodedEvent(
+            id: id, type: type, subject: subject, partitionKey: key, json: writer.bytes, ordinal: record.ordinal,
+            docnum: control?.docnum ?? "")
     }
 
     /// The `outpost.document.rejected` event for an input that was quarantined.

@@ -8,8 +8,17 @@ public struct EncodedEvent: Sendable, Equatable {
     public var partitionKey: String
     /// The CloudEvent JSON object (`{…}`), UTF-8, without `sequence`.
     public var json: [UInt8]
+    /// Position of the document in its input (0 for events that are not documents).
+    public var ordinal: Int
+    /// The document's IDoc number, when it has one (for logs).
+    public var docnum: String
 
-    public init(id: String, type: String, subject: String, partitionKey: String, json: [UInt8]) {
+    public init(
+        id: String, type: String, subject: String, partitionKey: String, json: [UInt8], ordinal: Int = 0,
+        docnum: String = ""
+    ) {
+        self.ordinal = ordinal
+        self.docnum = docnum
         self.id = id
         self.type = type
         self.subject = subject

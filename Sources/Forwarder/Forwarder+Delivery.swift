@@ -21,17 +21,23 @@ extension Forwarder {
             case .delivered(let rejected):
                 await acknowledge(current, rejected: rejected)
                 adjustLimit(success: seconds <= settings.latencyTarget)
+                state.withLock { $0.hubFailure = nil }
                 resume()
                 queue.removeFirst()
                 attempt = 0
             case .retry(let after, let reason):
                 attempt += 1
                 adjustLimit(success: false)
-                state.withLock { $0.retriesTotal += 1 }
+                state.withLock {
+                    $0.retriesTotal += 1
+                    $0.hubFailure = reason
+                }
+                metrics.retries.increment()
                 let delay = Backoff.delay(
                     attempt: attempt, initial: settings.retryInitial, max: settings.retryMax, retryAfter: after)
                 logger.warning("delivery.retry", metadata: [
                     "attempt": "\(attempt)", "error": "\(reason)", "outpost.events": "\(current.count)",
+                    "event_id": "\(current[0].id)",
                     "outpost.retry_in": "\(String(format: "%.2f", delay))s",
                 ])
                 try? await outbox.recordFailedAttempt(current.map(\.sequence), error: reason)
@@ -53,11 +59,9 @@ extension Forwarder {
             case .tooLarge, .reject:
                 let reason: String
                 if case .reject(let r) = outcome { reason = r } else { reason = "the hub refused the batch as too large (413)" }
+                state.withLock { $0.hubFailure = nil }  // it answered
                 queue.removeFirst()
                 if current.count == 1 {
-                    logger.error("delivery.dead_letter", metadata: [
-                        "event_id": "\(current[0].id)", "error": "\(reason)",
-                    ])
                     await acknowledge([], rejected: [current[0].id: reason], among: current)
                     resume()
                 } else {
@@ -78,22 +82,39 @@ extension Forwarder {
         let ok = delivered.filter { rejected[$0.id] == nil }.map(\.sequence)
         for attempt in 1...5 {
             do {
-                try await outbox.acknowledge(delivered: ok, deadLetters: dead)
+                let committedAt = try await outbox.acknowledge(delivered: ok, deadLetters: dead)
                 state.withLock {
                     $0.deliveredTotal += ok.count
                     $0.deadLetteredTotal += dead.count
                 }
+                recordDelivery(committedAt: committedAt, deadLetters: dead.count)
                 if !ok.isEmpty {
-                    logger.debug("delivery.batch_delivered", metadata: ["outpost.events": "\(ok.count)"])
+                    logger.info("delivery.batch_delivered", metadata: [
+                        "outpost.events": "\(ok.count)", "event_id": "\(delivered[0].id)",
+                        "outpost.last_event_id": "\(delivered[delivered.count - 1].id)",
+                    ])
                 }
+                let ids = Dictionary(all.map { ($0.sequence, $0.id) }, uniquingKeysWith: { first, _ in first })
                 for d in dead {
-                    logger.error("delivery.dead_letter", metadata: ["outpost.sequence": "\(d.sequence)", "error": "\(d.reason)"])
+                    logger.error("delivery.dead_letter", metadata: [
+                        "outpost.sequence": "\(d.sequence)", "event_id": "\(ids[d.sequence] ?? "")", "error": "\(d.reason)",
+                    ])
                 }
                 return
             } catch {
                 logger.error("delivery.ack_failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(attempt * 200))
             }
+        }
+    }
+
+    /// Counts delivered events and their latency (commit, which is pickup, → hub ack).
+    private func recordDelivery(committedAt: [Double], deadLetters: Int) {
+        let now = Date().timeIntervalSince1970
+        if !committedAt.isEmpty { metrics.delivered.increment(by: committedAt.count) }
+        if deadLetters > 0 { metrics.deadLetters.increment(by: deadLetters) }
+        for createdAt in committedAt {
+            metrics.latency.recordNanoseconds(Int64(max(0, now - createdAt) * 1e9))
         }
     }
 

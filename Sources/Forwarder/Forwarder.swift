@@ -19,15 +19,20 @@ public final class Forwarder: Sendable {
     let sink: any EventSink
     let settings: ForwarderSettings
     let logger: Logger
+    let metrics: ForwarderMetrics
     let state: Mutex<DispatchState>
     private let wakeStream: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    public init(outbox: Outbox, sink: any EventSink, settings: ForwarderSettings, logger: Logger) {
+    public init(
+        outbox: Outbox, sink: any EventSink, settings: ForwarderSettings, logger: Logger,
+        metrics: ForwarderMetrics = ForwarderMetrics()
+    ) {
         self.outbox = outbox
         self.sink = sink
         self.settings = settings
         self.logger = logger
+        self.metrics = metrics
         self.state = Mutex(DispatchState(limit: Double(min(4, settings.maxConcurrency))))
         (wakeStream, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -41,7 +46,8 @@ public final class Forwarder: Sendable {
             ForwarderSnapshot(
                 inFlightBatches: $0.activeBatches, inFlightEvents: $0.inFlight.count,
                 concurrencyLimit: Int($0.limit.rounded(.down)), paused: $0.pausedReason,
-                delivered: $0.deliveredTotal, deadLettered: $0.deadLetteredTotal, retries: $0.retriesTotal)
+                delivered: $0.deliveredTotal, deadLettered: $0.deadLetteredTotal, retries: $0.retriesTotal,
+                lastLoopAt: $0.lastLoopAt, hubFailure: $0.hubFailure)
         }
     }
 
@@ -74,6 +80,8 @@ public final class Forwarder: Sendable {
             var drainTimer: Task<Void, Never>?
             for await _ in wakeStream {
                 if Task.isCancelled { break }
+                let now = Date().timeIntervalSince1970
+                state.withLock { $0.lastLoopAt = now }
                 if state.withLock({ $0.shuttingDown }) {
                     let active = state.withLock { $0.activeBatches }
                     if active == 0 { break }
@@ -189,6 +197,12 @@ public struct ForwarderSnapshot: Sendable, Equatable {
     public var delivered: Int
     public var deadLettered: Int
     public var retries: Int
+    /// When the dispatch loop last went round (seconds since 1970; it wakes at least every
+    /// `idlePoll`). A stale value means the forwarder is wedged, not merely idle.
+    public var lastLoopAt: Double?
+    /// Why the last attempt failed, while the hub is not answering (cleared by the next
+    /// delivered batch); nil when the hub is reachable or nothing was sent yet.
+    public var hubFailure: String?
 }
 
 struct DispatchState: Sendable {
@@ -203,6 +217,8 @@ struct DispatchState: Sendable {
     var deliveredTotal = 0
     var deadLetteredTotal = 0
     var retriesTotal = 0
+    var lastLoopAt: Double?
+    var hubFailure: String?
 
     init(limit: Double) { self.limit = max(1, limit) }
 }

@@ -13,9 +13,11 @@ import OutpostConfig
 ///     `storage` is not opened from it: the caller chooses and opens the storage.
 ///   - storage: where accepted events go.
 ///   - logger: receives one entry per refused request or failed write (never a token).
+///   - onServerRunning: called once the listener is bound (systemd's READY=1 waits for it).
 /// - Throws: ``HubTLSError`` when a `tls:` file cannot be read.
 public func buildHubApplication(
-    configuration: HubConfiguration, storage: some HubStorage, logger: Logger
+    configuration: HubConfiguration, storage: some HubStorage, logger: Logger,
+    onServerRunning: @escaping @Sendable () async -> Void = {}
 ) throws -> some ApplicationProtocol {
     let server: HTTPServerBuilder =
         if let tls = configuration.tls {
@@ -28,6 +30,7 @@ public func buildHubApplication(
         server: server,
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub"),
+        onServerRunning: { _ in await onServerRunning() },
         logger: logger)
 }
 
@@ -38,7 +41,7 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
             try await storage.checkWritable()
             return try Response.json(["status": "ok"])
         } catch {
-            logger.error("Health check failed: storage cannot write", metadata: ["hub.error": "\(error)"])
+            logger.error("health.storage_unwritable", metadata: ["hub.error": "\(error)"])
             return try Response.json(["status": "unavailable", "error": "\(error)"], status: .serviceUnavailable)
         }
     }
@@ -56,5 +59,10 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
         reads.add(middleware: ReadTokenMiddleware(digest: TokenDigest(hex: readToken) ?? TokenDigest(of: "")))
     }
     ReadController(storage: storage, agents: configuration.agents).addRoutes(to: reads)
+    let dashboard = router.group()
+    if let readToken = configuration.readTokenSHA256 {
+        dashboard.add(middleware: ReadTokenMiddleware(digest: TokenDigest(hex: readToken) ?? TokenDigest(of: "")))
+    }
+    DashboardController(storage: storage, agents: configuration.agents).addRoutes(to: dashboard)
     return router
 }

@@ -19,6 +19,10 @@ public protocol HubStorage: Sendable {
     /// Counters and the most recent `recentRejections` rejected documents.
     func statistics(recentRejections: Int) async throws -> HubStatistics
 
+    /// The latest heartbeat per agent, and the per-type hourly counts and pickup-to-storage
+    /// latencies of events stored at or after `since` (seconds since 1970).
+    func recentActivity(since: Double) async throws -> RecentActivity
+
     /// Performs a cheap write to prove that the storage can store now.
     func checkWritable() async throws
 }

@@ -6,12 +6,14 @@ public actor InMemoryHubStorage: HubStorage {
     private struct Stored {
         var sequence: Int64
         var event: IncomingEvent
+        var receivedAt: Double
     }
 
     private var stored: [Stored] = []
     private var sequenceByID: [String: Int64] = [:]
     private var agents: [String: HubStatistics.AgentActivity] = [:]
     private var writeFailure: HubStorageError?
+    private var heartbeats: [String: RecentActivity.StoredHeartbeat] = [:]
 
     public init() {}
 
@@ -29,7 +31,12 @@ public actor InMemoryHubStorage: HubStorage {
                 continue
             }
             let sequence = Int64(stored.count + 1)
-            stored.append(Stored(sequence: sequence, event: event))
+            let receivedAt = batch.receivedAt.timeIntervalSince1970
+            stored.append(Stored(sequence: sequence, event: event, receivedAt: receivedAt))
+            if event.type == RecentActivity.heartbeatType {
+                heartbeats[event.agentID] = .init(
+                    agentID: event.agentID, region: event.region, receivedAt: receivedAt, json: event.json)
+            }
             sequenceByID[event.id] = sequence
             outcome.accepted += 1
         }
@@ -75,6 +82,23 @@ public actor InMemoryHubStorage: HubStorage {
         statistics.rejectedDocuments = .init(
             count: statistics.types[IncomingEvent.documentRejectedType] ?? 0, recent: Array(rejected.prefix(recentRejections)))
         return statistics
+    }
+
+    public func recentActivity(since: Double) -> RecentActivity {
+        var activity = RecentActivity(heartbeats: heartbeats.values.sorted { $0.agentID < $1.agentID })
+        var counts: [String: [Int64: Int]] = [:]
+        for entry in stored where entry.receivedAt >= since {
+            counts[entry.event.type, default: [:]][Int64((entry.receivedAt / 3600).rounded(.down)), default: 0] += 1
+            if entry.event.type != RecentActivity.heartbeatType,
+               activity.latencies.count < RecentActivity.latencySampleLimit,
+               let picked = entry.event.time.flatMap(Date.init(rfc3339:)) {
+                activity.latencies.append(max(0, entry.receivedAt - picked.timeIntervalSince1970))
+            }
+        }
+        activity.hourlyCounts = counts.flatMap { type, hours in
+            hours.map { RecentActivity.HourlyCount(type: type, hour: $0.key, events: $0.value) }
+        }
+        return activity
     }
 
     public func checkWritable() throws {

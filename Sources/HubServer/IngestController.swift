@@ -21,14 +21,14 @@ struct IngestController<Storage: HubStorage>: Sendable {
 
     @Sendable func ingest(request: Request, context: BasicRequestContext) async throws -> Response {
         guard let agent = authenticator.agent(authorization: request.headers[.authorization]) else {
-            logger.warning("Refused batch without a known bearer token")
+            logger.warning("ingest.unauthorized")
             throw HubError.missingToken
         }
         let answer = try await admission.admit {
             try await ingest(request, from: agent)
         }
         guard let answer else {
-            logger.notice("Shed batch: too many batches in process", metadata: ["hub.agent": "\(agent.id)"])
+            logger.notice("ingest.shed", metadata: ["hub.agent": "\(agent.id)"])
             throw HubError.overloaded("the hub is processing \(admission.limit) batches already; retry after the Retry-After delay")
         }
         return try Response.json(answer)
@@ -53,15 +53,15 @@ struct IngestController<Storage: HubStorage>: Sendable {
         do {
             outcome = try await storage.store(IngestBatch(agentID: agent.id, region: agent.region, receivedAt: receivedAt, events: events))
         } catch let error as HubStorageError {
-            logger.error("Could not store batch", metadata: ["hub.agent": "\(agent.id)", "hub.error": "\(error)"])
+            logger.error("ingest.store_failed", metadata: ["hub.agent": "\(agent.id)", "hub.error": "\(error)"])
             throw HubError.overloaded("could not store the batch now (\(error)); retry later", retryAfterSeconds: error == .busy ? 1 : 5)
         }
-        logger.debug("Stored batch", metadata: [
+        logger.debug("ingest.stored", metadata: [
             "hub.agent": "\(agent.id)", "hub.accepted": "\(outcome.accepted)",
             "hub.duplicates": "\(outcome.duplicates)", "hub.rejected": "\(rejected.count)",
         ])
         if !rejected.isEmpty {
-            logger.notice("Rejected invalid events", metadata: [
+            logger.notice("ingest.events_rejected", metadata: [
                 "hub.agent": "\(agent.id)", "hub.rejected": "\(rejected.count)",
                 "hub.reason": "\(rejected[0].reason)",
             ])
@@ -94,11 +94,11 @@ struct IngestController<Storage: HubStorage>: Sendable {
         do {
             decoded = try decoder.decode(bytes)
         } catch {
-            logger.notice("Refused unparsable batch", metadata: ["hub.agent": "\(agent.id)", "hub.error": "\(error)"])
+            logger.notice("ingest.unparsable", metadata: ["hub.agent": "\(agent.id)", "hub.error": "\(error)"])
             throw HubError.badRequest("body is not a CloudEvents JSON batch: \(error)")
         }
         for event in decoded where event.agentid != agent.id || event.region != agent.region {
-            logger.warning("Refused batch with events of another agent or region", metadata: ["hub.agent": "\(agent.id)"])
+            logger.warning("ingest.forbidden", metadata: ["hub.agent": "\(agent.id)"])
             throw HubError(
                 status: .forbidden,
                 message: "event \(event.index) (id \(event.id ?? "missing")) has agentid \(Self.quoted(event.agentid)) "

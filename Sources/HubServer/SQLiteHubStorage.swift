@@ -55,6 +55,18 @@ public final class SQLiteHubStorage: HubStorage {
                 CREATE TABLE health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-dashboard") { db in
+            try db.execute(sql: """
+                CREATE INDEX event_by_received_at ON event (received_at);
+                CREATE TABLE agent_heartbeat (
+                    agentid TEXT PRIMARY KEY,
+                    region TEXT NOT NULL,
+                    received_at REAL NOT NULL,
+                    seq INTEGER NOT NULL,
+                    json BLOB NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 
@@ -79,6 +91,9 @@ public final class SQLiteHubStorage: HubStorage {
                     receivedAt, rejected?.reason, rejected?.detail, rejected?.filename, event.json,
                 ])
                 if db.changesCount == 1 {
+                    if event.type == RecentActivity.heartbeatType {
+                        try Self.recordHeartbeat(event, receivedAt: receivedAt, sequence: db.lastInsertedRowID, db: db)
+                    }
                     outcome.accepted += 1
                     perType[event.type, default: 0] += 1
                     perRegion[event.region, default: 0] += 1
@@ -98,6 +113,17 @@ public final class SQLiteHubStorage: HubStorage {
                 arguments: [batch.agentID, batch.region, outcome.accepted, outcome.duplicates, receivedAt])
             return outcome
         }
+    }
+
+    /// Keeps the latest heartbeat per agent in `agent_heartbeat` (the dashboard's source).
+    private static func recordHeartbeat(_ event: IncomingEvent, receivedAt: Double, sequence: Int64, db: Database) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO agent_heartbeat (agentid, region, received_at, seq, json) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (agentid) DO UPDATE SET region = excluded.region, received_at = excluded.received_at,
+                seq = excluded.seq, json = excluded.json
+            WHERE excluded.seq > agent_heartbeat.seq
+            """)
+        try upsert.execute(arguments: [event.agentID, event.region, receivedAt, sequence, event.json])
     }
 
     private static func add(_ counts: [String: Int], table: String, key: String, db: Database) throws {
@@ -157,6 +183,39 @@ public final class SQLiteHubStorage: HubStorage {
     public func event(id: String) async throws -> Data? {
         try await database.read { db in
             try Data.fetchOne(db, sql: "SELECT json FROM event WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func recentActivity(since: Double) async throws -> RecentActivity {
+        try await database.read { db in
+            var activity = RecentActivity()
+            activity.heartbeats = try Row.fetchAll(
+                db, sql: "SELECT agentid, region, received_at, json FROM agent_heartbeat ORDER BY agentid"
+            ).map { row in
+                .init(agentID: row["agentid"], region: row["region"], receivedAt: row["received_at"], json: row["json"])
+            }
+            activity.hourlyCounts = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT type, CAST(received_at / 3600 AS INTEGER) AS hour, count(*) AS events
+                    FROM event WHERE received_at >= ? GROUP BY type, hour
+                    """,
+                arguments: [since]
+            ).map { row in .init(type: row["type"], hour: row["hour"], events: row["events"]) }
+            let samples = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT received_at, time FROM event
+                    WHERE received_at >= ? AND type <> ? AND time IS NOT NULL ORDER BY received_at DESC LIMIT ?
+                    """,
+                arguments: [since, RecentActivity.heartbeatType, RecentActivity.latencySampleLimit])
+            while let row = try samples.next() {
+                let receivedAt: Double = row["received_at"]
+                if let picked = Date(rfc3339: row["time"]) {
+                    activity.latencies.append(max(0, receivedAt - picked.timeIntervalSince1970))
+                }
+            }
+            return activity
         }
     }
 

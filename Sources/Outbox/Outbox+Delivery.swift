@@ -46,18 +46,24 @@ extension Outbox {
 
     /// Marks events delivered (kept for `retain_delivered`, then pruned) and dead-letters
     /// the ones the hub refused, in one transaction.
-    public func acknowledge(delivered: [Int64], deadLetters: [(sequence: Int64, reason: String)] = []) async throws {
+    ///
+    /// - Returns: the commit time (seconds since 1970) of each event that became delivered
+    ///   by this call, for delivery-latency metrics.
+    @discardableResult
+    public func acknowledge(delivered: [Int64], deadLetters: [(sequence: Int64, reason: String)] = []) async throws -> [Double] {
         let now = Date().timeIntervalSince1970
         let dead = deadLetters.map { DeadLetterUpdate(sequence: $0.sequence, reason: $0.reason) }
-        let freed = try await pool.write { db -> (Int64, Int64) in
-            var events: Int64 = 0
+        let (freed, committedAt) = try await pool.write { db -> ((Int64, Int64), [Double]) in
             var bytes: Int64 = 0
+            var committedAt: [Double] = []
             if !delivered.isEmpty {
                 let list = delivered.map(String.init).joined(separator: ",")
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT count(*), coalesce(sum(bytes), 0) FROM event WHERE seq IN (\(list)) AND state <> 'delivered'")
-                events = row?[0] ?? 0
-                bytes = row?[1] ?? 0
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT created_at, bytes FROM event WHERE seq IN (\(list)) AND state <> 'delivered'")
+                while let row = try rows.next() {
+                    committedAt.append(row[0])
+                    bytes += row[1] as Int64
+                }
                 try db.execute(
                     sql: "UPDATE event SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE seq IN (\(list))",
                     arguments: [now])
@@ -69,9 +75,10 @@ extension Outbox {
                     sql: "UPDATE event SET state = 'dead', last_error = ?, attempts = attempts + 1 WHERE seq = ? AND state = 'pending'",
                     arguments: [d.reason, d.sequence])
             }
-            return (events, bytes)
+            return ((Int64(committedAt.count), bytes), committedAt)
         }
         counters.add(events: -freed.0, bytes: -freed.1)
+        return committedAt
     }
 
     /// Records a failed attempt (for `status` and `dlq show`); the events stay pending.

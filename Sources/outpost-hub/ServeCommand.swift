@@ -4,6 +4,8 @@ import HubServer
 import Hummingbird
 import Logging
 import OutpostConfig
+import ServiceLifecycle
+import SystemdNotify
 
 /// `outpost-hub serve --config FILE`: runs the hub until SIGINT/SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
@@ -34,15 +36,26 @@ struct ServeCommand: AsyncParsableCommand {
         case .sqlite(let path):
             storage = try openSQLite(path: path)
         }
-        let application = try buildApplication(configuration: configuration, storage: storage, logger: logger)
-        logger.info("Starting hub", metadata: [
+        let listening = HubListening()
+        let application = try buildApplication(
+            configuration: configuration, storage: storage, logger: logger, onServerRunning: { listening.markListening() })
+        logger.info("hub.starting", metadata: [
             "hub.listen": "\(configuration.listenHost):\(configuration.listenPort)",
             "hub.agents": "\(configuration.agents.count)",
             "hub.storage": "\(configuration.storage.summary)",
             "hub.tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAFile == nil ? "on" : "mutual")",
         ])
+        var services: [any Service] = [application]
+        let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        if notifier.isEnabled {
+            // Last in the group, so it hears of the shutdown first (STOPPING=1).
+            services.append(HubSystemdService(
+                notifier: notifier, storage: storage, listening: listening, logger: logger))
+        }
+        let group = ServiceGroup(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         do {
-            try await application.runService()
+            try await group.run()
         } catch {
             printError("outpost-hub: the hub on \(configuration.listenHost):\(configuration.listenPort) stopped: \(error)")
             throw ExitCode.runtimeFailure
@@ -51,10 +64,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The hub application; a `tls:` file it cannot use is a configuration error (exit 1).
     private func buildApplication(
-        configuration: HubConfiguration, storage: some HubStorage, logger: Logger
+        configuration: HubConfiguration, storage: some HubStorage, logger: Logger,
+        onServerRunning: @escaping @Sendable () async -> Void
     ) throws -> some ApplicationProtocol {
         do {
-            return try buildHubApplication(configuration: configuration, storage: storage, logger: logger)
+            return try buildHubApplication(
+                configuration: configuration, storage: storage, logger: logger, onServerRunning: onServerRunning)
         } catch {
             printError("\(config): \(error)")
             throw ExitCode.configurationError

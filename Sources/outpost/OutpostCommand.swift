@@ -1,3 +1,4 @@
+import AgentAdmin
 import ArgumentParser
 
 /// `outpost`: the agent's command line (SPEC §2). Exit codes: 0 ok, 1 user or
@@ -7,6 +8,7 @@ struct OutpostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outpost",
         abstract: "Forwards ERP documents (SAP IDocs) from drop directories to the Outpost hub, durably.",
+        version: OutpostVersion.current,
         subcommands: [
             RunCommand.self, CheckConfigCommand.self, ParseCommand.self, StatusCommand.self,
             DLQCommand.self, ReplayCommand.self,

@@ -1,6 +1,7 @@
 import AMQPSink
 import AMQPSource
 import Agent
+import AgentAdmin
 import ArgumentParser
 import EventModel
 import FileDrop
@@ -23,6 +24,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try LoadedConfig.agent(options.config, checkEnvironment: true)
         AgentAssembly.bootstrapLogging(config.logging)
+        let metricsRegistry = AgentOperations.bootstrapMetrics()
         let logger = Logger(label: "outpost")
 
         let lock: DataDirLock
@@ -99,11 +101,14 @@ struct RunCommand: AsyncParsableCommand {
                 })
             }
         }
+        services += try AgentAssembly.operationsServices(
+            config, registry: metricsRegistry, outbox: outbox, forwarder: forwarder, gate: gate, intake: intake)
 
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         logger.info("agent.started", metadata: [
             "outpost.agent": "\(config.agent.id)", "outpost.region": "\(config.agent.region)",
+            "outpost.version": "\(OutpostVersion.current)",
             "outpost.sources": "\(config.sources.count)", "outpost.hub": "\(sink.description)",
         ])
         do {

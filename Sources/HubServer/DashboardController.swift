@@ -1,0 +1,30 @@
+import Foundation
+import Hummingbird
+import OutpostConfig
+
+/// `GET /`: the operators' dashboard (server-rendered HTML, see ``DashboardPage``).
+struct DashboardController<Storage: HubStorage>: Sendable {
+    let storage: Storage
+    let agents: [HubAgent]
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.get("/", use: page)
+    }
+
+    @Sendable func page(request: Request, context: BasicRequestContext) async throws -> Response {
+        let now = Date().timeIntervalSince1970
+        let model = try await model(now: now)
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(
+            status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.render(model))))
+    }
+
+    func model(now: Double) async throws -> DashboardModel {
+        let statistics = try await storage.statistics(recentRejections: 50)
+        let since = (now / 3600).rounded(.down) * 3600 - Double(DashboardModel.chartHours - 1) * 3600
+        let activity = try await storage.recentActivity(since: since)
+        return DashboardModel(statistics: statistics, activity: activity, configuredAgents: agents, now: now)
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+import OutpostConfig
+
+/// `outpost-hub check-config --config FILE`: validates the file (systemd's `ExecStartPre=`);
+/// exit 0, or 1 with every problem listed.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate a hub configuration file and list every problem.")
+
+    @Option(name: .long, help: "The hub configuration file (YAML).")
+    var config: String
+
+    func run() throws {
+        do {
+            let configuration = try ConfigLoader.loadHub(path: config)
+            print("\(config): ok (listen \(configuration.listenHost):\(configuration.listenPort), \(configuration.agents.count) agents, storage \(configuration.storage.summary))")
+        } catch {
+            printError("configuration has problems:\n" + error.description)
+            throw ExitCode.configurationError
+        }
+    }
+}

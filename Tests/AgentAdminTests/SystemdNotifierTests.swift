@@ -1,0 +1,44 @@
+import Foundation
+import SystemdNotify
+import Testing
+
+@Suite("sd_notify protocol")
+struct SystemdNotifierTests {
+    @Test("sends READY, STATUS and STOPPING datagrams to a socket path", arguments: [false, true])
+    func sendsToSocket(abstract: Bool) throws {
+        let socket = try NotifySocket(abstract: abstract)
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.address])
+        #expect(notifier.isEnabled)
+        #expect(notifier.ready(status: "outbox 0 pending"))
+        #expect(notifier.status("two\nlines"))
+        #expect(notifier.stopping(status: "draining"))
+        #expect(socket.received() == [
+            "READY=1\nSTATUS=outbox 0 pending", "STATUS=two lines", "STOPPING=1\nSTATUS=draining",
+        ])
+    }
+
+    @Test("is a no-op outside systemd")
+    func disabledWithoutSocket() {
+        let notifier = SystemdNotifier(environment: [:])
+        #expect(!notifier.isEnabled)
+        #expect(!notifier.ready(status: "x"))
+        #expect(notifier.watchdogInterval == nil)
+    }
+
+    @Test("reads WATCHDOG_USEC, and ignores a watchdog meant for another process")
+    func watchdogInterval() {
+        let mine = SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(getpid())"])
+        #expect(mine.watchdogInterval == 30)
+        let unspecified = SystemdNotifier(environment: ["WATCHDOG_USEC": "500000"])
+        #expect(unspecified.watchdogInterval == 0.5)
+        let other = SystemdNotifier(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"])
+        #expect(other.watchdogInterval == nil)
+        #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "0"]).watchdogInterval == nil)
+    }
+
+    @Test("reports failure when nobody listens")
+    func missingSocket() {
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/nonexistent/notify.sock"])
+        #expect(!notifier.watchdog())
+    }
+}
