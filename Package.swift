@@ -143,6 +143,8 @@ let package = Package(
             path: "Adapters/AMQPSink"),
 
         // MARK: tests
+        // Child processes (posix_spawn, bounded waits), free loopback ports, built executables and samples.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
         .testTarget(
             name: "OutboxTests",
@@ -154,7 +156,7 @@ let package = Package(
             path: "Tests/ForwarderTests"),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TestSupport", "Agent", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
             path: "Tests/AgentTests"),
         .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig"], path: "Tests/OutpostConfigTests"),
@@ -164,6 +166,7 @@ let package = Package(
         .testTarget(
             name: "SFTPSourceTests",
             dependencies: [
+                "TestSupport",
                 "SFTPSource", "EventModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -171,11 +174,12 @@ let package = Package(
             path: "Tests/SFTPSourceTests"),
         .testTarget(
             name: "HubServerTests",
-            dependencies: ["HubServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["TestSupport", "HubServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/HubServerTests"),
         .testTarget(
             name: "HubTLSTests",
             dependencies: [
+                "TestSupport",
                 "HubServer", "HTTPSink", "EventModel", "OutpostConfig",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -183,6 +187,7 @@ let package = Package(
         .testTarget(
             name: "AMQPTests",
             dependencies: [
+                "TestSupport",
                 "AMQPClient", "AMQPSource", "AMQPSink", "EventModel", "Agent", "Outbox", "Forwarder", "IDocXML",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -196,8 +201,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AgentAdminTests"),
-        .testTarget(name: "DeployTests", path: "Tests/DeployTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["EventModel"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "DeployTests", dependencies: ["TestSupport"], path: "Tests/DeployTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "EventModel"], path: "Tests/EndToEndTests"),
     ],
     swiftLanguageModes: [.v6]
 )

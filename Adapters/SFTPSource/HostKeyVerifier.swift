@@ -54,8 +54,11 @@ struct HostKeyVerifier {
         defer { libssh2_knownhost_free(hosts) }
         // Line by line: libssh2 gives up on a whole file at the first line it cannot parse
         // (a key type it does not know, a @cert-authority marker); such lines are skipped.
+        // Each line is passed with its newline: libssh2 1.10 drops a line's last byte as if it
+        // were one, which would cut the key short and make every entry a mismatch.
         for line in contents.split(separator: 0x0A) where !line.isEmpty {
-            _ = line.withUnsafeBytes { raw in
+            let terminated = Array(line) + [0x0A]
+            _ = terminated.withUnsafeBytes { raw in
                 libssh2_knownhost_readline(
                     hosts, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count, cssh_knownhost_file_openssh())
             }

@@ -1,5 +1,6 @@
 import AMQPClient
 import Foundation
+import TestSupport
 import Testing
 
 /// The real `outpost` (and `outpost-hub`) binaries against the shared RabbitMQ node.
@@ -72,8 +73,8 @@ struct AgentProcessTests {
                 """)
         let agent = try AgentProcess.start(try AgentProcess.binary("outpost"), ["run", "--config", config], log: dir + "/agent.log")
         defer {
-            agent.terminate()
-            hub.terminate()
+            agent.send(SIGTERM)
+            hub.send(SIGTERM)
         }
         let arrived = try await AgentHarness.eventually(timeout: 60) {
             let page = try? LoopbackGET.json(port: hubPort, path: "/v1/events?source=outpost://plant-emea-01/erp-queue&limit=1000")
@@ -81,7 +82,8 @@ struct AgentProcessTests {
         }
         #expect(arrived, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))\nhub log:\n\(AgentProcess.tail(dir + "/hub.log"))")
         let page = try LoopbackGET.json(port: hubPort, path: "/v1/events?limit=1000")
-        let events = try #require(page["events"] as? [[String: Any]])
+        // The agent's heartbeats reach the hub too; the queue's documents are the rest.
+        let events = try #require(page["events"] as? [[String: Any]]).filter { $0["type"] as? String != "outpost.agent.heartbeat" }
         #expect(Set(events.compactMap { $0["id"] as? String }) == Set((1...60).map { IDocMessage.id(docnum: $0, sender: "E2ECLNT") }))
         #expect(events.allSatisfy { $0["amqphplant"] as? String == "DE01" })
         #expect(try await AgentHarness.eventually { try await admin.queueState(queue).messages == 0 })
@@ -130,8 +132,7 @@ struct AgentProcessTests {
             try await admin.queueState(output).messages >= 200
         }
         #expect(publishing, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))")
-        kill(agent.processIdentifier, SIGKILL)
-        agent.waitUntilExit()
+        agent.killAndReap()
         let atKill = try await admin.queueState(output).messages
         #expect(atKill < total, "the kill should land mid-stream")
 
@@ -148,7 +149,9 @@ struct AgentProcessTests {
         var seen: [String: Int] = [:]
         while let message = try await admin.get(queue: output) {
             try await admin.acknowledge(message.deliveryTag)
-            seen[message.properties.messageID ?? "?", default: 0] += 1
+            let id = message.properties.messageID ?? "?"
+            if id.hasPrefix("heartbeat:") { continue }  // the agent's own heartbeats are published too
+            seen[id, default: 0] += 1
         }
         let expected = Set((1...total).map { IDocMessage.id(docnum: $0, sender: "KILLCLNT\($0 % 8)") })
         #expect(Set(seen.keys) == expected, "every event exactly once after de-duplication by message_id")
@@ -159,17 +162,8 @@ struct AgentProcessTests {
 
     /// `outpost status --json`: the outbox's pending event count.
     static func pendingEvents(config: String) async throws -> Int {
-        let out = NSTemporaryDirectory() + "status-\(UUID().uuidString).json"
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try AgentProcess.binary("outpost"))
-        process.arguments = ["status", "--config", config, "--json"]
-        process.standardOutput = FileHandle(forWritingAtPath: out)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        let data = FileManager.default.contents(atPath: out) ?? Data()
+        let result = try await Subprocess.run(try AgentProcess.binary("outpost"), ["status", "--config", config, "--json"])
+        let data = Data(result.stdout.utf8)
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw BrokerError("outpost status --json printed no JSON object")
         }

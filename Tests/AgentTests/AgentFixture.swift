@@ -1,6 +1,7 @@
 import Agent
 import EventModel
 import Foundation
+import TestSupport
 import Glibc
 import Logging
 import Outbox
@@ -99,18 +100,13 @@ final class Counter: Sendable {
 
 /// Lowercase hex SHA-256, computed by the system's `sha256sum` as an independent oracle.
 func systemSHA256(_ bytes: [UInt8]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(bytes))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(String(decoding: data, as: UTF8.self).prefix(64))
+    let input = NSTemporaryDirectory() + "sha256-input-\(UUID().uuidString)"
+    defer { unlink(input) }
+    guard FileManager.default.createFile(atPath: input, contents: Data(bytes)) else {
+        throw SubprocessError("cannot write \(input)")
+    }
+    let result = try Subprocess.runBlocking("sha256sum", [], stdin: input, timeout: 60)
+    return String(result.stdout.prefix(64))
 }
 
 /// Polls `condition` every 20 ms for up to `timeout` seconds; returns whether it became true.

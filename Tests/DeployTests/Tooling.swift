@@ -1,15 +1,10 @@
 import Foundation
+import TestSupport
 
 /// Running the system tools the deployment tests check against.
 enum Tooling {
     /// The package root (the directory holding Package.swift above this file).
-    static let repository: String = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url.deleteLastPathComponent()
-        }
-        return url.path
-    }()
+    static var repository: String { PackageLayout.root.path }
 
     /// The absolute path of `tool` in the usual binary directories, if installed.
     static func find(_ tool: String) -> String? {
@@ -19,16 +14,8 @@ enum Tooling {
 
     /// Runs `tool` and returns its exit status and combined output.
     static func run(_ tool: String, _ arguments: [String], timeout: Double = 120) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try Subprocess.runBlocking(tool, arguments, combineOutput: true, timeout: timeout)
+        return (result.status, result.stdout)
     }
 
     /// `→ Overall exposure level for X: 1.4 OK` → 1.4

@@ -19,7 +19,8 @@ extension EndToEnd {
                     s.dirs.archivedFiles().count == 3
                 }
                 let status = try await s.agent.status()
-                #expect(status["pending_events"] as? Int == 30, "\(status)")
+                // The 30 documents, plus the heartbeats the agent committed meanwhile.
+                #expect(status["pending_events"] as? Int ?? 0 >= 30, "\(status)")
                 #expect(status["pending_bytes"] as? Int ?? 0 > 0)
                 try await s.eventually("status shows the delivery error") {
                     try await s.agent.status()["last_delivery_error"] is String
@@ -157,6 +158,9 @@ extension EndToEnd {
                 s.agent.settings.retryMax = "30s"
                 try await s.agent.start()
                 try s.dirs.publish("pending.xml", IDocFixtures.xmlFile(docnums: (1...5).map { IDocFixtures.docnum(900_000 + $0) }))
+                // The start-up heartbeat is retried from the first second; wait for the file's
+                // commit too, so that its events are among the retried ones.
+                try await s.eventually("the file is committed and archived") { s.dirs.archivedFiles().count == 1 }
                 try await s.eventually("the agent retries delivery") {
                     s.agent.log(since: 0).contains("delivery.retry")
                 }
@@ -166,7 +170,9 @@ extension EndToEnd {
                 #expect(status == 0, "exit status after SIGTERM\n\(s.logs)")
                 #expect(elapsed < 5, "took \(elapsed) s to stop")
                 #expect(s.agent.log(since: 0).contains("agent.stopped"))
-                #expect(try await s.agent.status()["pending_events"] as? Int == 5, "the events stay in the outbox")
+                // The 5 documents (and any heartbeat not yet delivered) stay in the outbox.
+                let after = try await s.agent.status()
+                #expect(after["pending_events"] as? Int ?? 0 >= 5, "the events stay in the outbox: \(after)")
             }
         }
     }

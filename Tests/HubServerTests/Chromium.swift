@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Headless Chromium, to check the dashboard as a browser renders it.
 enum Chromium {
@@ -18,21 +19,11 @@ enum Chromium {
         _ = try await run(flags + ["--screenshot=\(path)", "--window-size=1280,1000", url])
     }
 
-    /// Runs Chromium off the cooperative pool and returns its standard output.
+    /// Runs Chromium (at most two minutes) and returns its standard output. Only the main
+    /// process is waited for: helpers it leaves behind cannot hold the test up.
     private static func run(_ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path!)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }
-        }
+        let result = try await Subprocess.run(path!, arguments, timeout: 120)
+        guard result.status == 0 else { throw SubprocessError("chromium failed: \(result)") }
+        return result.stdout
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A throwaway certificate authority made with the `openssl` command in a temp directory: a CA,
 /// a server certificate for 127.0.0.1/localhost, a client certificate, and an unrelated CA.
@@ -48,17 +49,9 @@ struct TestPKI {
     }
 
     private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        let log = Pipe()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        let output = log.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PKIError(message: "openssl \(arguments.joined(separator: " ")) failed: \(String(decoding: output, as: UTF8.self))")
+        let result = try Subprocess.runBlocking("openssl", arguments, timeout: 60)
+        guard result.status == 0 else {
+            throw PKIError(message: "openssl \(arguments.joined(separator: " ")) failed: \(result.stderr)\(result.stdout)")
         }
     }
 }

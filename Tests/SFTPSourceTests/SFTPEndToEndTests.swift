@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Glibc
 import Testing
 
@@ -89,9 +90,10 @@ struct SFTPEndToEndTests {
         let agent = try Binaries.start(binaries.outpost, ["run", "--config", work + "/agent.yaml"], log: work + "/agent.log")
         defer { Binaries.stop(agent) }
 
+        // The agent's own heartbeats reach the hub too; this test is about the source's events.
         var stored: [[String: Any]] = []
         try await eventually(timeout: 60, "every sample's events at the hub (agent log: \(work)/agent.log)") {
-            stored = Binaries.events(hubPort: hubPort)
+            stored = Binaries.events(hubPort: hubPort).filter { ($0["type"] as? String) != "outpost.agent.heartbeat" }
             let ids = Set(stored.compactMap { $0["id"] as? String })
             let rejected = stored.filter { ($0["type"] as? String) == "outpost.document.rejected" }.count
             return expectedIDs.isSubset(of: ids) && rejected >= refusedSamples
@@ -118,61 +120,30 @@ enum Binaries {
         var hub: String
     }
 
-    static func packageRoot(_ file: String = #filePath) -> String {
-        var url = URL(fileURLWithPath: file).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
-            url.deleteLastPathComponent()
-        }
-        return FileManager.default.currentDirectoryPath
-    }
-
     static func locate() throws -> Paths {
-        let build = packageRoot() + "/.build/debug"
-        let paths = Paths(outpost: build + "/outpost", hub: build + "/outpost-hub")
-        for path in [paths.outpost, paths.hub] where !FileManager.default.isExecutableFile(atPath: path) {
-            throw TestFailure("\(path) is missing; run `swift build --build-tests` first")
+        do {
+            return Paths(outpost: try PackageLayout.executable("outpost"), hub: try PackageLayout.executable("outpost-hub"))
+        } catch {
+            throw TestFailure("\(error)")
         }
-        return paths
     }
 
     static func samplesDirectory() throws -> String {
-        let path = URL(fileURLWithPath: packageRoot() + "/../shared/samples/public").standardized.path
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw TestFailure("the public IDoc samples are missing at \(path) (see SOURCES.md)")
-        }
-        return path
+        do { return try PackageLayout.publicSamples().path } catch { throw TestFailure("\(error)") }
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try Subprocess.runBlocking(executable, arguments, timeout: 60)
+        return (result.status, result.stdout)
     }
 
-    static func start(_ executable: String, _ arguments: [String], log: String) throws -> Process {
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
+    static func start(_ executable: String, _ arguments: [String], log: String) throws -> Subprocess {
+        try Subprocess(executable, arguments, stdout: .truncate(log), stderr: .append(log))
     }
 
-    static func stop(_ process: Process) {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+    static func stop(_ process: Subprocess) {
+        process.send(SIGTERM)
+        if process.waitForExitBlocking(timeout: 15) == nil { process.killAndReap() }
     }
 
     /// Every stored event, via `GET /v1/events` pages.

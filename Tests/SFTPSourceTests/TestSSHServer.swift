@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 
 /// A throwaway OpenSSH `sshd` on 127.0.0.1 (CONVENTIONS.md recipe): own host key, config,
 /// authorized keys and log in a temporary directory; logins as an unprivileged test user
@@ -17,7 +18,7 @@ final class TestSSHServer: @unchecked Sendable {
     let remoteRoot: String
     let port: Int
     private let config: String
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<Subprocess?>(nil)
 
     init() throws {
         try Self.ensureUser()
@@ -43,6 +44,7 @@ final class TestSSHServer: @unchecked Sendable {
             PasswordAuthentication yes
             KbdInteractiveAuthentication no
             PubkeyAuthentication yes
+            PubkeyAcceptedAlgorithms +ssh-rsa
             AllowUsers \(Self.user)
             MaxStartups 100
             MaxSessions 100
@@ -58,14 +60,12 @@ final class TestSSHServer: @unchecked Sendable {
 
     /// Starts sshd and waits until it accepts connections.
     func start() throws {
-        let sshd = Process()
-        sshd.executableURL = URL(fileURLWithPath: Self.sshd)
-        sshd.arguments = ["-D", "-f", config, "-E", directory + "/sshd.log"]
-        try sshd.run()
+        let sshd = try Subprocess(Self.sshd, ["-D", "-f", config, "-E", directory + "/sshd.log"])
         process.withLock { $0 = sshd }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if Self.accepts(port: port) { return }
+            if LoopbackPort.accepts(port) { return }
+            if !sshd.isRunning { break }
             usleep(20_000)
         }
         throw TestFailure("sshd did not start on port \(port); see \(directory)/sshd.log")
@@ -73,14 +73,12 @@ final class TestSSHServer: @unchecked Sendable {
 
     /// Kills sshd and every session process it forked (SIGKILL, by pid), like a crash.
     func kill() {
-        guard let sshd = process.withLock({ current -> Process? in
+        guard let sshd = process.withLock({ current -> Subprocess? in
             defer { current = nil }
             return current
         }) else { return }
-        let pid = sshd.processIdentifier
-        for child in Self.descendants(of: pid).reversed() { Glibc.kill(child, SIGKILL) }
-        Glibc.kill(pid, SIGKILL)
-        sshd.waitUntilExit()
+        for child in Self.descendants(of: sshd.pid).reversed() { Glibc.kill(child, SIGKILL) }
+        sshd.killAndReap()
     }
 
     func stop() { kill() }
@@ -153,49 +151,13 @@ final class TestSSHServer: @unchecked Sendable {
 
     @discardableResult
     static func shell(_ args: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = args
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw TestFailure("\(args.joined(separator: " ")) failed: \(text)") }
+        let result = try Subprocess.runBlocking(args[0], Array(args.dropFirst()), timeout: 60)
+        let text = result.stdout + result.stderr
+        guard result.status == 0 else { throw TestFailure("\(args.joined(separator: " ")) failed: \(text)") }
         return text
     }
 
-    /// A TCP port on 127.0.0.1 that nothing listens on right now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw TestFailure("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
+    static func freePort() throws -> Int { try LoopbackPort.free() }
 
     /// Every process below `pid`, parents before children (read from /proc).
     private static func descendants(of pid: Int32) -> [Int32] {

@@ -1,52 +1,21 @@
 import Foundation
+import TestSupport
 
 /// The built `outpost` and `outpost-hub` executables, run as child processes on loopback.
 enum AgentProcess {
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url.deleteLastPathComponent()
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
-
-    /// The directory with both executables (next to the test bundle, or .build/debug).
+    /// The built executable `name` (next to the test bundle, or in .build/debug).
     static func binary(_ name: String) throws -> String {
-        var candidates: [URL] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        }
-        candidates.append(packageRoot.appendingPathComponent(".build/debug"))
-        for dir in candidates where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent(name).path) {
-            return dir.appendingPathComponent(name).path
-        }
-        throw BrokerError("cannot find the built `\(name)`; run `swift build --build-tests` first")
+        do { return try PackageLayout.executable(name) } catch { throw BrokerError("\(error)") }
     }
 
     /// Starts `executable` with its output appended to `log`.
-    static func start(_ executable: String, _ arguments: [String], log: String) throws -> Process {
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = FileHandle(forWritingAtPath: log)!
-        handle.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process
+    static func start(_ executable: String, _ arguments: [String], log: String) throws -> Subprocess {
+        try Subprocess(executable, arguments, stdout: .append(log), stderr: .append(log))
     }
 
     /// SIGTERM (or `signal`), then wait up to 15 s, then SIGKILL.
-    static func stop(_ process: Process, signal: Int32 = SIGTERM) async {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(15)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+    static func stop(_ process: Subprocess, signal: Int32 = SIGTERM) async {
+        await process.stop(signal: signal, grace: 15)
     }
 
     static func tail(_ log: String, lines: Int = 30) -> String {

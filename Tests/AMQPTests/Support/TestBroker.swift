@@ -1,5 +1,6 @@
 import AMQPClient
 import Foundation
+import TestSupport
 
 /// A RabbitMQ node for tests, on 127.0.0.1: its own node name, AMQP/distribution/epmd ports,
 /// data and log directories under a temp dir (CONVENTIONS.md "RabbitMQ in a test").
@@ -19,8 +20,8 @@ final class TestBroker: @unchecked Sendable {
     let port: Int
     private let distPort: Int
     private let epmdPort: Int
-    private var server: Process?
-    private var epmd: Process?
+    private var server: Subprocess?
+    private var epmd: Subprocess?
 
     var url: String { "amqp://127.0.0.1:\(port)/%2f" }
     var endpoint: AMQPEndpoint { try! AMQPEndpoint(url: url) }
@@ -65,27 +66,12 @@ final class TestBroker: @unchecked Sendable {
     /// Starts the node (again, after ``stop()``, with the same data: durable queues survive).
     func boot() async throws {
         if epmd == nil {
-            let daemon = Process()
-            daemon.executableURL = URL(fileURLWithPath: "/usr/bin/epmd")
-            daemon.arguments = ["-port", String(epmdPort), "-address", "127.0.0.1"]
-            daemon.environment = environment
-            daemon.standardOutput = FileHandle.nullDevice
-            daemon.standardError = FileHandle.nullDevice
-            try daemon.run()
-            epmd = daemon
+            epmd = try Subprocess(
+                "/usr/bin/epmd", ["-port", String(epmdPort), "-address", "127.0.0.1"], environment: environment)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.serverPath)
-        process.environment = environment
-        let log = FileHandle(forWritingAtPath: directory + "/server.out") ?? {
-            _ = FileManager.default.createFile(atPath: directory + "/server.out", contents: nil)
-            return FileHandle(forWritingAtPath: directory + "/server.out")!
-        }()
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try Subprocess(
+            Self.serverPath, [], stdout: .append(directory + "/server.out"), stderr: .append(directory + "/server.out"),
+            environment: environment)
         server = process
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
@@ -104,32 +90,19 @@ final class TestBroker: @unchecked Sendable {
     /// Stops the node gracefully (`rabbitmqctl stop`), or kills it after 30 s.
     func stopNode() async {
         guard let server, server.isRunning else { return }
-        let ctl = Process()
-        ctl.executableURL = URL(fileURLWithPath: Self.ctlPath)
-        ctl.arguments = ["-n", nodeName, "stop"]
-        ctl.environment = environment
-        ctl.standardOutput = FileHandle.nullDevice
-        ctl.standardError = FileHandle.nullDevice
-        try? ctl.run()
-        let deadline = Date().addingTimeInterval(30)
-        while server.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(100)) }
-        if server.isRunning {
+        let ctl = try? Subprocess(Self.ctlPath, ["-n", nodeName, "stop"], environment: environment)
+        if await server.waitForExit(timeout: 30) == nil {
             killVM()
-            kill(server.processIdentifier, SIGKILL)
+            server.killAndReap()
         }
-        server.waitUntilExit()
-        if ctl.isRunning { kill(ctl.processIdentifier, SIGKILL) }
-        ctl.waitUntilExit()
+        ctl?.killAndReap()
         self.server = nil
     }
 
     /// Stops the node and its epmd and removes the temp dir.
     func stop() async {
         await stopNode()
-        if let epmd, epmd.isRunning {
-            kill(epmd.processIdentifier, SIGKILL)  // epmd ignores SIGTERM while it serves nodes
-            epmd.waitUntilExit()
-        }
+        epmd?.killAndReap()  // epmd ignores SIGTERM while it serves nodes
         epmd = nil
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -138,14 +111,14 @@ final class TestBroker: @unchecked Sendable {
     /// the start script, epmd.
     func killNow() {
         killVM()
-        if let server, server.isRunning { kill(server.processIdentifier, SIGKILL) }
-        if let epmd, epmd.isRunning { kill(epmd.processIdentifier, SIGKILL) }
+        server?.send(SIGKILL)
+        epmd?.send(SIGKILL)
     }
 
     /// SIGKILLs the Erlang VM: the child process of the `rabbitmq-server` script.
     private func killVM() {
         guard let server, server.isRunning else { return }
-        let script = server.processIdentifier
+        let script = server.pid
         let children = (try? String(contentsOfFile: "/proc/\(script)/task/\(script)/children", encoding: .utf8)) ?? ""
         for pid in children.split(separator: " ").compactMap({ Int32($0) }) where pid > 1 {
             kill(pid, SIGKILL)
@@ -162,24 +135,7 @@ struct BrokerError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Picks a free TCP port on 127.0.0.1 by binding port 0.
+/// Picks a free TCP port on 127.0.0.1.
 enum FreePort {
-    static func pick() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BrokerError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        guard bound == 0 else { throw BrokerError("cannot bind a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    static func pick() throws -> Int { try LoopbackPort.free() }
 }

@@ -118,7 +118,7 @@ final class AgentProcess: @unchecked Sendable {
     /// `outpost <arguments> --config <this agent's config>`.
     func cli(_ arguments: [String], timeout: Double = 60) async throws -> CommandResult {
         try await CommandResult.run(
-            try Binaries.path("outpost"), arguments + ["--config", configPath], scratch: dirs.work, timeout: timeout)
+            try Binaries.path("outpost"), arguments + ["--config", configPath], timeout: timeout)
     }
 
     /// `outpost status --json`, parsed.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The outcome of a short CLI command (`outpost status`, `outpost dlq list`, …).
 struct CommandResult: CustomStringConvertible {
@@ -13,38 +14,16 @@ struct CommandResult: CustomStringConvertible {
 
     /// Runs `executable` to completion (at most `timeout` seconds), with `stdin` read from a file.
     static func run(
-        _ executable: String, _ arguments: [String], stdin: String? = nil, scratch: String, timeout: Double = 60
+        _ executable: String, _ arguments: [String], stdin: String? = nil, timeout: Double = 60
     ) async throws -> CommandResult {
-        let outPath = scratch + "/cmd-\(UUID().uuidString).out"
-        let errPath = scratch + "/cmd-\(UUID().uuidString).err"
-        defer {
-            try? FileManager.default.removeItem(atPath: outPath)
-            try? FileManager.default.removeItem(atPath: errPath)
-        }
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = stdin.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() >= deadline {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                throw ScenarioError("`\((executable as NSString).lastPathComponent) \(arguments.joined(separator: " "))` did not finish within \(Int(timeout)) s")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        process.waitUntilExit()
-        func read(_ path: String) -> String {
-            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        let output: CommandOutput
+        do {
+            output = try await Subprocess.run(executable, arguments, stdin: stdin, timeout: timeout)
+        } catch let error as SubprocessError {
+            throw ScenarioError(error.description)
         }
         return CommandResult(
-            arguments: [(executable as NSString).lastPathComponent] + arguments, status: process.terminationStatus,
-            stdout: read(outPath), stderr: read(errPath))
+            arguments: [(executable as NSString).lastPathComponent] + arguments, status: output.status,
+            stdout: output.stdout, stderr: output.stderr)
     }
 }

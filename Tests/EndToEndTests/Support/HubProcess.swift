@@ -74,8 +74,9 @@ final class HubProcess: @unchecked Sendable {
         return HubStats(try response.jsonObject())
     }
 
-    /// Every stored event in arrival order (follows `next` cursors).
-    func events() async throws -> [HubEvent] {
+    /// Every stored event in arrival order (follows `next` cursors). The agent's own
+    /// `outpost.agent.heartbeat` events are left out unless asked for: the scenarios count documents.
+    func events(includingHeartbeats: Bool = false) async throws -> [HubEvent] {
         var all: [HubEvent] = []
         var cursor: String?
         repeat {
@@ -89,7 +90,7 @@ final class HubProcess: @unchecked Sendable {
             all += events.map(HubEvent.init)
             cursor = page["next"] as? String
         } while cursor != nil
-        return all
+        return includingHeartbeats ? all : all.filter { $0.type != HubEvent.heartbeatType }
     }
 
     /// The raw body of `GET /v1/events` pages, for searching leaked content.
@@ -107,24 +108,31 @@ final class HubProcess: @unchecked Sendable {
 
 /// The parts of `GET /v1/stats` the tests read.
 struct HubStats {
+    /// Stored events other than the agent's heartbeats (the documents and rejections).
     let events: Int
+    /// Stored `outpost.agent.heartbeat` events.
+    let heartbeats: Int
     let duplicatesDropped: Int
     let rejectedDocuments: Int
     let rejectedReasons: [String]
     let types: [String: Int]
 
     init(_ object: [String: Any]) {
-        events = object["events"] as? Int ?? -1
+        let types = object["types"] as? [String: Int] ?? [:]
+        let heartbeats = types[HubEvent.heartbeatType] ?? 0
+        self.heartbeats = heartbeats
+        events = (object["events"] as? Int).map { $0 - heartbeats } ?? -1
         duplicatesDropped = object["duplicates_dropped"] as? Int ?? -1
         let rejected = object["rejected_documents"] as? [String: Any]
         rejectedDocuments = rejected?["count"] as? Int ?? -1
         rejectedReasons = (rejected?["recent"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }.sorted()
-        types = object["types"] as? [String: Int] ?? [:]
+        self.types = types
     }
 }
 
 /// One stored CloudEvent, with the attributes the tests check.
 struct HubEvent {
+    static let heartbeatType = "outpost.agent.heartbeat"
     let json: [String: Any]
     var id: String { json["id"] as? String ?? "" }
     var type: String { json["type"] as? String ?? "" }

@@ -17,7 +17,7 @@ final class Scenario: @unchecked Sendable {
         try (token + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
         chmod(tokenFile, 0o600)
         let hashed = try await CommandResult.run(
-            try Binaries.path("outpost-hub"), ["hash-token"], stdin: tokenFile, scratch: dirs.work)
+            try Binaries.path("outpost-hub"), ["hash-token"], stdin: tokenFile)
         let digest = hashed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         guard hashed.status == 0, digest.count == 64 else { throw ScenarioError("hash-token failed: \(hashed)") }
         let port = try FreePort.pick()
@@ -52,7 +52,7 @@ final class Scenario: @unchecked Sendable {
         try await Eventually.poll(what, timeout: timeout, logs: { self.logs }, condition)
     }
 
-    /// Waits until the hub stores exactly `count` events.
+    /// Waits until the hub stores exactly `count` events (heartbeats not counted).
     func waitForHubEvents(_ count: Int, timeout: Double = 60) async throws {
         var seen = -1
         try await Eventually.poll(
