@@ -144,7 +144,7 @@ let package = Package(
 
         // MARK: tests
         // Child processes (posix_spawn, bounded waits), free loopback ports, built executables and samples.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["EventModel"], path: "Tests/TestSupport"),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
         .testTarget(
             name: "OutboxTests",
@@ -160,8 +160,8 @@ let package = Package(
             path: "Tests/AgentTests"),
         .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig"], path: "Tests/OutpostConfigTests"),
-        .testTarget(name: "IDocXMLTests", dependencies: ["IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
-        .testTarget(name: "IDocFlatTests", dependencies: ["IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
+        .testTarget(name: "IDocXMLTests", dependencies: ["TestSupport", "IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
+        .testTarget(name: "IDocFlatTests", dependencies: ["TestSupport", "IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
         .testTarget(name: "FileDropTests", dependencies: ["FileDrop", "EventModel", .product(name: "Logging", package: "swift-log")], path: "Tests/FileDropTests"),
         .testTarget(
             name: "SFTPSourceTests",

@@ -224,6 +224,13 @@ final class DropDirectoryProcessor {
             await quarantineUnread(
                 name, current,
                 DocumentRejection(.notRegularFile, "the entry is not a regular file (FIFO, socket or device)"))
+        case .regular where current.linkCount > 1:
+            await quarantineUnread(
+                name, current,
+                DocumentRejection(
+                    .hardLink,
+                    "the file has \(current.linkCount) hard links; another name may lie outside the drop directory, "
+                        + "so a linked file is never read (writers should rename or copy files in, not link them)"))
         case .regular:
             await pickUp(name, expected: current)
         }

@@ -12,6 +12,8 @@ struct EntryStatus: Equatable {
     var device: UInt64
     var inode: UInt64
     var size: Int64
+    /// Names the file has (hard links).
+    var linkCount: UInt64
     /// Modification time in nanoseconds since 1970.
     var mtimeNs: Int64
 
@@ -25,6 +27,7 @@ struct EntryStatus: Equatable {
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
         size = Int64(st.st_size)
+        linkCount = UInt64(st.st_nlink)
         mtimeNs = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
     }
 

@@ -29,6 +29,8 @@ public struct DocumentRejection: Error, Sendable, Equatable, CustomStringConvert
         case badEncoding = "bad_encoding"
         case malformedFlat = "malformed_flat"
         case symlink
+        /// A regular file with more than one name: another name may lie outside the drop directory.
+        case hardLink = "hard_link"
         case notRegularFile = "not_regular_file"
         case unreadable
     }

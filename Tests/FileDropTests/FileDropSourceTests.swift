@@ -151,6 +151,26 @@ struct FileDropSourceTests {
         #expect(try fixture.reason(of: quarantined)["reason"] as? String == "symlink")
     }
 
+    @Test("a hard link to a file outside the drop directory is quarantined unread; the outside file stays")
+    func hardLinkQuarantined() async throws {
+        let fixture = try DropFixture()
+        defer { fixture.removeAll() }
+        let outside = fixture.root + "/outside.xml"
+        try Data("<ORDERS05/>".utf8).write(to: URL(fileURLWithPath: outside))
+        let link = fixture.drop + "/linked.xml"
+        try #require(Glibc.link(outside, link) == 0, "link() failed: errno \(errno)")
+        _ = try fixture.write("plain.xml", "plain")
+        let intake = RecordingIntake()
+        try await fixture.run(fixture.settings(), intake: intake) { _ in
+            #expect(await eventually { fixture.exists(fixture.errors + "/linked.xml.reason.json") })
+            #expect(await eventually { !fixture.exists(fixture.drop + "/plain.xml") })
+        }
+        #expect(intake.submissions.map(\.content) == [Array("plain".utf8)], "only the unlinked file is read")
+        #expect(intake.rejections.map(\.rejection.code) == [.hardLink])
+        #expect(try fixture.reason(of: fixture.errors + "/linked.xml")["reason"] as? String == "hard_link")
+        #expect(fixture.contents(outside) == "<ORDERS05/>")
+    }
+
     @Test("an oversized file is quarantined without being submitted")
     func oversized() async throws {
         let fixture = try DropFixture()
@@ -303,19 +323,21 @@ struct FileDropSourceTests {
         }
     }
 
-    @Test("a hard link (created without a close event) is picked up once the lease shows no writer")
-    func hardLink() async throws {
+    @Test("a file published by link() and unlink() of its temporary name (no close event) is picked up once the lease shows no writer")
+    func publishedByLink() async throws {
         let fixture = try DropFixture()
         defer { fixture.removeAll() }
-        let original = fixture.root + "/original.xml"
-        try Data("linked".utf8).write(to: URL(fileURLWithPath: original))
+        let temporary = fixture.root + "/publishing.tmp"
+        try Data("linked".utf8).write(to: URL(fileURLWithPath: temporary))
         let intake = RecordingIntake()
         try await fixture.run(fixture.settings(), intake: intake) { source in
             #expect(await eventually { source.status.watching }, "the link must be seen by inotify (IN_CREATE)")
-            #expect(link(original, fixture.drop + "/linked.xml") == 0)
+            #expect(link(temporary, fixture.drop + "/linked.xml") == 0)
+            #expect(unlink(temporary) == 0)
             #expect(await eventually { intake.submittedNames == ["linked.xml"] })
         }
-        #expect(fixture.contents(original) == "linked")
+        #expect(intake.submissions.map(\.content) == [Array("linked".utf8)])
+        #expect(intake.rejections.isEmpty)
     }
 
     @Test("when the archive move fails the file is not submitted again and the move is retried")

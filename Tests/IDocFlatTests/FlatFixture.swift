@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import TestSupport
 import IDocFlat
 
 /// Builds flat IDoc records with every field padded to its place.
@@ -53,37 +54,9 @@ enum FlatFixture {
     }
 }
 
-/// What the codec emitted, copied out of the callback.
-struct EmittedDocument {
-    var ordinal: Int
-    var control: ControlRecord?
-    var rootName: String?
-    var contentType: String
-    var data: [UInt8]
-    var text: String { String(decoding: data, as: UTF8.self) }
-    var lines: [String] { text.components(separatedBy: "\n") }
-}
-
-struct DecodeOutcome {
-    var documents: [EmittedDocument] = []
-    var rejection: DocumentRejection?
-}
-
 enum FlatDecoding {
     static func decode(_ input: DocumentInput, limits: CodecLimits = .default) -> DecodeOutcome {
-        var outcome = DecodeOutcome()
-        do {
-            try IDocFlatCodec().decode(input, limits: limits) { record in
-                outcome.documents.append(EmittedDocument(
-                    ordinal: record.ordinal, control: record.control, rootName: record.rootName,
-                    contentType: record.contentType, data: Array(record.data)))
-            }
-        } catch let rejection as DocumentRejection {
-            outcome.rejection = rejection
-        } catch {
-            outcome.rejection = DocumentRejection(.unreadable, "unexpected error \(error)")
-        }
-        return outcome
+        CodecHarness.decode(IDocFlatCodec(), input, limits: limits)
     }
 
     static func decode(_ text: String, limits: CodecLimits = .default) -> DecodeOutcome {
@@ -91,15 +64,3 @@ enum FlatDecoding {
     }
 }
 
-/// The public samples shared with the project (never copied into it).
-enum PublicSamples {
-    static func path(_ name: String, file: StaticString = #filePath) -> String {
-        var directory = URL(fileURLWithPath: "\(file)").deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-            let parent = directory.deletingLastPathComponent()
-            precondition(parent.path != directory.path, "Package.swift not found above \(file)")
-            directory = parent
-        }
-        return directory.appendingPathComponent("../shared/samples/public/\(name)").standardizedFileURL.path
-    }
-}

@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import TestSupport
 import IDocXML
 
 /// Builds small IDoc XML inputs for the tests.
@@ -35,37 +36,9 @@ enum XMLFixture {
     }.joined()
 }
 
-/// What a codec emitted, copied out of the callback.
-struct EmittedDocument {
-    var ordinal: Int
-    var control: ControlRecord?
-    var rootName: String?
-    var contentType: String
-    var data: [UInt8]
-    var text: String { String(decoding: data, as: UTF8.self) }
-}
-
-/// The documents emitted before the codec finished or refused the input.
-struct DecodeOutcome {
-    var documents: [EmittedDocument] = []
-    var rejection: DocumentRejection?
-}
-
 enum XMLDecoding {
     static func decode(_ input: DocumentInput, limits: CodecLimits = .default) -> DecodeOutcome {
-        var outcome = DecodeOutcome()
-        do {
-            try IDocXMLCodec().decode(input, limits: limits) { record in
-                outcome.documents.append(EmittedDocument(
-                    ordinal: record.ordinal, control: record.control, rootName: record.rootName,
-                    contentType: record.contentType, data: Array(record.data)))
-            }
-        } catch let rejection as DocumentRejection {
-            outcome.rejection = rejection
-        } catch {
-            outcome.rejection = DocumentRejection(.unreadable, "unexpected error \(error)")
-        }
-        return outcome
+        CodecHarness.decode(IDocXMLCodec(), input, limits: limits)
     }
 
     static func decode(_ text: String, limits: CodecLimits = .default) -> DecodeOutcome {
@@ -73,29 +46,3 @@ enum XMLDecoding {
     }
 }
 
-/// The public samples shared with the project (never copied into it).
-enum PublicSamples {
-    static func path(_ name: String, file: StaticString = #filePath) -> String {
-        var directory = URL(fileURLWithPath: "\(file)").deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-            let parent = directory.deletingLastPathComponent()
-            precondition(parent.path != directory.path, "Package.swift not found above \(file)")
-            directory = parent
-        }
-        return directory.appendingPathComponent("../shared/samples/public/\(name)").standardizedFileURL.path
-    }
-
-    /// The sample's bytes; fails clearly when the shared samples directory is missing.
-    static func bytes(_ name: String) throws -> [UInt8] {
-        let path = path(name)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SampleMissing(path: path)
-        }
-        return Array(data)
-    }
-
-    struct SampleMissing: Error, CustomStringConvertible {
-        var path: String
-        var description: String { "public sample \(path) is missing: the tests need /work/shared/samples/public next to the package" }
-    }
-}

@@ -191,19 +191,8 @@ extension Subprocess {
         _ executable: String, _ arguments: [String], stdin: String? = nil,
         environment: [String: String]? = nil, combineOutput: Bool = false, timeout: Double = 120
     ) async throws -> CommandOutput {
-        let (outPath, errPath) = scratchPaths()
-        defer {
-            unlink(outPath)
-            unlink(errPath)
-        }
-        let child = try Subprocess(
-            executable, arguments, stdin: stdin, stdout: .truncate(outPath),
-            stderr: combineOutput ? .append(outPath) : .truncate(errPath), environment: environment)
-        guard let status = await child.waitForExit(timeout: timeout) else {
-            child.killAndReap()
-            throw SubprocessError("`\(([executable] + arguments).joined(separator: " "))` did not finish within \(Int(timeout)) s")
-        }
-        return CommandOutput(command: [executable] + arguments, status: status, stdout: read(outPath), stderr: read(errPath))
+        let capture = try Capture(executable, arguments, stdin: stdin, environment: environment, combineOutput: combineOutput)
+        return try capture.finish(await capture.child.waitForExit(timeout: timeout), timeout: timeout)
     }
 
     /// The blocking form of `run`, for synchronous code.
@@ -211,19 +200,43 @@ extension Subprocess {
         _ executable: String, _ arguments: [String], stdin: String? = nil,
         environment: [String: String]? = nil, combineOutput: Bool = false, timeout: Double = 120
     ) throws -> CommandOutput {
-        let (outPath, errPath) = scratchPaths()
-        defer {
-            unlink(outPath)
-            unlink(errPath)
+        let capture = try Capture(executable, arguments, stdin: stdin, environment: environment, combineOutput: combineOutput)
+        return try capture.finish(capture.child.waitForExitBlocking(timeout: timeout), timeout: timeout)
+    }
+
+    /// A child whose stdout and stderr go to scratch files, read back when it has exited.
+    private struct Capture {
+        let child: Subprocess
+        let command: [String]
+        let outPath: String
+        let errPath: String
+
+        init(_ executable: String, _ arguments: [String], stdin: String?, environment: [String: String]?, combineOutput: Bool) throws {
+            let base = NSTemporaryDirectory() + "/subprocess-\(UUID().uuidString)"
+            outPath = base + ".out"
+            errPath = base + ".err"
+            command = [executable] + arguments
+            child = try Subprocess(
+                executable, arguments, stdin: stdin, stdout: .truncate(outPath),
+                stderr: combineOutput ? .append(outPath) : .truncate(errPath), environment: environment)
         }
-        let child = try Subprocess(
-            executable, arguments, stdin: stdin, stdout: .truncate(outPath),
-            stderr: combineOutput ? .append(outPath) : .truncate(errPath), environment: environment)
-        guard let status = child.waitForExitBlocking(timeout: timeout) else {
-            child.killAndReap()
-            throw SubprocessError("`\(([executable] + arguments).joined(separator: " "))` did not finish within \(Int(timeout)) s")
+
+        /// The output for an exit `status`; kills the child and throws when it has not exited.
+        func finish(_ status: Int32?, timeout: Double) throws -> CommandOutput {
+            defer {
+                unlink(outPath)
+                unlink(errPath)
+            }
+            guard let status else {
+                child.killAndReap()
+                throw SubprocessError("`\(command.joined(separator: " "))` did not finish within \(Int(timeout)) s")
+            }
+            return CommandOutput(command: command, status: status, stdout: Self.read(outPath), stderr: Self.read(errPath))
         }
-        return CommandOutput(command: [executable] + arguments, status: status, stdout: read(outPath), stderr: read(errPath))
+
+        private static func read(_ path: String) -> String {
+            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
     }
 
     /// Runs a command and throws, with its output, unless it exits 0.
@@ -232,15 +245,6 @@ extension Subprocess {
         let result = try runBlocking(executable, arguments, timeout: timeout)
         guard result.status == 0 else { throw SubprocessError(result.description) }
         return result
-    }
-
-    private static func scratchPaths() -> (String, String) {
-        let base = NSTemporaryDirectory() + "/subprocess-\(UUID().uuidString)"
-        return (base + ".out", base + ".err")
-    }
-
-    private static func read(_ path: String) -> String {
-        String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
     }
 }
 
