@@ -4,8 +4,8 @@ import Glibc
 struct DirectoryListing {
     /// Names that are valid UTF-8.
     var names: [String] = []
-    /// Names that are not valid UTF-8, lossily decoded, for a warning: they cannot be handled.
-    var undecodableNames: [String] = []
+    /// Names that are not valid UTF-8, as their bytes (see ``UndecodableName``).
+    var undecodableNames: [[UInt8]] = []
 
     /// Reads `path`.
     static func read(_ path: String) throws(SystemCallError) -> DirectoryListing {
@@ -18,7 +18,7 @@ struct DirectoryListing {
                     if let name = String(validatingCString: raw) {
                         if name != "." && name != ".." { listing.names.append(name) }
                     } else {
-                        listing.undecodableNames.append(String(cString: raw))
+                        listing.undecodableNames.append(Array(UnsafeRawBufferPointer(start: raw, count: strlen(raw))))
                     }
                 }
             }

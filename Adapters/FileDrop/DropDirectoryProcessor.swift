@@ -23,7 +23,9 @@ final class DropDirectoryProcessor {
     var nextRescan = 0.0
     var directoryErrorReported = false
     var watchErrorReported = false
-    var reportedUndecodableNames: Set<String> = []
+    /// Entries whose names are not UTF-8, waiting to be quarantined (see ``UndecodableName``).
+    var undecodableNames: Set<[UInt8]> = []
+    var reportedUndecodableNames: Set<[UInt8]> = []
     var intakeFailures = 0
     var intakeRetryAt = 0.0
 
@@ -55,6 +57,7 @@ final class DropDirectoryProcessor {
         for (name, change) in pending.changes { apply(change, to: name, now: now) }
         if now >= nextRescan { rescan(now: now) }
         publishStatus()
+        await quarantineUndecodableNames()
         await handOverReadyFiles()
         publishStatus()
     }
@@ -110,11 +113,7 @@ final class DropDirectoryProcessor {
             }
             return
         }
-        for name in listing.undecodableNames where reportedUndecodableNames.insert(name).inserted {
-            logger.warning(
-                "file.name_not_utf8",
-                metadata: ["file": .string(name), "hint": "rename it"])
-        }
+        undecodableNames = Set(listing.undecodableNames)
         markers = Set(listing.names.filter(filter.isMarker))
         let documents = Set(listing.names.filter(filter.isDocument))
         for name in documents { observe(name, now: now) }

@@ -32,6 +32,8 @@ public struct DocumentRejection: Error, Sendable, Equatable, CustomStringConvert
         /// A regular file with more than one name: another name may lie outside the drop directory.
         case hardLink = "hard_link"
         case notRegularFile = "not_regular_file"
+        /// The file name is not valid UTF-8, so no event could name it.
+        case fileNameNotUTF8 = "file_name_not_utf8"
         case unreadable
     }
 }

@@ -171,6 +171,33 @@ struct FileDropSourceTests {
         #expect(fixture.contents(outside) == "<ORDERS05/>")
     }
 
+    @Test("a file whose name is not UTF-8 is quarantined unread under an escaped name, with a reason")
+    func undecodableNameQuarantined() async throws {
+        let fixture = try DropFixture()
+        defer { fixture.removeAll() }
+        let raw: [UInt8] = Array("latin1-".utf8) + [0xE9, 0xFF] + Array("%.xml".utf8)
+        let path = (Array(fixture.drop.utf8) + [UInt8(ascii: "/")] + raw + [0]).map { CChar(bitPattern: $0) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        try #require(fd >= 0, "cannot create the file: errno \(errno)")
+        _ = write(fd, "<ORDERS05/>", 11)
+        close(fd)
+        _ = try fixture.write("plain.xml", "plain")
+        let intake = RecordingIntake()
+        let quarantined = fixture.errors + "/latin1-%E9%FF%25.xml"
+        try await fixture.run(fixture.settings(), intake: intake) { source in
+            #expect(await eventually { fixture.exists(quarantined + ".reason.json") })
+            #expect(await eventually { source.status.filesRejected == 1 })
+        }
+        #expect(access(path, F_OK) != 0, "the file left the drop directory")
+        #expect(fixture.contents(quarantined) == "<ORDERS05/>")
+        #expect(intake.submissions.map(\.content) == [Array("plain".utf8)], "only the UTF-8 name is read")
+        #expect(intake.rejections.map(\.rejection.code) == [.fileNameNotUTF8])
+        #expect(intake.rejections.first?.quarantinedAs == quarantined)
+        let reason = try fixture.reason(of: quarantined)
+        #expect(reason["reason"] as? String == "file_name_not_utf8")
+        #expect(reason["file"] as? String == "latin1-%E9%FF%25.xml")
+    }
+
     @Test("an oversized file is quarantined without being submitted")
     func oversized() async throws {
         let fixture = try DropFixture()
