@@ -53,6 +53,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Agent"),
+        // Log lines for both executables: logfmt or JSON, journald-aware.
+        .target(
+            name: "LogFormat",
+            dependencies: ["EventModel", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/LogFormat"),
         // sd_notify(3) without libsystemd: READY/STATUS/STOPPING/WATCHDOG datagrams.
         .target(name: "SystemdNotify", path: "Sources/SystemdNotify"),
         // The agent's admin listener (/metrics, /healthz, /readyz), heartbeats and watchdog.
@@ -82,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "outpost",
             dependencies: [
-                "Agent", "AgentAdmin", "SystemdNotify", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
+                "Agent", "AgentAdmin", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
                 "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "outpost-hub",
             dependencies: [
-                "HubServer", "OutpostConfig", "SystemdNotify",
+                "HubServer", "OutpostConfig", "SystemdNotify", "LogFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -201,6 +206,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AgentAdminTests"),
+        .testTarget(
+            name: "LogFormatTests", dependencies: ["LogFormat", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/LogFormatTests"),
         .testTarget(name: "DeployTests", dependencies: ["TestSupport"], path: "Tests/DeployTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "EventModel"], path: "Tests/EndToEndTests"),
     ],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HubServer
 import Hummingbird
+import LogFormat
 import Logging
 import OutpostConfig
 import ServiceLifecycle
@@ -26,6 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
             printError("configuration has problems:\n" + error.description)
             throw ExitCode.configurationError
         }
+        let level = logLevel
+        LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level, format: .logfmt) }
         var logger = Logger(label: "outpost-hub")
         logger.logLevel = logLevel
         let storage: SQLiteHubStorage

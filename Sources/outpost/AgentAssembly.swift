@@ -6,6 +6,7 @@ import Foundation
 import HTTPSink
 import IDocFlat
 import IDocXML
+import LogFormat
 import Logging
 import Outbox
 import OutpostConfig

@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One line per log record on stderr, `key=value` (logfmt) or JSON, with stable keys.
+/// One line per log record on stderr, `key=value` (logfmt) or JSON, with stable keys; used by
+/// both executables.
 ///
 /// Under systemd (`JOURNAL_STREAM` set) each line starts with a syslog priority prefix
 /// (`<6>`) and carries no timestamp, since journald adds its own.
@@ -30,14 +31,22 @@ public struct LogfmtLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        let line = render(level: event.level, message: "\(event.message)", metadata: event.metadata, at: Date())
+        LogfmtLogHandler.lock.withLock { _ in
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
+    /// The line written for one record, newline included.
+    func render(level: Logger.Level, message: String, metadata extra: Logger.Metadata?, at time: Date) -> String {
         var fields: [(String, String)] = []
-        if !journald { fields.append(("ts", RFC3339Millis.now())) }
-        fields.append(("level", "\(event.level)"))
-        fields.append(("msg", "\(event.message)"))
+        if !journald { fields.append(("ts", RFC3339.format(time.timeIntervalSince1970, milliseconds: true))) }
+        fields.append(("level", "\(level)"))
+        fields.append(("msg", message))
         var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        if let extra { merged.merge(extra) { $1 } }
         for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
-        var line = journald ? "<\(LogfmtLogHandler.priority(event.level))>" : ""
+        var line = journald ? "<\(LogfmtLogHandler.priority(level))>" : ""
         switch format {
         case .logfmt:
             line += fields.map { "\($0.0)=\(LogfmtLogHandler.quoted($0.1))" }.joined(separator: " ")
@@ -47,10 +56,7 @@ public struct LogfmtLogHandler: LogHandler {
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             line += String(decoding: data, as: UTF8.self)
         }
-        line += "\n"
-        LogfmtLogHandler.lock.withLock { _ in
-            FileHandle.standardError.write(Data(line.utf8))
-        }
+        return line + "\n"
     }
 
     static func quoted(_ value: String) -> String {
@@ -77,11 +83,5 @@ public struct LogfmtLogHandler: LogHandler {
         case .error: 3
         case .critical: 2
         }
-    }
-}
-
-enum RFC3339Millis {
-    static func now() -> String {
-        RFC3339.format(Date().timeIntervalSince1970, milliseconds: true)
     }
 }

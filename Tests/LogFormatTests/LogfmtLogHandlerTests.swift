@@ -1,0 +1,37 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import LogFormat
+
+@Suite("Log lines")
+struct LogfmtLogHandlerTests {
+    let time = Date(timeIntervalSince1970: 1_795_000_000.25)
+
+    @Test("logfmt: time, level, message, then metadata sorted by key; values with blanks or quotes are quoted")
+    func logfmtLine() {
+        var handler = LogfmtLogHandler(label: "t", level: .info, format: .logfmt, journald: false)
+        handler.metadata = ["source": "erp"]
+        let line = handler.render(
+            level: .warning, message: "file.quarantined",
+            metadata: ["file": "a b.xml", "detail": "say \"no\"\nplease", "reason": "symlink"], at: time)
+        #expect(line == #"ts=2026-11-18T11:06:40.250Z level=warning msg=file.quarantined detail="say \"no\"\nplease" file="a b.xml" reason=symlink source=erp"# + "\n")
+    }
+
+    @Test("under journald: a syslog priority prefix and no timestamp of its own")
+    func journaldLine() {
+        let handler = LogfmtLogHandler(label: "t", level: .info, format: .logfmt, journald: true)
+        #expect(handler.render(level: .error, message: "hub.unreachable", metadata: nil, at: time) == "<3>level=error msg=hub.unreachable\n")
+        #expect(handler.render(level: .info, message: "m", metadata: nil, at: time).hasPrefix("<6>"))
+        #expect(handler.render(level: .debug, message: "m", metadata: nil, at: time).hasPrefix("<7>"))
+    }
+
+    @Test("json: one object per line with the same keys")
+    func jsonLine() throws {
+        let handler = LogfmtLogHandler(label: "t", level: .info, format: .json, journald: false)
+        let line = handler.render(level: .info, message: "intake.committed", metadata: ["events": "3"], at: time)
+        #expect(line.hasSuffix("\n") && line.filter { $0 == "\n" }.count == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+        #expect(object == ["ts": "2026-11-18T11:06:40.250Z", "level": "info", "msg": "intake.committed", "events": "3"])
+    }
+}
