@@ -106,8 +106,9 @@ public enum OutboxError: Error, CustomStringConvertible, Equatable {
             return "outbox database \(path) does not exist (has `outpost run` ever started with this data_dir?)"
         case .unusable(let path, let underlying):
             return "outbox database \(path) cannot be used: \(underlying). "
-                + "The agent will not start on it (so nothing in it is dropped): stop the agent, keep a copy of "
-                + "the file, and follow docs/OPERATIONS.md, section 'Outbox recovery'."
+                + "The agent will not start on it (so nothing in it is dropped): with the agent stopped, run "
+                + "`outpost outbox-recover --config FILE`, which keeps the damaged file and rebuilds the outbox "
+                + "from what can still be read (docs/OPERATIONS.md, section 'Outbox recovery')."
         }
     }
 }

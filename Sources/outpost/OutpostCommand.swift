@@ -11,7 +11,7 @@ struct OutpostCommand: AsyncParsableCommand {
         version: OutpostVersion.current,
         subcommands: [
             RunCommand.self, CheckConfigCommand.self, ParseCommand.self, StatusCommand.self,
-            DLQCommand.self, ReplayCommand.self,
+            DLQCommand.self, ReplayCommand.self, OutboxRecoverCommand.self,
         ])
 }
 

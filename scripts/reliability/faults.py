@@ -22,13 +22,14 @@ def _fill(directory):
     """Writes a filler file until the filesystem is full; returns its path."""
     filler = os.path.join(directory, "filler")
     chunk = b"\0" * (64 << 10)
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(chunk)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        while True:
+            os.write(fd, chunk)  # unbuffered: nothing is left to flush (and fail) on close
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     return filler
 
 
@@ -86,7 +87,7 @@ def phase_disk(main_lab, work):
         results.append(readonly)
 
         # 3. A corrupted and a truncated outbox: refused at start with a clear message, exit 2,
-        #    then the documented `sqlite3 … .recover` procedure brings the agent back.
+        #    then `outpost outbox-recover` (the documented recovery) brings the agent back.
         for damage in ("corrupted", "truncated"):
             results.append(_damaged_outbox(lab, damage))
     finally:
@@ -117,24 +118,16 @@ def _damaged_outbox(lab, damage):
     step["run_message"] = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
     if run.returncode != 2 or "Outbox recovery" not in run.stderr:
         raise CampaignFailure(f"outbox {damage}: expected exit 2 pointing at the outbox recovery, got {run.returncode}: {run.stderr[-500:]}")
-    # The documented recovery (docs/OPERATIONS.md, "Outbox recovery"): keep the damaged file
-    # aside and start on what `sqlite3 .recover` can read of it (nothing of a file whose header
-    # is gone: the agent then starts on a new outbox). Files still in the drop directory are
-    # read again; their ids are the same, so the hub drops what it already has.
-    recovered = database + ".recovered"
-    dump = subprocess.run(["sqlite3", database, ".recover"], capture_output=True, timeout=120)
-    step["recover_exit_status"] = dump.returncode
-    if dump.returncode == 0 and dump.stdout:
-        load = subprocess.run(["sqlite3", recovered], input=dump.stdout, capture_output=True, timeout=120)
-        step["recovered_rows_loaded"] = load.returncode == 0
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(database + suffix):
-            os.rename(database + suffix, database + suffix + f".damaged-{damage}")
-    if os.path.exists(recovered) and step.get("recovered_rows_loaded"):
-        os.rename(recovered, database)
-        step["started_on"] = "recovered outbox"
-    else:
-        step["started_on"] = "new outbox"
+    # The documented recovery (docs/OPERATIONS.md, "Outbox recovery"): `outpost outbox-recover`
+    # keeps the damaged file and rebuilds the outbox from what can still be read (nothing of a
+    # file whose header is gone). Files still in the drop directory are then read; their ids
+    # are the same, so the hub drops what it already has.
+    recover = subprocess.run([f"{lab.bin}/outpost", "outbox-recover", "--config", lab.agent_config],
+                             capture_output=True, text=True, timeout=300)
+    step["recover_exit_status"] = recover.returncode
+    step["recover_output"] = recover.stdout.strip().splitlines()[:3]
+    if recover.returncode != 0:
+        raise CampaignFailure(f"outbox {damage}: outbox-recover failed ({recover.returncode}): {recover.stderr[-500:]}")
     lab.start_agent()
     step.update(lab.settle_and_check(f"outbox {damage}"))
     return step
