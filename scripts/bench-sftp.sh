@@ -72,7 +72,9 @@ generate() { # directory count idocs-per-file first-docnum
     {
       printf '<?xml version="1.0" encoding="UTF-8"?><ORDERS05>'
       for ((i = 0; i < per; i++)); do
-        printf '%s' "${template/<DOCNUM>0000000000000000</<DOCNUM>$(printf '%016d' $((docnum++)))<}"
+        # The increment stays in this shell (inside $(…) it would be lost: every IDoc the same DOCNUM).
+        printf '%s' "${template/<DOCNUM>0000000000000000</<DOCNUM>$(printf '%016d' "$docnum")<}"
+        docnum=$((docnum + 1))
       done
       printf '</ORDERS05>\n'
     } >"$dir/ORDERS_$(printf '%06d' "$f").xml"
@@ -95,9 +97,10 @@ ceiling() {
   echo "$start $end"
 }
 
-# Outpost picking up every file of $1 into a fresh outbox; returns start and end times.
+# Outpost picking up every file of $1 into a fresh outbox with codec $2 (default idoc-xml);
+# returns start and end times.
 outpost_run() {
-  local dir=$1 data="$WORK/agent-data"
+  local dir=$1 format=${2:-idoc-xml} data="$WORK/agent-data"
   rm -rf "$data"
   echo "bench-token" >"$WORK/hub.token"
   cat >"$WORK/agent.yaml" <<YAML
@@ -116,7 +119,7 @@ sources:
     remote_dir: $dir
     poll_interval: 100ms
     settle: 0s
-    format: idoc-xml
+    format: $format
     after: delete
 hub:
   url: http://127.0.0.1:9/v1/events
@@ -158,6 +161,12 @@ for set in small large; do
   report "OpenSSH sftp -b, $set files" "$count" "$bytes" "$s" "$e"
   read -r s e < <(outpost_run "$src")
   report "outpost sftp source, $set files" "$count" "$bytes" "$s" "$e"
-  events=$(sqlite3 "$WORK/agent-data/outbox.sqlite" 'select count(*) from event' 2>/dev/null || echo "?")
-  echo "|   (outbox events committed: $events)"
+  events=$(sqlite3 "$WORK/agent-data/outbox.sqlite" "select count(*) from event where type like 'sap.idoc.%'" 2>/dev/null || echo "?")
+  echo "|   (IDoc events committed: $events)"
+  if [[ $set == large ]]; then
+    # The transfer alone: format raw (one event per file, no XML parsing), same files again.
+    generate "$src" "$count" "$per" "$first"
+    read -r s e < <(outpost_run "$src" raw)
+    report "outpost sftp source, large, raw" "$count" "$bytes" "$s" "$e"
+  fi
 done
