@@ -47,25 +47,31 @@ extension DropDirectoryProcessor {
         case (.quarantine(let reason), _):
             let destination = try FileRelocator.move(
                 path(name), into: settings.errorDirectory, name: name, reserving: Self.reasonSuffix)
-            do {
-                try FileRelocator.writeNewFile(
-                    destination + Self.reasonSuffix, bytes: reason.json(source: settings.name, file: name))
-            } catch {
-                logger.error(
-                    "file.reason_file_failed",
-                    metadata: [
-                        "file": .string(name), "reason": .string(reason.rejection.code.rawValue),
-                        "error": .string(error.description),
-                    ])
-            }
-            logger.warning(
-                "file.quarantined",
-                metadata: [
-                    "file": .string(name), "reason": .string(reason.rejection.code.rawValue),
-                    "detail": .string(reason.rejection.detail),
-                ])
+            recordQuarantine(of: name, at: destination, reason: reason)
             return destination
         }
+    }
+
+    /// Writes `<destination>.reason.json` beside a file just moved into the error directory,
+    /// and logs the quarantine.
+    func recordQuarantine(of name: String, at destination: String, reason: QuarantineReason) {
+        do {
+            try FileRelocator.writeNewFile(
+                destination + Self.reasonSuffix, bytes: reason.json(source: settings.name, file: name))
+        } catch {
+            logger.error(
+                "file.reason_file_failed",
+                metadata: [
+                    "file": .string(name), "reason": .string(reason.rejection.code.rawValue),
+                    "error": .string(error.description),
+                ])
+        }
+        logger.warning(
+            "file.quarantined",
+            metadata: [
+                "file": .string(name), "reason": .string(reason.rejection.code.rawValue),
+                "detail": .string(reason.rejection.detail),
+            ])
     }
 
     private func removeMarker(of name: String) {

@@ -81,16 +81,7 @@ extension DropDirectoryProcessor {
         FileRelocator.syncDirectory(settings.directory)
         FileRelocator.syncDirectory(settings.errorDirectory)
         let reason = QuarantineReason(rejection: rejection, sha256: nil, size: status.size, rejectedAt: SystemTime.wall())
-        do {
-            try FileRelocator.writeNewFile(destination + Self.reasonSuffix, bytes: reason.json(source: settings.name, file: escaped))
-        } catch {
-            logger.error(
-                "file.reason_file_failed",
-                metadata: ["file": .string(escaped), "reason": .string(rejection.code.rawValue), "error": .string(error.description)])
-        }
+        recordQuarantine(of: escaped, at: destination, reason: reason)
         source.updateStatus { $0.filesRejected += 1 }
-        logger.warning(
-            "file.quarantined",
-            metadata: ["file": .string(escaped), "reason": .string(rejection.code.rawValue), "detail": .string(rejection.detail)])
     }
 }
