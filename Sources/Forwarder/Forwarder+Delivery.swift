@@ -144,14 +144,15 @@ extension Forwarder {
     /// Sleeps `seconds` unless cancelled or shutting down; returns whether the batch should
     /// go on. A batch waiting for a retry during shutdown gives up at once: its events stay
     /// pending in the outbox, and draining could only wait for the drain timeout.
+    /// It wakes at least every 250 ms to look, and never earlier than `seconds` in all (a
+    /// `Retry-After` is waited out in full).
     private func sleep(_ seconds: Double) async -> Bool {
-        var left = seconds
-        while left > 0 {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(seconds)
+        while clock.now < deadline {
             if Task.isCancelled { return false }
             if state.withLock({ $0.abandon || $0.shuttingDown }) { return false }
-            let step = min(left, 0.25)
-            try? await Task.sleep(for: .milliseconds(Int(step * 1000)))
-            left -= step
+            try? await Task.sleep(for: min(deadline - clock.now, .milliseconds(250)))
         }
         return !Task.isCancelled
     }
