@@ -8,7 +8,7 @@ extension DropDirectoryProcessor {
         let path = path(name)
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
-            openFailed(name, SystemCallError("open", path))
+            await openFailed(name, SystemCallError("open", path), status: expected)
             return
         }
         defer { close(fd) }
@@ -109,7 +109,7 @@ extension DropDirectoryProcessor {
         return false
     }
 
-    private func openFailed(_ name: String, _ error: SystemCallError) {
+    private func openFailed(_ name: String, _ error: SystemCallError, status: EntryStatus) async {
         switch error.code {
         case ENOENT:
             files[name] = nil
@@ -118,15 +118,24 @@ extension DropDirectoryProcessor {
             // Replaced by a symlink since the last lstat: classify it afresh.
             files[name] = nil
         case EACCES, EPERM:
-            if files[name]?.unreadableReported == false {
-                logger.error(
-                    "file.unreadable",
-                    metadata: [
-                        "file": .string(name), "error": .string(error.description),
-                        "hint": "give the outpost user read permission; it is retried on later rescans",
-                    ])
-                files[name]?.unreadableReported = true
+            // Once, it may be a writer that sets the permissions after closing: retried at the
+            // next rescan. Still unreadable then: quarantined, so that it shows at the hub.
+            if files[name]?.unreadableReported == true {
+                await quarantineUnread(
+                    name, status,
+                    DocumentRejection(
+                        .unreadable,
+                        "the agent's user cannot read the file (\(error.description)); give it read permission "
+                            + "(check the writer's umask) and move the file back into the drop directory"))
+                return
             }
+            logger.error(
+                "file.unreadable",
+                metadata: [
+                    "file": .string(name), "error": .string(error.description),
+                    "hint": "give the outpost user read permission; tried again at the next rescan, then quarantined",
+                ])
+            files[name]?.unreadableReported = true
             files[name]?.notBefore = SystemTime.monotonic() + settings.rescanInterval
         default:
             handOverFailed(name, error)

@@ -79,6 +79,41 @@ extension EndToEnd {
             }
         }
 
+        @Test(
+            "a file the agent's user cannot read is retried once, then quarantined with reason unreadable; readable files go on",
+            .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+                     "needs root to run the agent as `nobody` (setpriv, util-linux)"))
+        func unreadableFile() async throws {
+            try await Scenario.run("unreadable") { s in
+                // The agent runs as nobody: its directories, configuration and token must be its.
+                for dir in [s.dirs.root, s.dirs.drop, s.dirs.archive, s.dirs.error, s.dirs.agentData, s.dirs.work] {
+                    chmod(dir, 0o777)
+                }
+                chmod(s.tokenFile, 0o644)
+                s.agent.settings.runAsUser = "nobody"
+                try await s.hub.start()
+                try await s.agent.start()
+                try s.dirs.publish("locked.xml", IDocFixtures.xmlFile(docnums: [IDocFixtures.docnum(650_001)]))
+                chmod(s.dirs.drop + "/locked.xml", 0o600)  // owned by root: unreadable to nobody
+                let good = IDocFixtures.docnum(650_002)
+                try s.dirs.publish("good.xml", IDocFixtures.xmlFile(docnums: [good]))
+                chmod(s.dirs.drop + "/good.xml", 0o644)
+                try await s.waitForHubEvents(2)  // the good IDoc and the rejection
+                try await s.eventually("the unreadable file is quarantined") {
+                    FileManager.default.fileExists(atPath: s.dirs.error + "/locked.xml.reason.json")
+                }
+                #expect(s.agent.log(since: 0).contains("file.unreadable"), "reported once before the quarantine")
+                let reason = try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: s.dirs.error + "/locked.xml.reason.json"))) as? [String: Any]
+                #expect(reason?["reason"] as? String == "unreadable")
+                #expect(FileManager.default.fileExists(atPath: s.dirs.error + "/locked.xml"), "kept, not deleted")
+                let stats = try await s.hub.stats()
+                #expect(stats.rejectedReasons == ["unreadable"])
+                #expect(try await s.hub.events().filter { $0.type == "sap.idoc.ORDERS" }.map(\.id) == [IDocFixtures.eventID(docnum: good)])
+                #expect(s.agent.process?.isRunning == true)
+            }
+        }
+
         @Test("a writer that pauses longer than settle mid-file: the complete file arrives once, no rejection")
         func pausingWriter() async throws {
             try await Scenario.run("pausing-writer") { s in

@@ -322,7 +322,7 @@ struct FileDropSourceTests {
     }
 
     @Test(
-        "an unreadable file is left in place and retried on later rescans",
+        "an unreadable file is retried at the next rescan, then quarantined unread (EndToEndTests covers it as root)",
         .enabled(if: getuid() != 0, "root reads files regardless of their permissions"))
     func unreadable() async throws {
         let fixture = try DropFixture()
@@ -331,13 +331,11 @@ struct FileDropSourceTests {
         #expect(chmod(path, 0) == 0)
         let intake = RecordingIntake()
         try await fixture.run(fixture.settings(rescanInterval: 0.5), intake: intake) { _ in
-            try await quietPeriod()
-            #expect(intake.attempts == 0)
-            #expect(fixture.exists(path))
-            #expect(chmod(path, 0o644) == 0)
-            #expect(await eventually { !fixture.exists(path) })
+            #expect(await eventually { fixture.exists(fixture.errors + "/locked.xml.reason.json") })
         }
-        #expect(intake.submittedNames == ["locked.xml"])
+        #expect(intake.attempts == 0)
+        #expect(intake.rejections.map(\.rejection.code) == [.unreadable])
+        #expect(try fixture.reason(of: fixture.errors + "/locked.xml")["reason"] as? String == "unreadable")
     }
 
     @Test("run() refuses to run twice at once")

@@ -12,6 +12,9 @@ final class AgentProcess: @unchecked Sendable {
         var retryInitial = "100ms"
         var retryMax = "1s"
         var logLevel = "info"
+        /// Run the agent as this user (through `setpriv`; the test must run as root), e.g.
+        /// `nobody`, so that file permissions apply to it.
+        var runAsUser: String? = nil
     }
 
     let id: String
@@ -81,9 +84,13 @@ final class AgentProcess: @unchecked Sendable {
     func start() async throws {
         try configurationYAML().write(toFile: configPath, atomically: true, encoding: .utf8)
         let logged = logLength()
-        let child = try ChildProcess(
-            name: "agent", executable: try Binaries.path("outpost"), arguments: ["run", "--config", configPath],
-            logPath: logPath)
+        var executable = try Binaries.path("outpost")
+        var arguments = ["run", "--config", configPath]
+        if let user = settings.runAsUser {
+            arguments = ["--reuid=\(user)", "--regid=\(user == "nobody" ? "nogroup" : user)", "--clear-groups", "--", executable] + arguments
+            executable = "/usr/bin/setpriv"
+        }
+        let child = try ChildProcess(name: "agent", executable: executable, arguments: arguments, logPath: logPath)
         process = child
         starts += 1
         try await Eventually.poll("the agent logs agent.started", timeout: 60, logs: { self.logTail() }) {
