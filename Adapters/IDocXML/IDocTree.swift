@@ -12,21 +12,13 @@ struct IDocTree {
         var field = control.pointee.children
         while let node = field {
             if node.pointee.type == XML_ELEMENT_NODE,
-               let kept = IDocTree.keptFields.first(where: { XMLName.matches(node.pointee.name, $0.name) }) {
+               let kept = ControlRecordFields.kept.first(where: { XMLName.matches(node.pointee.name, $0.name) }) {
                 record[keyPath: kept.field] = IDocTree.trimmedText(of: node)
             }
             field = node.pointee.next
         }
         return record
     }
-
-    /// The `EDI_DC40` fields Outpost keeps (as ``ControlRecord/set(field:to:)`` names them),
-    /// matched on bytes so that the other fields cost no string at all.
-    private static let keptFields: [(name: [UInt8], field: WritableKeyPath<ControlRecord, String> & Sendable)] = [
-        (Array("MANDT".utf8), \.mandt), (Array("DOCNUM".utf8), \.docnum), (Array("IDOCTYP".utf8), \.idoctyp),
-        (Array("CIMTYP".utf8), \.cimtyp), (Array("MESTYP".utf8), \.mestyp), (Array("SNDPRN".utf8), \.sndprn),
-        (Array("RCVPRN".utf8), \.rcvprn), (Array("CREDAT".utf8), \.credat), (Array("CRETIM".utf8), \.cretim),
-    ]
 
     /// Whether elements nest more than `limit` levels below the IDoc (its children are
     /// level 1). Stops walking as soon as the limit is passed.

@@ -1,7 +1,8 @@
 internal import CLibXML2
 import EventModel
 
-/// One pass of libxml2's streaming reader over one input.
+/// One pass of libxml2's streaming reader over one input in an encoding other than UTF-8:
+/// each IDoc is expanded into a subtree and written out again as UTF-8.
 final class IDocXMLReader {
     private let reader: xmlTextReaderPtr
     private let feed: XMLInputFeed
@@ -15,10 +16,9 @@ final class IDocXMLReader {
     private static let readAheadAllowance = 256 << 10
     private static let idocName = Array("IDOC".utf8)
 
-    init(_ input: DocumentInput, errors: XMLErrorLog) throws {
-        let feed = XMLInputFeed(input)
+    init(feed: XMLInputFeed, errors: XMLErrorLog) throws {
         let context = Unmanaged.passUnretained(feed).toOpaque()
-        guard let reader = xmlReaderForIO(IDocXMLReader.read, nil, context, nil, nil, IDocXMLReader.options) else {
+        guard let reader = xmlReaderForIO(XMLInputFeed.readCallback, nil, context, nil, nil, IDocXMLReader.options) else {
             throw XMLFailure(feed: feed, errors: errors, parserOffset: nil, rootSeen: false).rejection()
         }
         self.reader = reader
@@ -104,12 +104,6 @@ final class IDocXMLReader {
         return failure.rejection(documentLimit: documentLimit)
     }
 
-    /// libxml2's read callback: `context` is the unretained ``XMLInputFeed``.
-    private static let read: xmlInputReadCallback = { context, buffer, length in
-        guard let context, let buffer, length > 0 else { return -1 }
-        return Unmanaged<XMLInputFeed>.fromOpaque(context).takeUnretainedValue()
-            .read(into: UnsafeMutableRawPointer(buffer), capacity: Int(length))
-    }
 }
 
 extension Int {

@@ -13,6 +13,10 @@ final class XMLErrorLog {
         var domain: Int32
         var message: String
         var line: Int32
+        /// Bytes the parser had not yet read from its input buffer when it raised the error
+        /// (nil when the error did not come from a parser); 0 with the whole input fed means
+        /// the input ended where the parser stopped.
+        var bytesLeft: Int?
     }
 
     private(set) var first: Entry?
@@ -22,7 +26,16 @@ final class XMLErrorLog {
         let text = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
         first = Entry(
             code: error.pointee.code, domain: error.pointee.domain,
-            message: text.trimmingBlanks(), line: error.pointee.line)
+            message: text.trimmingBlanks(), line: error.pointee.line, bytesLeft: XMLErrorLog.bytesLeft(error))
+    }
+
+    private static func bytesLeft(_ error: xmlErrorPtr) -> Int? {
+        let domain = error.pointee.domain
+        guard domain == Int32(XML_FROM_PARSER.rawValue) || domain == Int32(XML_FROM_NAMESPACE.rawValue),
+              let context = error.pointee.ctxt?.assumingMemoryBound(to: xmlParserCtxt.self),
+              let input = context.pointee.input, let cur = input.pointee.cur, let end = input.pointee.end
+        else { return nil }
+        return end - cur
     }
 
     /// The C callback: `context` is an unretained `XMLErrorLog`.

@@ -5,7 +5,9 @@ import EventModel
 struct XMLFailure {
     let feed: XMLInputFeed
     let errors: XMLErrorLog
-    /// Where the parser stood in the input, when a reader existed.
+    /// Where the reader's parser stood in the input, when a reader existed (libxml2's reader
+    /// parses ahead of the node it reports, so the offset says whether the input ran out); nil
+    /// for the SAX parser, whose errors carry their own position (``XMLErrorLog/Entry/bytesLeft``).
     let parserOffset: Int?
     let rootSeen: Bool
 
@@ -58,7 +60,8 @@ struct XMLFailure {
     private func isPrematureEnd(_ error: XMLErrorLog.Entry) -> Bool {
         guard feed.reachedEnd else { return false }
         if error.message.contains("Premature end") { return true }
-        guard let parserOffset, parserOffset >= feed.bytesFed else { return false }
-        return error.code != Int32(XML_ERR_TAG_NAME_MISMATCH.rawValue)
+        guard error.code != Int32(XML_ERR_TAG_NAME_MISMATCH.rawValue) else { return false }
+        if let parserOffset { return parserOffset >= feed.bytesFed }
+        return error.bytesLeft == 0
     }
 }

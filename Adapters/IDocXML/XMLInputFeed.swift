@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+internal import CLibXML2
 import EventModel
 
 /// Hands an input to libxml2's read callback, one slice at a time, and watches it pass.
@@ -40,6 +41,8 @@ final class XMLInputFeed {
     private(set) var reachedEnd = false
     /// `errno` of a failed read(2).
     private(set) var readErrno: Int32?
+    /// Sees every slice before libxml2 does (the fast path); feeding stops when it refuses one.
+    var splitter: IDocSplitter?
 
     init(_ input: DocumentInput) {
         switch input {
@@ -70,7 +73,7 @@ final class XMLInputFeed {
             }
             fed = min(wanted, chunkEnd - chunkStart)
             let slice = UnsafeRawBufferPointer(rebasing: chunk[chunkStart..<(chunkStart + fed)])
-            guard prolog.admit(slice) else { return -1 }
+            guard prolog.admit(slice), splitter?.scan(slice) ?? true else { return -1 }
             buffer.copyMemory(from: slice.baseAddress!, byteCount: fed)
             chunkStart += fed
         case .bytes(let bytes):
@@ -81,7 +84,7 @@ final class XMLInputFeed {
             }
             let admitted = bytes.withUnsafeBytes { all -> Bool in
                 let slice = UnsafeRawBufferPointer(rebasing: all[bytesFed..<(bytesFed + fed)])
-                guard prolog.admit(slice) else { return false }
+                guard prolog.admit(slice), splitter?.scan(slice) ?? true else { return false }
                 buffer.copyMemory(from: slice.baseAddress!, byteCount: fed)
                 return true
             }
@@ -89,6 +92,27 @@ final class XMLInputFeed {
         }
         bytesFed += fed
         return Int32(fed)
+    }
+
+    /// Calls `body` with the first bytes of the input (up to 64 KiB of a file descriptor),
+    /// without feeding them. Call before the first ``read(into:capacity:)``.
+    func withPrefix<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
+        switch source {
+        case .fileDescriptor(let fd):
+            if chunkStart == chunkEnd && !reachedEnd && readErrno == nil { _ = refill(from: fd) }
+            return body(UnsafeRawBufferPointer(rebasing: chunk[chunkStart..<chunkEnd]))
+        case .bytes(let bytes):
+            return bytes.withUnsafeBytes { all in
+                body(UnsafeRawBufferPointer(rebasing: all[0..<min(all.count, XMLInputFeed.chunkSize)]))
+            }
+        }
+    }
+
+    /// libxml2's read callback: `context` is an unretained feed.
+    static let readCallback: xmlInputReadCallback = { context, buffer, length in
+        guard let context, let buffer, length > 0 else { return -1 }
+        return Unmanaged<XMLInputFeed>.fromOpaque(context).takeUnretainedValue()
+            .read(into: UnsafeMutableRawPointer(buffer), capacity: Int(length))
     }
 
     /// Reads the next chunk; false at the end of the input or on a read error.

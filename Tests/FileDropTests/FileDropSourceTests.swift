@@ -187,6 +187,7 @@ struct FileDropSourceTests {
         try await fixture.run(fixture.settings(), intake: intake) { source in
             #expect(await eventually { fixture.exists(quarantined + ".reason.json") })
             #expect(await eventually { source.status.filesRejected == 1 })
+            #expect(await eventually { !fixture.exists(fixture.drop + "/plain.xml") })
         }
         #expect(access(path, F_OK) != 0, "the file left the drop directory")
         #expect(fixture.contents(quarantined) == "<ORDERS05/>")

@@ -42,13 +42,22 @@ struct IDocXMLEncodingTests {
         #expect(version11.documents.count == 1)
     }
 
-    @Test("non-ASCII attribute values, CDATA and character references stay characters in UTF-8")
+    @Test("UTF-8 input: non-ASCII attribute values, CDATA and character references stay exactly as written")
     func attributesAndCDATA() throws {
         let idoc = "<IDOC BEGIN=\"1\" NOTE=\"Café\">" + XMLFixture.controlRecord(docnum: "5")
             + "<T><![CDATA[a < b & é]]></T><U>&#233;&#x41;</U></IDOC>"
         let document = try #require(XMLDecoding.decode(XMLFixture.file(prolog: "", idocs: [idoc])).documents.first)
+        #expect(document.text == "<ORDERS05>" + idoc + "</ORDERS05>")
+    }
+
+    @Test("ISO-8859-1 input: character references and CDATA come out as UTF-8 characters")
+    func latin1References() throws {
+        let idoc = "<IDOC BEGIN=\"1\" NOTE=\"Caf&#233;\">" + XMLFixture.controlRecord(docnum: "5")
+            + "<T><![CDATA[a < b & x]]></T><U>&#233;&#x41;</U></IDOC>"
+        let input = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><ORDERS05>" + idoc + "</ORDERS05>"
+        let document = try #require(XMLDecoding.decode(input).documents.first)
         #expect(document.text.contains("<IDOC BEGIN=\"1\" NOTE=\"Café\">"))
-        #expect(document.text.contains("<T><![CDATA[a < b & é]]></T><U>éA</U>"))
+        #expect(document.text.contains("<T><![CDATA[a < b & x]]></T><U>éA</U>"))
     }
 
     @Test("CRLF line ends and tabs are fine; field values are trimmed")
@@ -59,7 +68,9 @@ struct IDocXMLEncodingTests {
         let document = try #require(XMLDecoding.decode(input).documents.first)
         #expect(document.control?.docnum == "0000000000000077")
         #expect(document.control?.mandt == "100")
-        #expect(document.text.contains("\t\t\t<MANDT>100</MANDT>\n"), "white space inside the IDoc is kept")
+        #expect(document.text.contains("\t\t\t<MANDT>100</MANDT>\r\n"), "white space inside the IDoc is kept as written")
+        #expect(document.text.hasPrefix("<ORDERS05><IDOC BEGIN=\"1\">\r\n"))
+        #expect(document.text.hasSuffix("\t\t</EDI_DC40>\r\n\t</IDOC></ORDERS05>"))
     }
 
     @Test("bytes that are not UTF-8 in a UTF-8 document are refused as bad_encoding")

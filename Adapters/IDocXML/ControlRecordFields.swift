@@ -1,0 +1,11 @@
+import EventModel
+
+/// The `EDI_DC40` fields Outpost keeps, matched on the element name's bytes so that the
+/// other fields cost no string at all.
+enum ControlRecordFields {
+    static let kept: [(name: [UInt8], field: WritableKeyPath<ControlRecord, String> & Sendable)] = [
+        (Array("MANDT".utf8), \.mandt), (Array("DOCNUM".utf8), \.docnum), (Array("IDOCTYP".utf8), \.idoctyp),
+        (Array("CIMTYP".utf8), \.cimtyp), (Array("MESTYP".utf8), \.mestyp), (Array("SNDPRN".utf8), \.sndprn),
+        (Array("RCVPRN".utf8), \.rcvprn), (Array("CREDAT".utf8), \.credat), (Array("CRETIM".utf8), \.cretim),
+    ]
+}
