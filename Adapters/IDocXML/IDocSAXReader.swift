@@ -125,6 +125,7 @@ final class IDocSAXReader {
             guard inControl else { return }
             field = ControlRecordFields.kept.first { XMLName.matches(localName, $0.name) }?.field
             fieldText.removeAll(keepingCapacity: true)
+            if field != nil { wantText(true) }
         default:
             break
         }
@@ -144,6 +145,7 @@ final class IDocSAXReader {
             guard let field else { return }
             control[keyPath: field] = IDocSAXReader.trimmed(fieldText)
             self.field = nil
+            wantText(false)
         default:
             break
         }
@@ -187,30 +189,41 @@ final class IDocSAXReader {
         return String(decoding: bytes[first...last], as: UTF8.self)
     }
 
-    private static func reader(_ context: UnsafeMutableRawPointer?) -> IDocSAXReader? {
-        context.map { Unmanaged<IDocSAXReader>.fromOpaque($0).takeUnretainedValue() }
+    /// Calls `body` with the reader behind a callback's `context` (the parser's user data),
+    /// without retaining it: the reader outlives the parse.
+    @inline(__always)
+    private static func withReader(_ context: UnsafeMutableRawPointer?, _ body: (IDocSAXReader) -> Void) {
+        guard let context else { return }
+        Unmanaged<IDocSAXReader>.fromOpaque(context)._withUnsafeGuaranteedRef(body)
     }
 
-    /// The SAX2 callbacks: elements, text (for control record fields) and a backstop for a
-    /// document type declaration. Everything else is left to libxml2's defaults (nothing).
+    /// Text is wanted only inside the control record fields Outpost keeps: the text callbacks
+    /// are installed in the parser's handler there and removed after, so libxml2 does not
+    /// call out for the rest of the text (most of an IDoc).
+    private func wantText(_ wanted: Bool) {
+        guard let sax = context?.pointee.sax else { return }
+        sax.pointee.characters = wanted ? IDocSAXReader.textCallback : nil
+        sax.pointee.cdataBlock = wanted ? IDocSAXReader.textCallback : nil
+    }
+
+    private static let textCallback: charactersSAXFunc = { context, bytes, count in
+        IDocSAXReader.withReader(context) { $0.text(bytes, count) }
+    }
+
+    /// The SAX2 callbacks: elements and a backstop for a document type declaration (text is
+    /// switched on where needed, see ``wantText(_:)``). Everything else is left undone.
     private static func makeHandler() -> xmlSAXHandler {
         var handler = xmlSAXHandler()
         handler.initialized = XML_SAX2_MAGIC
         handler.startElementNs = { context, localName, prefix, _, _, _, _, _, _ in
             guard let localName else { return }
-            IDocSAXReader.reader(context)?.elementStarted(localName: localName, prefix: prefix)
+            IDocSAXReader.withReader(context) { $0.elementStarted(localName: localName, prefix: prefix) }
         }
         handler.endElementNs = { context, _, _, _ in
-            IDocSAXReader.reader(context)?.elementEnded()
-        }
-        handler.characters = { context, bytes, count in
-            IDocSAXReader.reader(context)?.text(bytes, count)
-        }
-        handler.cdataBlock = { context, bytes, count in
-            IDocSAXReader.reader(context)?.text(bytes, count)
+            IDocSAXReader.withReader(context) { $0.elementEnded() }
         }
         handler.internalSubset = { context, _, _, _ in
-            IDocSAXReader.reader(context)?.stop(DocumentRejection(.dtdForbidden, XMLFailure.doctypeDetail))
+            IDocSAXReader.withReader(context) { $0.stop(DocumentRejection(.dtdForbidden, XMLFailure.doctypeDetail)) }
         }
         return handler
     }

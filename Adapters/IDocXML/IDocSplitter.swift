@@ -124,31 +124,44 @@ final class IDocSplitter {
                 }
                 if candidate != .none { dropCandidate() }
             case .startTagName:
-                if IDocSplitter.endsName(byte) {
-                    state = .startTag
-                    if candidate == .idoc && !IDocSplitter.isIDocName(name) { dropCandidate() }
-                    continue
-                }
-                if candidate != .none { name.append(byte) }
+                var end = index
+                while end < count && !IDocSplitter.endsName(bytes[end]) { end += 1 }
+                if candidate != .none { name.append(contentsOf: UnsafeBufferPointer(start: bytes + index, count: end - index)) }
+                index = end
+                guard end < count else { continue }
+                state = .startTag
+                if candidate == .idoc && !IDocSplitter.isIDocName(name) { dropCandidate() }
+                continue
             case .startTag:
-                switch byte {
-                case UInt8(ascii: ">"):
+                var sawSlash = slash
+                var current = byte
+                while current != UInt8(ascii: ">") && current != UInt8(ascii: "\"") && current != UInt8(ascii: "'") {
+                    sawSlash = current == UInt8(ascii: "/")
+                    index += 1
+                    guard index < count else { break }
+                    current = bytes[index]
+                }
+                slash = sawSlash
+                guard index < count else { continue }
+                if current == UInt8(ascii: ">") {
                     state = .text
-                    let empty = slash
                     if candidate != .none {
                         save(bytes, from: copyFrom, through: index)
                         copyFrom = index + 1
-                        startTagEnded(empty: empty)
+                        startTagEnded(empty: sawSlash)
                     }
-                    if !empty { depth += 1 }
-                case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                    state = .quoted(byte)
+                    if !sawSlash { depth += 1 }
+                } else {
+                    state = .quoted(current)
                     slash = false
-                default:
-                    slash = byte == UInt8(ascii: "/")
                 }
             case .quoted(let quote):
-                if byte == quote { state = .startTag }
+                guard let found = memchr(bytes + index, Int32(quote), count - index) else {
+                    index = count
+                    continue
+                }
+                index = UnsafeRawPointer(found) - base
+                state = .startTag
             case .endTag:
                 guard let found = memchr(bytes + index, 0x3E, count - index) else {
                     index = count

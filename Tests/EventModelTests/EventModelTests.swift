@@ -39,6 +39,21 @@ import Testing
         w.string("a\"b\\c\nd\te\u{01}é")
         #expect(String(decoding: w.bytes, as: UTF8.self) == "\"a\\\"b\\\\c\\nd\\te\\u0001é\"")
     }
+
+    @Test("every ASCII byte, alone and between plain runs, decodes back to itself")
+    func everyByteRoundTrips() throws {
+        var text = "plain start é 東京 "
+        for scalar in 0..<0x80 { text += "<\(Character(Unicode.Scalar(UInt8(scalar))))>" }
+        text += "\r\n\t\"\\ plain end"
+        for sample in [text, "\n", "\u{1F}", "no escapes at all", "", String(repeating: "\u{01}\"", count: 100)] {
+            var w = JSONWriter()
+            w.raw("[")
+            w.string(sample)
+            w.raw("]")
+            let decoded = try #require(try JSONSerialization.jsonObject(with: Data(w.bytes)) as? [String])
+            #expect(decoded == [sample])
+        }
+    }
 }
 
 @Suite struct RFC3339Tests {
