@@ -57,13 +57,6 @@ public final class OutboxIntake: DocumentIntake {
             "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.bytes": "\(document.size)",
         ])
         let sha = try await InputHasher.sha256(of: document.input)
-        if let receipt = try await outbox.receipt(source: document.sourceName, sha256: sha),
-           receipt.outcome == .committed {
-            logger.info("intake.already_committed", metadata: [
-                "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.sha256": "\(sha)",
-            ])
-            return .alreadyCommitted(sha256: sha)
-        }
         let origin = DocumentOrigin(
             agentID: agentID, region: region, sourceName: document.sourceName, fileName: document.fileName,
             fileSHA256: sha, pickupTime: pickupTime, traceparent: document.traceparent,
@@ -75,7 +68,13 @@ public final class OutboxIntake: DocumentIntake {
             let size = document.size
             let logger = self.logger
             let debugLog = logger.logLevel <= .debug
-            let (events, inserted) = try await outbox.commit { tx -> (Int, Int) in
+            let counts = try await outbox.commit { tx -> (events: Int, inserted: Int)? in
+                // Checked here, in the transaction that would add the events: one hop less than a
+                // read before it, and no window between the check and the commit.
+                if let receipt = try tx.receipt(source: origin.sourceName, sha256: origin.fileSHA256),
+                   receipt.outcome == .committed {
+                    return nil
+                }
                 // Decoding runs on its own thread while this (the writer) inserts: two cores.
                 let handoff = EventHandoff(capacity: OutboxIntake.handoffCapacity)
                 let decoded = DispatchSemaphore(value: 0)
@@ -102,6 +101,12 @@ public final class OutboxIntake: DocumentIntake {
                     source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
                     events: tx.appended, outcome: .committed)
                 return (tx.appended, tx.inserted)
+            }
+            guard let (events, inserted) = counts else {
+                logger.info("intake.already_committed", metadata: [
+                    "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.sha256": "\(sha)",
+                ])
+                return .alreadyCommitted(sha256: sha)
             }
             onCommit()
             metrics.committed(source: document.sourceName, events: inserted, bytes: size)

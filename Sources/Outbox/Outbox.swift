@@ -14,6 +14,11 @@ public final class Outbox: Sendable {
     public let path: String
     let pool: DatabasePool
     let counters = OutboxCounters()
+    /// Checkpoints the log away from the writer (nil when opened read-only).
+    let checkpointer: OutboxCheckpointer?
+    /// The writer's own automatic checkpoint, a backstop behind ``OutboxCheckpointer`` (pages
+    /// of 4 KiB: 32 MiB of log).
+    static let backstopCheckpointPages = 8192
 
     /// Opens (creating and migrating when needed) the outbox at `path`.
     ///
@@ -31,6 +36,7 @@ public final class Outbox: Sendable {
                 // FULL: a commit survives a power cut, because the source is acknowledged
                 // right after it.
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Outbox.backstopCheckpointPages)")
             }
         }
         do {
@@ -45,6 +51,7 @@ public final class Outbox: Sendable {
                 try OutboxSchema.migrator.migrate(pool)
             }
             try pool.read { db in try db.execute(sql: "SELECT count(*) FROM event LIMIT 1") }
+            checkpointer = readOnly ? nil : try OutboxCheckpointer(path: path)
         } catch let error as OutboxError {
             throw error
         } catch {

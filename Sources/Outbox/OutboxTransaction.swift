@@ -33,6 +33,14 @@ public struct OutboxTransaction {
         insertedBytes += Int64(event.json.count)
     }
 
+    /// The receipt for an input with this content from this source, if any (read inside the
+    /// transaction, so no other writer can add one between this check and the commit).
+    public func receipt(source: String, sha256: String) throws -> Receipt? {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM receipt WHERE source = ? AND sha256 = ?", arguments: [source, sha256]
+        ).map(Receipt.init(row:))
+    }
+
     /// Records that the input with this content was fully handled (its events, or its
     /// rejection event, are in this same transaction).
     public func recordReceipt(
@@ -75,15 +83,14 @@ extension Outbox {
             return (result, tx.inserted, tx.insertedBytes)
         }
         counters.add(events: Int64(events), bytes: bytes)
+        checkpointer?.committed(bytes: bytes)
         return result
     }
 
     /// The receipt for an input with this content from this source, if any.
     public func receipt(source: String, sha256: String) async throws -> Receipt? {
         try await pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT * FROM receipt WHERE source = ? AND sha256 = ?", arguments: [source, sha256]
-            ).map(Receipt.init(row:))
+            try OutboxTransaction(db: db, now: 0).receipt(source: source, sha256: sha256)
         }
     }
 }

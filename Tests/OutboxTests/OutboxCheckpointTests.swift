@@ -1,0 +1,39 @@
+import EventModel
+import Foundation
+@testable import Outbox
+import Testing
+
+@Suite("Outbox checkpoints")
+struct OutboxCheckpointTests {
+    private func fileSize(_ path: String) -> Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
+    @Test("past the threshold the log is copied into the database file off the writer, long before SQLite's backstop")
+    func checkpointsInTheBackground() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        let checkpointer = try #require(fixture.outbox.checkpointer)
+        let padding = 64 << 10
+        let perCommit = 8
+        let commits = Int(OutboxCheckpointer.threshold) / (padding * perCommit) + 2
+        for commit in 0..<commits {
+            try await fixture.append((0..<perCommit).map { event("e\(commit)-\($0)", padding: padding) })
+        }
+        checkpointer.drain()
+        let committed = Int64(commits * perCommit * padding)
+        #expect(committed < Int64(Outbox.backstopCheckpointPages) * 4096 / 2, "well below the backstop")
+        #expect(fileSize(fixture.path) >= OutboxCheckpointer.threshold, "the database file holds the checkpointed pages")
+        #expect(try await fixture.pendingSequences().count == commits * perCommit)
+    }
+
+    @Test("below the threshold nothing is checkpointed yet")
+    func noCheckpointBelowThreshold() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append((0..<4).map { event("small-\($0)", padding: 64 << 10) })
+        fixture.outbox.checkpointer?.drain()
+        #expect(fileSize(fixture.path) < 256 << 10)
+        #expect(fileSize(fixture.path + "-wal") > 256 << 10)
+    }
+}
