@@ -3,46 +3,65 @@ import Glibc
 import Logging
 
 extension DropDirectoryProcessor {
-    /// Opens a settled regular file safely, checks it, submits it, and acknowledges it.
-    func pickUp(_ name: String, expected: EntryStatus) async {
+    /// A file handed to the intake and not yet acknowledged: its descriptor stays open until
+    /// ``complete(_:)``.
+    struct Pickup {
+        let name: String
+        let descriptor: Int32
+        let opened: EntryStatus
+        let submission: PendingSubmission
+    }
+
+    /// Opens a settled regular file safely, checks it, and begins its submission.
+    func beginPickUp(_ name: String, expected: EntryStatus) async -> Pickup? {
         let path = path(name)
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             await openFailed(name, SystemCallError("open", path), status: expected)
-            return
+            return nil
         }
-        defer { close(fd) }
+        var handedOver = false
+        defer { if !handedOver { close(fd) } }
         let opened: EntryStatus
         do {
             opened = try EntryStatus.of(descriptor: fd, path: path)
         } catch {
             handOverFailed(name, error)
-            return
+            return nil
         }
         guard opened.kind == .regular, opened.isUnchanged(from: expected) else {
             files[name]?.observe(opened, now: SystemTime.monotonic())
-            return
+            return nil
         }
-        guard isFreeOfWriters(name, descriptor: fd, status: opened) else { return }
+        guard isFreeOfWriters(name, descriptor: fd, status: opened) else { return nil }
         guard opened.size <= settings.maxFileSize else {
             await quarantineUnread(
                 name, opened,
                 DocumentRejection(
                     .fileTooLarge, "size \(opened.size) bytes exceeds max_file_size \(settings.maxFileSize) bytes"))
-            return
+            return nil
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        let submission = intake.begin(IncomingDocument(
+            sourceName: settings.name, fileName: name, input: .fileDescriptor(fd), size: opened.size,
+            format: settings.format))
+        handedOver = true
+        return Pickup(name: name, descriptor: fd, opened: opened, submission: submission)
+    }
 
+    /// Waits for a pickup's commit, then acknowledges the file (or quarantines it).
+    func complete(_ pickup: Pickup) async {
+        defer { close(pickup.descriptor) }
+        let name = pickup.name
         let result: IntakeResult
         do {
-            result = try await intake.submit(IncomingDocument(
-                sourceName: settings.name, fileName: name, input: .fileDescriptor(fd), size: opened.size,
-                format: settings.format))
+            result = try await pickup.submission.result()
         } catch {
             handOverFailed(name, error)
             return
         }
-        if let after = try? EntryStatus.of(descriptor: fd, path: path), !after.isUnchanged(from: opened) {
+        if let after = try? EntryStatus.of(descriptor: pickup.descriptor, path: path(name)),
+           !after.isUnchanged(from: pickup.opened) {
             logger.warning(
                 "file.changed_while_reading", metadata: ["file": .string(name), "hint": "read again once it settles"])
             files[name]?.observe(after, now: SystemTime.monotonic())
@@ -57,7 +76,7 @@ extension DropDirectoryProcessor {
         case .rejected(let rejection, let sha256):
             source.updateStatus { $0.filesRejected += 1 }
             relocate(name, .quarantine(QuarantineReason(
-                rejection: rejection, sha256: sha256, size: opened.size, rejectedAt: SystemTime.wall())))
+                rejection: rejection, sha256: sha256, size: pickup.opened.size, rejectedAt: SystemTime.wall())))
         }
     }
 

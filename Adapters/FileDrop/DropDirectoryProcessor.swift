@@ -159,29 +159,37 @@ final class DropDirectoryProcessor {
 
     // MARK: hand-over
 
+    /// Submissions in flight at once: the next file is hashed and decoded while the one
+    /// before it is committed (the intake keeps their commits in order).
+    static let pipelineDepth = 2
+
     private func handOverReadyFiles() async {
         let now = SystemTime.monotonic()
         guard now >= intakeRetryAt else { return }
         let ready = files.filter { isReady($0.key, $0.value, now: now) }
             .sorted { ($0.value.status.mtimeNs, $0.key) < ($1.value.status.mtimeNs, $1.key) }
             .map(\.key)
+        var inFlight: [Pickup] = []
         for name in ready {
-            guard !Task.isCancelled else { return }
+            guard !Task.isCancelled else { break }
             do {
                 try await intake.waitUntilAccepting()
                 intakeFailures = 0
             } catch {
-                guard !Task.isCancelled, !(error is CancellationError) else { return }
+                guard !Task.isCancelled, !(error is CancellationError) else { break }
                 intakeFailures += 1
                 let delay = retryDelay(after: intakeFailures)
                 intakeRetryAt = SystemTime.monotonic() + delay
                 logger.error(
                     "intake.unavailable",
                     metadata: ["error": .string(String(describing: error)), "retry_in_s": .stringConvertible(delay)])
-                return
+                break
             }
-            await handle(name)
+            guard let pickup = await handle(name) else { continue }
+            inFlight.append(pickup)
+            if inFlight.count >= Self.pipelineDepth { await complete(inFlight.removeFirst()) }
         }
+        while !inFlight.isEmpty { await complete(inFlight.removeFirst()) }
     }
 
     private func isReady(_ name: String, _ file: TrackedFile, now: Double) -> Bool {
@@ -192,9 +200,10 @@ final class DropDirectoryProcessor {
         return markers.contains(marker)
     }
 
-    /// Re-checks `name` right before handing it over, then picks it up or quarantines it.
-    private func handle(_ name: String) async {
-        guard let file = files[name] else { return }
+    /// Re-checks `name` right before handing it over, then begins its pickup (returned) or
+    /// quarantines it.
+    private func handle(_ name: String) async -> Pickup? {
+        guard let file = files[name] else { return nil }
         let now = SystemTime.monotonic()
         let current: EntryStatus?
         do {
@@ -202,20 +211,20 @@ final class DropDirectoryProcessor {
         } catch {
             logger.warning("file.stat_failed", metadata: ["file": .string(name), "error": .string(error.description)])
             files[name]?.notBefore = now + settings.rescanInterval
-            return
+            return nil
         }
         guard let current else {
             files[name] = nil
             logger.debug("file.vanished", metadata: ["file": .string(name)])
-            return
+            return nil
         }
         guard current.isUnchanged(from: file.status) else {
             files[name]?.observe(current, now: now)
-            return
+            return nil
         }
         switch current.kind {
         case .directory:
-            return
+            return nil
         case .symlink:
             await quarantineUnread(
                 name, current, DocumentRejection(.symlink, "the entry is a symbolic link; links are never followed"))
@@ -231,7 +240,8 @@ final class DropDirectoryProcessor {
                     "the file has \(current.linkCount) hard links; another name may lie outside the drop directory, "
                         + "so a linked file is never read (writers should rename or copy files in, not link them)"))
         case .regular:
-            await pickUp(name, expected: current)
+            return await beginPickUp(name, expected: current)
         }
+        return nil
     }
 }

@@ -21,6 +21,7 @@ public final class OutboxIntake: DocumentIntake {
     let onCommit: @Sendable () -> Void
     let metrics: IntakeMetrics
     private let pickups = Mutex<[String: Double]>([:])
+    private let turns = CommitTurns()
 
     /// - Parameters:
     ///   - codecs: the codec for each format this agent reads.
@@ -51,6 +52,20 @@ public final class OutboxIntake: DocumentIntake {
     public var lastPickups: [String: Double] { pickups.withLock { $0 } }
 
     public func submit(_ document: IncomingDocument) async throws -> IntakeResult {
+        try await submit(document, turn: turns.take())
+    }
+
+    /// Hashes and starts decoding at once; the commit waits for the submissions begun before.
+    public func begin(_ document: IncomingDocument) -> PendingSubmission {
+        let turn = turns.take()
+        let task = Task { try await self.submit(document, turn: turn) }
+        return PendingSubmission {
+            try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        }
+    }
+
+    private func submit(_ document: IncomingDocument, turn: Int) async throws -> IntakeResult {
+        defer { turns.finish(turn) }
         let pickupTime = Date().timeIntervalSince1970
         pickups.withLock { $0[document.sourceName] = pickupTime }
         logger.debug("intake.picked_up", metadata: [
@@ -61,47 +76,22 @@ public final class OutboxIntake: DocumentIntake {
             agentID: agentID, region: region, sourceName: document.sourceName, fileName: document.fileName,
             fileSHA256: sha, pickupTime: pickupTime, traceparent: document.traceparent,
             attributes: document.attributes)
+        let job: DecodeJob
         do {
             let codec = try CodecSelection.codec(for: document.input, configured: document.format, among: codecs)
-            let input = document.input
-            let limits = self.limits
-            let size = document.size
-            let logger = self.logger
-            let debugLog = logger.logLevel <= .debug
-            let counts = try await outbox.commit { tx -> (events: Int, inserted: Int)? in
-                // Checked here, in the transaction that would add the events: one hop less than a
-                // read before it, and no window between the check and the commit.
-                if let receipt = try tx.receipt(source: origin.sourceName, sha256: origin.fileSHA256),
-                   receipt.outcome == .committed {
-                    return nil
-                }
-                // Decoding runs on its own thread while this (the writer) inserts: two cores.
-                let handoff = EventHandoff(capacity: OutboxIntake.handoffCapacity)
-                let decoded = DispatchSemaphore(value: 0)
-                OutboxIntake.decodeQueue.async {
-                    defer { decoded.signal() }
-                    do {
-                        try OutboxIntake.decode(input, codec: codec, limits: limits, origin: origin, into: handoff)
-                        handoff.finish(throwing: nil)
-                    } catch {
-                        handoff.finish(throwing: error)
-                    }
-                }
-                defer {
-                    handoff.cancel()
-                    decoded.wait()
-                }
-                while let chunk = try handoff.take() {
-                    for event in chunk {
-                        try tx.append(event, source: origin.sourceName, fileName: origin.fileName)
-                        if debugLog { DocumentLog.committed(event, origin: origin, logger: logger) }
-                    }
-                }
-                try tx.recordReceipt(
-                    source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
-                    events: tx.appended, outcome: .committed)
-                return (tx.appended, tx.inserted)
-            }
+            job = DecodeJob(document.input, codec: codec, limits: limits, origin: origin)
+        } catch let rejection as DocumentRejection {
+            await turns.wait(for: turn)
+            try await commitRejection(
+                origin: origin, fingerprint: sha, size: document.size, rejection: rejection, quarantinedAs: nil,
+                receiptSHA: sha)
+            return .rejected(rejection, sha256: sha)
+        }
+        // Decoding runs ahead while earlier submissions commit; the inserts wait their turn.
+        await turns.wait(for: turn)
+        do {
+            let counts = try await commitEvents(of: job, origin: origin, size: document.size)
+            await job.finished()
             guard let (events, inserted) = counts else {
                 logger.info("intake.already_committed", metadata: [
                     "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.sha256": "\(sha)",
@@ -109,7 +99,7 @@ public final class OutboxIntake: DocumentIntake {
                 return .alreadyCommitted(sha256: sha)
             }
             onCommit()
-            metrics.committed(source: document.sourceName, events: inserted, bytes: size)
+            metrics.committed(source: document.sourceName, events: inserted, bytes: document.size)
             logger.info("intake.committed", metadata: [
                 "source": "\(document.sourceName)", "file": "\(document.fileName)",
                 "events": "\(events)", "outpost.inserted": "\(inserted)",
@@ -117,36 +107,42 @@ public final class OutboxIntake: DocumentIntake {
             ])
             return .committed(events: events, inserted: inserted, sha256: sha)
         } catch let rejection as DocumentRejection {
+            await job.finished()
             try await commitRejection(
                 origin: origin, fingerprint: sha, size: document.size, rejection: rejection, quarantinedAs: nil,
                 receiptSHA: sha)
             return .rejected(rejection, sha256: sha)
+        } catch {
+            job.cancel()
+            await job.finished()
+            throw error
         }
     }
 
-    /// Events per chunk handed from the decoding thread to the writer, and chunks in flight.
-    static let handoffChunkSize = 32
-    static let handoffCapacity = 8
-    private static let decodeQueue = DispatchQueue(label: "outpost.decode", attributes: .concurrent)
-
-    /// Decodes and encodes `input` into `handoff`, in chunks (runs on ``decodeQueue``).
-    private static func decode(
-        _ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin,
-        into handoff: EventHandoff
-    ) throws {
-        var encoder = CloudEventEncoder(origin: origin)
-        try InputReader.rewind(input)
-        var chunk: [EncodedEvent] = []
-        chunk.reserveCapacity(handoffChunkSize)
-        try codec.decode(input, limits: limits) { record in
-            chunk.append(encoder.encode(record))
-            if chunk.count == handoffChunkSize {
-                try handoff.put(chunk)
-                chunk = []
-                chunk.reserveCapacity(handoffChunkSize)
+    /// Inserts the job's events and the input's receipt in one transaction; nil when this
+    /// content was committed before (then nothing is inserted and the job is stopped).
+    private func commitEvents(of job: DecodeJob, origin: DocumentOrigin, size: Int64) async throws -> (events: Int, inserted: Int)? {
+        let logger = self.logger
+        let debugLog = logger.logLevel <= .debug
+        return try await outbox.commit { tx -> (events: Int, inserted: Int)? in
+            defer { job.cancel() }
+            // Checked in the transaction that would add the events: no window between the
+            // check and the commit.
+            if let receipt = try tx.receipt(source: origin.sourceName, sha256: origin.fileSHA256),
+               receipt.outcome == .committed {
+                return nil
             }
+            while let chunk = try job.handoff.take() {
+                for event in chunk {
+                    try tx.append(event, source: origin.sourceName, fileName: origin.fileName)
+                    if debugLog { DocumentLog.committed(event, origin: origin, logger: logger) }
+                }
+            }
+            try tx.recordReceipt(
+                source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
+                events: tx.appended, outcome: .committed)
+            return (tx.appended, tx.inserted)
         }
-        if !chunk.isEmpty { try handoff.put(chunk) }
     }
 
     public func reject(

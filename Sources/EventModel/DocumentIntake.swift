@@ -62,4 +62,34 @@ public protocol DocumentIntake: Sendable {
     /// Returns when intake may proceed (outbox below its watermarks and disk above its
     /// floor). Sources call this before picking up the next document.
     func waitUntilAccepting() async throws
+
+    /// Starts a submission and returns at once, so that a source can hand over its next
+    /// document while this one is still being committed. Documents begun one after another
+    /// are committed in that order. The source acknowledges a document only once its
+    /// ``PendingSubmission/result`` has returned, and keeps its descriptor open until then.
+    func begin(_ document: IncomingDocument) -> PendingSubmission
+}
+
+extension DocumentIntake {
+    /// Without an intake of its own, a submission runs when its result is awaited: one at a
+    /// time, in the order the source awaits them.
+    public func begin(_ document: IncomingDocument) -> PendingSubmission {
+        PendingSubmission { try await self.submit(document) }
+    }
+}
+
+/// A submission started by ``DocumentIntake/begin(_:)``.
+public struct PendingSubmission: Sendable {
+    private let outcome: @Sendable () async throws -> IntakeResult
+
+    /// - Parameter outcome: waits for (or runs) the submission and returns what
+    ///   ``DocumentIntake/submit(_:)`` would.
+    public init(_ outcome: @escaping @Sendable () async throws -> IntakeResult) {
+        self.outcome = outcome
+    }
+
+    /// What became of the document, once its events (or its rejection) are committed.
+    public func result() async throws -> IntakeResult {
+        try await outcome()
+    }
 }
