@@ -114,9 +114,24 @@ public final class Forwarder: Sendable {
     func nextBatch() async -> [OutboundEvent]? {
         let windowSize = (settings.maxConcurrency + 1) * settings.batchMaxEvents
         for _ in 0..<3 {
-            let (ready, epoch) = state.withLock { s in
-                (!s.shuttingDown && s.pausedReason == nil && Double(s.activeBatches) < s.limit.rounded(.down),
-                 s.releaseEpoch)
+            let now = ContinuousClock.now
+            let (ready, epoch, rewake) = state.withLock { s in
+                guard !s.shuttingDown, s.pausedReason == nil, Double(s.activeBatches) < s.limit.rounded(.down) else {
+                    return (false, s.releaseEpoch, false)
+                }
+                guard !s.fruitlessReadIsFresh(at: now) else {
+                    defer { s.rewakeScheduled = true }
+                    return (false, s.releaseEpoch, !s.rewakeScheduled)
+                }
+                return (true, s.releaseEpoch, false)
+            }
+            if rewake {
+                // Look again once the fruitless read has gone stale, whatever wakes us meanwhile.
+                Task { [self] in
+                    try? await Task.sleep(for: DispatchState.fruitlessReadValidity)
+                    state.withLock { $0.rewakeScheduled = false }
+                    wake.yield()
+                }
             }
             guard ready else { return nil }
             let window: [PendingEvent]
@@ -143,7 +158,12 @@ public final class Forwarder: Sendable {
                     picked.append(e)
                     bytes += size
                 }
-                guard !picked.isEmpty else { return [] }
+                guard !picked.isEmpty else {
+                    // Pending events, all of busy keys: a commit rarely changes that.
+                    if !window.isEmpty { s.fruitlessRead = (epoch, now) }
+                    return []
+                }
+                s.fruitlessRead = nil
                 for e in picked {
                     s.inFlight.insert(e.sequence)
                     s.busyKeys[e.partitionKey, default: 0] += 1
@@ -219,6 +239,21 @@ struct DispatchState: Sendable {
     var retriesTotal = 0
     var lastLoopAt: Double?
     var hubFailure: String?
+    /// The last window read that found nothing to send (every key with pending events busy),
+    /// at which release epoch and when.
+    var fruitlessRead: (epoch: UInt64, at: ContinuousClock.Instant)?
+    /// A wake-up is due when the fruitless read goes stale.
+    var rewakeScheduled = false
 
     init(limit: Double) { self.limit = max(1, limit) }
+
+    /// How long a fruitless read stands for commits: while no batch was released since, a new
+    /// commit rarely brings a key that is not busy, so its wake-up does not read the window
+    /// again until this passed (a release, or the idle poll after it, always reads).
+    static let fruitlessReadValidity = Duration.milliseconds(20)
+
+    func fruitlessReadIsFresh(at now: ContinuousClock.Instant) -> Bool {
+        guard let fruitlessRead, fruitlessRead.epoch == releaseEpoch else { return false }
+        return fruitlessRead.at.duration(to: now) < DispatchState.fruitlessReadValidity
+    }
 }

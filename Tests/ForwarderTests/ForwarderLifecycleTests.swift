@@ -150,6 +150,28 @@ struct ForwarderLifecycleTests {
             #expect(sink.calls.last?.sequences == more)
         }
     }
+
+    @Test("a commit right after a read that found only busy keys is still sent promptly")
+    func commitAfterFruitlessRead() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        // Key a's batches take 3 s; b's are answered at once.
+        let sink = ScriptedSink { call in
+            (Self.delivered, call.events.contains { $0.partitionKey == "a" } ? 3 : 0)
+        }
+        try await fixture.run(sink: sink, settings: ForwarderFixture.settings(idlePoll: 600)) { (forwarder: Forwarder) async throws in
+            _ = try await fixture.append(keys: ["a"])
+            forwarder.notify()
+            #expect(try await eventually { sink.inFlight == 1 })
+            _ = try await fixture.append(keys: ["a"], idPrefix: "second")
+            forwarder.notify()  // reads the window: only key a, which is busy
+            try await Task.sleep(for: .milliseconds(2))
+            let b = try await fixture.append(keys: ["b"], idPrefix: "other")
+            forwarder.notify()
+            #expect(try await eventually(timeout: 1.5) { sink.calls.contains { $0.sequences == b } },
+                    "key b is sent long before key a's batch returns")
+        }
+    }
 }
 
 extension ForwarderLifecycleTests {
