@@ -59,9 +59,15 @@ struct XMLFailure {
     /// (a mismatched end tag there is a real error, not a cut).
     private func isPrematureEnd(_ error: XMLErrorLog.Entry) -> Bool {
         guard feed.reachedEnd else { return false }
-        if error.message.contains("Premature end") { return true }
-        guard error.code != Int32(XML_ERR_TAG_NAME_MISMATCH.rawValue) else { return false }
-        if let parserOffset { return parserOffset >= feed.bytesFed }
-        return error.bytesLeft == 0
+        let mismatch = error.code == Int32(XML_ERR_TAG_NAME_MISMATCH.rawValue)
+        if let parserOffset {
+            if error.message.contains("Premature end") { return true }
+            return parserOffset >= feed.bytesFed && !mismatch
+        }
+        // The SAX parser: it stopped where the input ends, or earlier (a NUL byte reads as
+        // "Premature end" too, but with input left after it).
+        guard !mismatch else { return false }
+        if let bytesLeft = error.bytesLeft { return bytesLeft == 0 }
+        return error.message.contains("Premature end")
     }
 }
