@@ -75,14 +75,17 @@ extension SSHConnection {
         guard opened.size <= maxSize else { return .tooLarge(opened) }
         var position = offset
         if position > 0 { libssh2_sftp_seek64(handle, UInt64(position)) }
-        while true {
+        // Reads ask for no more than the bytes still expected: libssh2 sends read requests
+        // ahead for the whole buffer, which for a 5 KB file would be dozens of requests
+        // answered with EOF. A file that grew is caught by the size check after the loop.
+        while position < opened.size {
             if isCancelled() { throw .cancelled }
-            let count = libssh2_sftp_read(handle, readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), readBuffer.count)
+            let wanted = Int(min(Int64(readBuffer.count), opened.size - position))
+            let count = libssh2_sftp_read(handle, readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), wanted)
             if count == 0 { break }
             guard count > 0 else { throw sftpFailure("read", path) }
             try Self.writeAll(fd, UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]), at: position)
             position += Int64(count)
-            if position > opened.size { return .changed(try fileAttributes(handle, path)) }
         }
         let after = try fileAttributes(handle, path)
         guard position == opened.size, after.isUnchanged(from: opened) else { return .changed(after) }
