@@ -250,7 +250,7 @@ struct DispatchState: Sendable {
     /// How long a fruitless read stands for commits: while no batch was released since, a new
     /// commit rarely brings a key that is not busy, so its wake-up does not read the window
     /// again until this passed (a release, or the idle poll after it, always reads).
-    static let fruitlessReadValidity = Duration.milliseconds(20)
+    static let fruitlessReadValidity = Duration.milliseconds(100)
 
     func fruitlessReadIsFresh(at now: ContinuousClock.Instant) -> Bool {
         guard let fruitlessRead, fruitlessRead.epoch == releaseEpoch else { return false }
