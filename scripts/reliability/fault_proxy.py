@@ -21,6 +21,7 @@ Only 127.0.0.1 is ever contacted.
 import argparse
 import asyncio
 import json
+import os
 import random
 import signal
 import socket
@@ -128,9 +129,11 @@ async def report(path):
 
 
 def write_counts(path):
+    # Written aside and renamed, so that a reader never sees a truncated file.
     if path:
-        with open(path, "w") as f:
+        with open(path + ".tmp", "w") as f:
             f.write(json.dumps(counts) + "\n")
+        os.replace(path + ".tmp", path)
 
 
 async def main():
