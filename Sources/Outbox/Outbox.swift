@@ -51,7 +51,7 @@ public final class Outbox: Sendable {
                 try OutboxSchema.migrator.migrate(pool)
             }
             try pool.read { db in try db.execute(sql: "SELECT count(*) FROM event LIMIT 1") }
-            checkpointer = readOnly ? nil : try OutboxCheckpointer(path: path)
+            checkpointer = readOnly ? nil : OutboxCheckpointer(path: path)
         } catch let error as OutboxError {
             throw error
         } catch {
@@ -59,6 +59,10 @@ public final class Outbox: Sendable {
         }
         if !readOnly { try refreshCounters() }
     }
+
+    /// A running background checkpoint finishes first: the pool then closes as the last
+    /// connection, which checkpoints the whole log and removes it.
+    deinit { checkpointer?.drain() }
 
     /// Checks the database file end to end (`PRAGMA quick_check`); returns the problems found.
     public func integrityProblems() throws -> [String] {

@@ -16,19 +16,12 @@ final class OutboxCheckpointer: Sendable {
     /// New event bytes between two checkpoints.
     static let threshold: Int64 = 4 << 20
 
-    private let connection: DatabaseQueue
+    private let path: String
     private let queue = DispatchQueue(label: "outpost.outbox.checkpoint", qos: .utility)
     private let state = Mutex<(bytesSince: Int64, running: Bool)>((0, false))
 
-    init(path: String) throws {
-        var config = Configuration()
-        config.label = "outbox.checkpoint"
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            // FULL: the checkpoint syncs the log before and the database file after copying.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        connection = try DatabaseQueue(path: path, configuration: config)
+    init(path: String) {
+        self.path = path
     }
 
     /// Notes a commit of `bytes` new event bytes; starts a checkpoint when enough piled up.
@@ -41,13 +34,29 @@ final class OutboxCheckpointer: Sendable {
         }
         guard start else { return }
         queue.async { [self] in
-            _ = try? connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
+            checkpoint()
             state.withLock { $0.running = false }
         }
     }
 
-    /// Waits for a running checkpoint to finish (tests, shutdown).
+    /// Waits for a running checkpoint to finish (tests, and the outbox before it closes).
     func drain() {
         queue.sync {}
+    }
+
+    /// One passive checkpoint on a connection opened for it and closed right after: between
+    /// checkpoints the outbox's own pool holds the only connections, so that when it closes
+    /// SQLite checkpoints the whole log and removes it, as on a clean stop it must.
+    private func checkpoint() {
+        var config = Configuration()
+        config.label = "outbox.checkpoint"
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            // FULL: the checkpoint syncs the log before and the database file after copying.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        guard let connection = try? DatabaseQueue(path: path, configuration: config) else { return }
+        _ = try? connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
+        try? connection.close()
     }
 }

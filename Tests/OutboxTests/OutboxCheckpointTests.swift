@@ -27,6 +27,26 @@ struct OutboxCheckpointTests {
         #expect(try await fixture.pendingSequences().count == commits * perCommit)
     }
 
+    @Test("an outbox released right after a background checkpoint started leaves no log behind")
+    func closeRemovesTheLog() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        do {
+            let outbox = try Outbox(path: fixture.path + ".second")
+            let padding = 64 << 10
+            for commit in 0..<(Int(OutboxCheckpointer.threshold) / (padding * 8) + 2) {
+                try await outbox.commit { tx in
+                    for index in 0..<8 { try tx.append(event("c\(commit)-\(index)", padding: padding), source: "src", fileName: "f") }
+                    return tx.inserted
+                }
+            }
+        }
+        #expect(fileSize(fixture.path + ".second") >= OutboxCheckpointer.threshold)
+        #expect(!FileManager.default.fileExists(atPath: fixture.path + ".second-wal"), "the last connection removed the log")
+        let reopened = try Outbox(path: fixture.path + ".second", readOnly: true)
+        #expect(try reopened.integrityProblems().isEmpty)
+    }
+
     @Test("below the threshold nothing is checkpointed yet")
     func noCheckpointBelowThreshold() async throws {
         let fixture = try OutboxFixture()
