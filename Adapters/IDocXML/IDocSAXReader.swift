@@ -143,7 +143,7 @@ final class IDocSAXReader {
             inControl = false
         case 4:
             guard let field else { return }
-            control[keyPath: field] = IDocSAXReader.trimmed(fieldText)
+            control[keyPath: field] = ControlRecordFields.trimmed(fieldText)
             self.field = nil
             wantText(false)
         default:
@@ -180,14 +180,6 @@ final class IDocSAXReader {
         }
     }
 
-    /// The text without leading and trailing spaces, tabs, CR and LF.
-    private static func trimmed(_ bytes: [UInt8]) -> String {
-        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        guard let first = bytes.firstIndex(where: { !isBlank($0) }),
-              let last = bytes.lastIndex(where: { !isBlank($0) })
-        else { return "" }
-        return String(decoding: bytes[first...last], as: UTF8.self)
-    }
 
     /// Calls `body` with the reader behind a callback's `context` (the parser's user data),
     /// without retaining it: the reader outlives the parse.

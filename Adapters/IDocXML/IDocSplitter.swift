@@ -62,8 +62,8 @@ final class IDocSplitter {
     private(set) var rootStartTag: [UInt8] = []
     private var rootEndTag: [UInt8] = []
     /// IDocs read but not yet taken, oldest first.
+    /// (A few at most: the splitter runs ahead of the parser by one read of libxml2's.)
     private var completed: [[UInt8]] = []
-    private var completedHead = 0
     /// IDocs found so far.
     private(set) var idocsFound = 0
     /// Set when an IDoc (or the root's start tag) outgrew `limit`; nothing is split after it.
@@ -75,15 +75,7 @@ final class IDocSplitter {
 
     /// The oldest IDoc not yet taken, `<ROOT …><IDOC …>…</IDOC></ROOT>`.
     func takeCompleted() -> [UInt8]? {
-        guard completedHead < completed.count else { return nil }
-        let idoc = completed[completedHead]
-        completed[completedHead] = []
-        completedHead += 1
-        if completedHead == completed.count {
-            completed.removeAll(keepingCapacity: true)
-            completedHead = 0
-        }
-        return idoc
+        completed.isEmpty ? nil : completed.removeFirst()
     }
 
     /// Reads the next slice of input; false once an IDoc has outgrown the limit.
@@ -98,11 +90,8 @@ final class IDocSplitter {
             let byte = bytes[index]
             switch state {
             case .text:
-                guard let found = memchr(bytes + index, 0x3C, count - index) else {
-                    index = count
-                    continue
-                }
-                index = UnsafeRawPointer(found) - base
+                index = IDocSplitter.position(of: UInt8(ascii: "<"), in: bytes, from: index, count: count)
+                guard index < count else { continue }
                 state = .markupOpen
                 if !rootClosed && depth <= 1 && !idocOpen {
                     candidate = depth == 0 ? .root : .idoc
@@ -156,18 +145,12 @@ final class IDocSplitter {
                     slash = false
                 }
             case .quoted(let quote):
-                guard let found = memchr(bytes + index, Int32(quote), count - index) else {
-                    index = count
-                    continue
-                }
-                index = UnsafeRawPointer(found) - base
+                index = IDocSplitter.position(of: quote, in: bytes, from: index, count: count)
+                guard index < count else { continue }
                 state = .startTag
             case .endTag:
-                guard let found = memchr(bytes + index, 0x3E, count - index) else {
-                    index = count
-                    continue
-                }
-                index = UnsafeRawPointer(found) - base
+                index = IDocSplitter.position(of: UInt8(ascii: ">"), in: bytes, from: index, count: count)
+                guard index < count else { continue }
                 state = .text
                 depth -= 1
                 if depth == 0 { rootClosed = true }
@@ -258,6 +241,13 @@ final class IDocSplitter {
     private func dropCandidate() {
         candidate = .none
         capturing = false
+    }
+
+    /// Where `byte` next occurs in `bytes[index..<count]`, or `count`.
+    @inline(__always)
+    private static func position(of byte: UInt8, in bytes: UnsafePointer<UInt8>, from index: Int, count: Int) -> Int {
+        guard let found = memchr(bytes + index, Int32(byte), count - index) else { return count }
+        return UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - bytes
     }
 
     private static func endsName(_ byte: UInt8) -> Bool {

@@ -68,13 +68,7 @@ struct IDocTree {
         return trimmed(content)
     }
 
-    /// The string without leading and trailing spaces, tabs, CR and LF.
     private static func trimmed(_ text: UnsafePointer<xmlChar>) -> String {
-        let bytes = UnsafeBufferPointer(start: text, count: Int(xmlStrlen(text)))
-        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        guard let first = bytes.firstIndex(where: { !isBlank($0) }),
-              let last = bytes.lastIndex(where: { !isBlank($0) })
-        else { return "" }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[first...last]), as: UTF8.self)
+        ControlRecordFields.trimmed(UnsafeBufferPointer(start: text, count: Int(xmlStrlen(text))))
     }
 }

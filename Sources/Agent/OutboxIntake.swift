@@ -76,22 +76,19 @@ public final class OutboxIntake: DocumentIntake {
             agentID: agentID, region: region, sourceName: document.sourceName, fileName: document.fileName,
             fileSHA256: sha, pickupTime: pickupTime, traceparent: document.traceparent,
             attributes: document.attributes)
-        let job: DecodeJob
+        // Decoding runs ahead while earlier submissions commit; every commit waits its turn.
+        let job: Result<DecodeJob, DocumentRejection>
         do {
             let codec = try CodecSelection.codec(for: document.input, configured: document.format, among: codecs)
-            job = DecodeJob(document.input, codec: codec, limits: limits, origin: origin)
+            job = .success(DecodeJob(document.input, codec: codec, limits: limits, origin: origin))
         } catch let rejection as DocumentRejection {
-            await turns.wait(for: turn)
-            try await commitRejection(
-                origin: origin, fingerprint: sha, size: document.size, rejection: rejection, quarantinedAs: nil,
-                receiptSHA: sha)
-            return .rejected(rejection, sha256: sha)
+            job = .failure(rejection)
         }
-        // Decoding runs ahead while earlier submissions commit; the inserts wait their turn.
         await turns.wait(for: turn)
         do {
-            let counts = try await commitEvents(of: job, origin: origin, size: document.size)
-            await job.finished()
+            let decoding = try job.get()
+            let counts = try await commitEvents(of: decoding, origin: origin, size: document.size)
+            await decoding.finished()
             guard let (events, inserted) = counts else {
                 logger.info("intake.already_committed", metadata: [
                     "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.sha256": "\(sha)",
@@ -107,14 +104,15 @@ public final class OutboxIntake: DocumentIntake {
             ])
             return .committed(events: events, inserted: inserted, sha256: sha)
         } catch let rejection as DocumentRejection {
-            await job.finished()
+            await (try? job.get())?.finished()
             try await commitRejection(
                 origin: origin, fingerprint: sha, size: document.size, rejection: rejection, quarantinedAs: nil,
                 receiptSHA: sha)
             return .rejected(rejection, sha256: sha)
         } catch {
-            job.cancel()
-            await job.finished()
+            let decoding = try? job.get()
+            decoding?.cancel()
+            await decoding?.finished()
             throw error
         }
     }

@@ -60,10 +60,6 @@ public final class Outbox: Sendable {
         if !readOnly { try refreshCounters() }
     }
 
-    /// A running background checkpoint finishes first: the pool then closes as the last
-    /// connection, which checkpoints the whole log and removes it.
-    deinit { checkpointer?.drain() }
-
     /// Checks the database file end to end (`PRAGMA quick_check`); returns the problems found.
     public func integrityProblems() throws -> [String] {
         try pool.read { db in

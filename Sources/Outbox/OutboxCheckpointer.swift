@@ -39,14 +39,15 @@ final class OutboxCheckpointer: Sendable {
         }
     }
 
-    /// Waits for a running checkpoint to finish (tests, and the outbox before it closes).
-    func drain() {
-        queue.sync {}
+    /// Returns once a running checkpoint has finished (without blocking a thread).
+    func drain() async {
+        await withCheckedContinuation { continuation in queue.async { continuation.resume() } }
     }
 
     /// One passive checkpoint on a connection opened for it and closed right after: between
-    /// checkpoints the outbox's own pool holds the only connections, so that when it closes
-    /// SQLite checkpoints the whole log and removes it, as on a clean stop it must.
+    /// checkpoints the outbox's own pool holds the only connections. Whichever closes last,
+    /// the pool or a checkpoint still running, checkpoints the whole log and removes it, as
+    /// on a clean stop it must; no connection outlives its use.
     private func checkpoint() {
         var config = Configuration()
         config.label = "outbox.checkpoint"
