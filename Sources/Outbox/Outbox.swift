@@ -46,18 +46,38 @@ public final class Outbox: Sendable {
             } else if !FileManager.default.fileExists(atPath: path) {
                 throw OutboxError.missing(path: path)
             }
+            if let shortfall = OutboxFileHeader.truncation(ofDatabaseAt: path) {
+                throw OutboxError.unusable(path: path, underlying: shortfall)
+            }
             pool = try DatabasePool(path: path, configuration: config)
             if !readOnly {
                 try OutboxSchema.migrator.migrate(pool)
             }
             try pool.read { db in try db.execute(sql: "SELECT count(*) FROM event LIMIT 1") }
             checkpointer = readOnly ? nil : OutboxCheckpointer(path: path)
+            // Reads both partial indexes: damage there is found now, not by the first commit.
+            if !readOnly { try refreshCounters() }
         } catch let error as OutboxError {
             throw error
         } catch {
             throw OutboxError.unusable(path: path, underlying: "\(error)")
         }
-        if !readOnly { try refreshCounters() }
+    }
+
+    /// Closes the outbox at a clean stop: waits for a background checkpoint, then closes every
+    /// connection, so that the last one copies the write-ahead log into the database file and
+    /// removes it. A stopped agent then leaves one self-contained file (for backups, and for
+    /// the header checks of the next start, which a log holding page 1 would mask). Any use
+    /// afterwards throws.
+    public func close() async throws {
+        await checkpointer?.drain()
+        try pool.close()
+        // GRDB closes the pool's writer before its read-only readers, and a read-only
+        // connection closing last cannot checkpoint, so it leaves the log behind. One more
+        // writable connection, alone and closed last, copies the log in and removes it.
+        let last = try OutboxCheckpointer.connection(path: path, label: "outbox.close")
+        _ = try await last.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        try last.close()
     }
 
     /// Checks the database file end to end (`PRAGMA quick_check`); returns the problems found.

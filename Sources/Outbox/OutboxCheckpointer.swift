@@ -49,15 +49,20 @@ final class OutboxCheckpointer: Sendable {
     /// the pool or a checkpoint still running, checkpoints the whole log and removes it, as
     /// on a clean stop it must; no connection outlives its use.
     private func checkpoint() {
+        guard let connection = try? Self.connection(path: path, label: "outbox.checkpoint") else { return }
+        _ = try? connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
+        try? connection.close()
+    }
+
+    /// A writable connection of its own, for one checkpoint.
+    static func connection(path: String, label: String) throws -> DatabaseQueue {
         var config = Configuration()
-        config.label = "outbox.checkpoint"
+        config.label = label
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             // FULL: the checkpoint syncs the log before and the database file after copying.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        guard let connection = try? DatabaseQueue(path: path, configuration: config) else { return }
-        _ = try? connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
-        try? connection.close()
+        return try DatabaseQueue(path: path, configuration: config)
     }
 }

@@ -116,10 +116,26 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             logger.critical("agent.failed", metadata: ["error": "\(error)"])
             await sink.shutdown()
+            await Self.close(outbox, logger: logger)
             throw CommandFailure.runtime("\(error)")
         }
         await sink.shutdown()
+        await Self.close(outbox, logger: logger)
         logger.info("agent.stopped")
+    }
+}
+
+extension RunCommand {
+    /// Closes the outbox once every service has stopped. A failure loses nothing (the log is
+    /// still there, and SQLite replays it at the next start), so it is only logged.
+    static func close(_ outbox: Outbox, logger: Logger) async {
+        do {
+            try await outbox.close()
+        } catch {
+            logger.warning("outbox.close_failed", metadata: [
+                "error": "\(error)", "outpost.outbox": "\(outbox.path)",
+            ])
+        }
     }
 }
 

@@ -170,6 +170,10 @@ extension EndToEnd {
                 #expect(status == 0, "exit status after SIGTERM\n\(s.logs)")
                 #expect(elapsed < 5, "took \(elapsed) s to stop")
                 #expect(s.agent.log(since: 0).contains("agent.stopped"))
+                // A clean stop closes the outbox: its log is copied into the database file and
+                // removed, so the stopped agent's outbox is one self-contained file.
+                #expect(!FileManager.default.fileExists(atPath: s.dirs.agentData + "/outbox.sqlite-wal"),
+                        "a clean stop leaves no write-ahead log\n\(s.logs)")
                 // The 5 documents (and any heartbeat not yet delivered) stay in the outbox.
                 let after = try await s.agent.status()
                 #expect(after["pending_events"] as? Int ?? 0 >= 5, "the events stay in the outbox: \(after)")

@@ -50,6 +50,26 @@ struct OutboxCheckpointTests {
         #expect(try reopened.integrityProblems().isEmpty)
     }
 
+    @Test("close() leaves one self-contained file: the log copied in and removed; later use throws")
+    func closeFoldsTheLog() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        let path = fixture.path + ".closed"
+        let outbox = try Outbox(path: path)
+        try await outbox.commit { tx in
+            for index in 0..<50 { try tx.append(event("c\(index)", padding: 2000), source: "src", fileName: "f") }
+        }
+        _ = try await outbox.status()  // the pool's readers are open too
+        #expect(fileSize(path + "-wal") > 100_000, "the commits are in the log, below the checkpoint threshold")
+        try await outbox.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "no log left behind")
+        #expect(fileSize(path) > 100_000, "the events are in the database file")
+        await #expect(throws: (any Error).self, "a closed outbox is not used again") { try await outbox.status() }
+        let reopened = try Outbox(path: path, readOnly: true)
+        #expect(try await reopened.status().pendingEvents == 50)
+        #expect(try reopened.integrityProblems().isEmpty)
+    }
+
     @Test("below the threshold nothing is checkpointed yet")
     func noCheckpointBelowThreshold() async throws {
         let fixture = try OutboxFixture()

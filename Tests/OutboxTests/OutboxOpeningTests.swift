@@ -1,6 +1,7 @@
 import EventModel
 import Foundation
-import Outbox
+import GRDB
+@testable import Outbox
 import Testing
 
 @Suite("Opening the outbox file")
@@ -82,6 +83,86 @@ struct OutboxOpeningTests {
             #expect(message.contains("recover"), "the message must tell how to recover: \(message)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(garbage), "the damaged file is left as it was")
+    }
+
+    /// A closed outbox (no log left) of 400 pending events of about 1 KB, in a new directory.
+    func closedOutbox() async throws -> (directory: String, path: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)").path
+        let path = directory + "/outbox.sqlite"
+        do {
+            let writer = try Outbox(path: path)
+            try await writer.commit { tx in
+                for n in 0..<400 { try tx.append(event("e\(n)", padding: 1000), source: "s", fileName: "f") }
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "a closed outbox leaves no log")
+        return (directory, path)
+    }
+
+    func expectUnusable(_ path: String, readOnly: Bool, saying words: String) {
+        do {
+            _ = try Outbox(path: path, readOnly: readOnly)
+            Issue.record("opening a damaged outbox (readOnly: \(readOnly)) must fail")
+        } catch let error as OutboxError {
+            guard case .unusable(let reported, let underlying) = error else {
+                Issue.record("expected .unusable, got \(error)")
+                return
+            }
+            #expect(reported == path)
+            #expect(underlying.contains(words), "\(underlying)")
+            #expect("\(error)".contains("outpost outbox-recover"), "the message must tell how to recover: \(error)")
+        } catch {
+            Issue.record("expected an OutboxError, got \(error)")
+        }
+    }
+
+    @Test("a truncated outbox is refused when opened, with a recovery hint, and left as it was", arguments: [false, true])
+    func truncatedFile(readOnly: Bool) async throws {
+        let (directory, path) = try await closedOutbox()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(truncate(path, off_t(size / 2)) == 0)
+        expectUnusable(path, readOnly: readOnly, saying: "truncated")
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == size / 2, "the damaged file is left as it was")
+    }
+
+    @Test("a damaged index the first query does not touch is still found when the outbox opens")
+    func damagedStateIndex() async throws {
+        let (directory, path) = try await closedOutbox()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (root, pageSize): (Int, Int) = try {
+            let queue = try DatabaseQueue(path: path)
+            return try queue.read { db in
+                (try #require(try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'event_pending'")),
+                 try #require(try Int.fetchOne(db, sql: "PRAGMA page_size")))
+            }
+        }()
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: UInt64((root - 1) * pageSize))
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: pageSize))
+        try handle.close()
+        expectUnusable(path, readOnly: false, saying: "malformed")
+    }
+
+    @Test("the header check trusts the page count only where SQLite does")
+    func headerRules() {
+        var header = [UInt8](repeating: 0, count: 100)
+        header.replaceSubrange(0..<16, with: Array("SQLite format 3\0".utf8))
+        header[16] = 0x10  // 4096-byte pages
+        header[31] = 10    // 10 pages
+        header[27] = 7; header[95] = 7  // change counter == version-valid-for
+        #expect(OutboxFileHeader.truncation(header: header, fileSize: 40960) == nil)
+        #expect(OutboxFileHeader.truncation(header: header, fileSize: 81920) == nil, "a longer file is not damage")
+        #expect(OutboxFileHeader.truncation(header: header, fileSize: 40959)?.contains("truncated") == true)
+        var stale = header
+        stale[95] = 6
+        #expect(OutboxFileHeader.truncation(header: stale, fileSize: 4096) == nil, "a stale count is not trusted, as in SQLite")
+        var large = header
+        large[16] = 0; large[17] = 1  // 65536-byte pages
+        #expect(OutboxFileHeader.truncation(header: large, fileSize: 40960)?.contains("655360 bytes") == true)
+        var other = header
+        other[0] = UInt8(ascii: "X")
+        #expect(OutboxFileHeader.truncation(header: other, fileSize: 0) == nil, "not SQLite: left to SQLite to refuse")
     }
 
     @Test("refreshCounters picks up what another process changed (`outpost dlq purge`, `outpost replay`)")

@@ -103,8 +103,11 @@ def _damaged_outbox(lab, damage):
     lab.agent.send_signal(signal.SIGTERM)
     lab.agent.wait(30)
     lab.agent = None
-    lab.drop_idocs(50, per_file=10)  # waiting in the drop directory while the agent is down
     database = os.path.join(lab.dirs["data"], "outbox.sqlite")
+    if os.path.exists(database + "-wal"):
+        raise CampaignFailure(f"outbox {damage}: a clean stop left the write-ahead log behind "
+                              f"({os.path.getsize(database + '-wal')} bytes)")
+    lab.drop_idocs(50, per_file=10)  # waiting in the drop directory while the agent is down
     if damage == "corrupted":
         with open(database, "r+b") as f:
             f.seek(0)
