@@ -6,7 +6,9 @@
 The mode file holds one line, re-read for every request, so a campaign can change faults
 while the agent runs:
     pass                     forward everything
-    MODE [PROBABILITY]       inject MODE on that share of requests (default 1.0), else forward
+    MODE [PROBABILITY]       inject MODE on that share of requests (default 1.0), else forward;
+                             the first request after the line changes always gets MODE, so
+                             a phase with few requests still sees its fault at least once
 MODEs:
     503          answer 503 without Retry-After
     503-retry    answer 503 with Retry-After: 1
@@ -35,15 +37,27 @@ def bump(key):
     counts[key] = counts.get(key, 0) + 1
 
 
+last_line = None  # the mode file's line as last read
+first_pending = False  # the line changed and its fault has not been injected yet
+
+
 def read_mode(path):
+    global last_line, first_pending
     try:
         with open(path) as f:
-            parts = f.read().split()
+            line = f.read().strip()
     except OSError:
-        return "pass"
+        line = "pass"
+    parts = line.split()
+    if line != last_line:
+        last_line = line
+        first_pending = True
     if not parts or parts[0] == "pass":
         return "pass"
     probability = float(parts[1]) if len(parts) > 1 else 1.0
+    if first_pending:
+        first_pending = False
+        return parts[0]
     return parts[0] if random.random() < probability else "pass"
 
 
