@@ -2,31 +2,65 @@ import EventModel
 import Glibc
 import Logging
 
+/// A remote file's bytes in a staging slot, as the file was when they were read.
+struct StagedFile {
+    let relativePath: String
+    let attributes: RemoteAttributes
+}
+
+/// A downloaded file whose submission runs while the next file downloads.
+struct InFlightFile {
+    let relativePath: String
+    let entry: RemoteEntry
+    let slot: Int
+    let fd: Int32
+    let submission: PendingSubmission
+}
+
 extension RemotePoller {
     /// Hands over every ready file, oldest mtime first.
+    ///
+    /// Two files overlap: while intake hashes, decodes and commits one (read from its staging
+    /// slot), the next downloads into the other slot; each file is acknowledged once its own
+    /// commit is done, in order. Whatever happens, no submission is left running on return.
     func handOverReadyFiles() async throws(SSHFailure) {
         let now = ContinuousClock.now
         let ready = files.filter { isReady($0.key, $0.value, now: now) }
             .sorted { ($0.value.entry.attributes.mtime, $0.key) < ($1.value.entry.attributes.mtime, $1.key) }
             .map(\.key)
-        for path in ready {
-            guard !Task.isCancelled else { return }
-            guard await waitForIntake() else { return }
-            try await pickUp(path)
+        var inFlight: InFlightFile?
+        do throws(SSHFailure) {
+            for path in ready {
+                guard !Task.isCancelled else { break }
+                guard await waitForIntake() else { break }
+                guard let next = try await download(path, busySlot: inFlight?.slot) else { continue }
+                let previous = inFlight
+                inFlight = next
+                if let previous { try await finish(previous) }
+            }
+        } catch {
+            if let inFlight { await settle(inFlight) }
+            throw error
         }
+        if let inFlight { try await finish(inFlight) }
     }
 
-    /// Downloads one file to the staging area, submits it, and acknowledges it remotely.
-    private func pickUp(_ relativePath: String) async throws(SSHFailure) {
-        guard let file = files[relativePath] else { return }
+    /// Downloads one file into a free staging slot and begins its submission; nil when there
+    /// is nothing to submit (gone, changed, too large, unreadable).
+    private func download(_ relativePath: String, busySlot: Int?) async throws(SSHFailure) -> InFlightFile? {
+        guard let file = files[relativePath] else { return nil }
         let entry = file.entry
-        let resuming = staged.map { $0.relativePath == relativePath && $0.attributes.isUnchanged(from: entry.attributes) } ?? false
-        let (fd, offset) = try staging.open(resuming: resuming)
-        defer { close(fd) }
-        if resuming, offset > 0 {
+        let resumable = staged.firstIndex {
+            $0.map { $0.relativePath == relativePath && $0.attributes.isUnchanged(from: entry.attributes) } ?? false
+        }
+        let slot = resumable ?? freeSlot(besides: busySlot)
+        let (fd, offset) = try staging.open(slot, resuming: resumable != nil)
+        var handedOver = false
+        defer { if !handedOver { close(fd) } }
+        if resumable != nil, offset > 0 {
             logger.info("Resuming an interrupted download", metadata: ["file": .string(entry.path), "offset": .stringConvertible(offset)])
         }
-        staged = (relativePath, entry.attributes)
+        staged[slot] = StagedFile(relativePath: relativePath, attributes: entry.attributes)
 
         let result: DownloadResult
         do {
@@ -37,52 +71,73 @@ extension RemotePoller {
             }
         } catch {
             if error.breaksConnection { throw error }
-            forgetStaged()
+            forgetStaged(slot)
             downloadFailed(relativePath, error)
-            return
+            return nil
         }
         switch result {
         case .vanished:
-            forgetStaged()
+            forgetStaged(slot)
             files[relativePath] = nil
             logger.debug("Remote file vanished before pickup", metadata: ["file": .string(entry.path)])
         case .changed(let attributes):
-            forgetStaged()
+            forgetStaged(slot)
             files[relativePath]?.observe(attributes, now: .now)
             logger.debug("Remote file changed since it was listed; waiting for it to settle", metadata: ["file": .string(entry.path)])
         case .tooLarge(let attributes):
-            forgetStaged()
+            forgetStaged(slot)
             try await refuseUnread(relativePath, attributes: attributes)
         case .complete:
-            try await submit(relativePath, entry: entry, fd: fd)
-        }
-    }
-
-    private func submit(_ relativePath: String, entry: RemoteEntry, fd: Int32) async throws(SSHFailure) {
-        lseek(fd, 0, SEEK_SET)
-        let result: IntakeResult
-        do {
-            result = try await intake.submit(IncomingDocument(
+            lseek(fd, 0, SEEK_SET)
+            let submission = intake.begin(IncomingDocument(
                 sourceName: settings.name, fileName: entry.name, input: .fileDescriptor(fd),
                 size: entry.attributes.size, format: settings.format))
+            handedOver = true
+            return InFlightFile(relativePath: relativePath, entry: entry, slot: slot, fd: fd, submission: submission)
+        }
+        return nil
+    }
+
+    /// A slot for a new download: never `busy` (intake is reading it), preferably an empty one.
+    /// A staged copy kept for a retry may be overwritten (the retry then downloads again).
+    private func freeSlot(besides busy: Int?) -> Int {
+        let candidates = (0..<StagingArea.slots).filter { $0 != busy }
+        let slot = candidates.first { staged[$0] == nil } ?? candidates[0]
+        forgetStaged(slot)
+        return slot
+    }
+
+    /// Waits for the file's commit, records it, and acknowledges it on the server.
+    private func finish(_ file: InFlightFile) async throws(SSHFailure) {
+        if await settle(file) { try await acknowledge(file.relativePath) }
+    }
+
+    /// Waits for the file's commit and records what became of it; true when it is handled
+    /// (committed or rejected). A failed submission keeps the staged copy for the retry.
+    @discardableResult
+    private func settle(_ file: InFlightFile) async -> Bool {
+        defer { close(file.fd) }
+        let result: IntakeResult
+        do {
+            result = try await file.submission.result()
         } catch {
             // The staged copy is kept: the retry submits it without downloading again.
-            handOverFailed(relativePath, error)
-            return
+            handOverFailed(file.relativePath, error)
+            return false
         }
-        forgetStaged()
-        files[relativePath]?.failures = 0
+        forgetStaged(file.slot)
+        files[file.relativePath]?.failures = 0
         switch result {
         case .committed(let events, _, let sha256):
-            recordPickup(relativePath, sha256: sha256, events: events)
+            recordPickup(file.relativePath, sha256: sha256, events: events)
         case .alreadyCommitted(let sha256):
-            recordPickup(relativePath, sha256: sha256, events: 0)
+            recordPickup(file.relativePath, sha256: sha256, events: 0)
         case .rejected(let rejection, let sha256):
             let reason = QuarantineReason(
-                rejection: rejection, sha256: sha256, size: entry.attributes.size, rejectedAt: SFTPSource.wallClock())
-            recordRejection(relativePath, sha256: sha256, reason: reason)
+                rejection: rejection, sha256: sha256, size: file.entry.attributes.size, rejectedAt: SFTPSource.wallClock())
+            recordRejection(file.relativePath, sha256: sha256, reason: reason)
         }
-        try await acknowledge(relativePath)
+        return true
     }
 
     /// Commits the rejection event of a file refused without reading it (too large).
@@ -129,9 +184,9 @@ extension RemotePoller {
             ])
     }
 
-    private func forgetStaged() {
-        staged = nil
-        staging.discard()
+    func forgetStaged(_ slot: Int) {
+        staged[slot] = nil
+        staging.discard(slot)
     }
 
     /// The server refused to open or read one file: report it, leave it, carry on.

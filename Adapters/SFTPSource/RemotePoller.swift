@@ -22,8 +22,8 @@ final class RemotePoller {
     var files: [String: TrackedRemoteFile] = [:]
     /// Done markers present, by path below `remote_dir`.
     var markers: Set<String> = []
-    /// The file whose bytes are (partly) in the staging file, as it was when they were read.
-    var staged: (relativePath: String, attributes: RemoteAttributes)?
+    /// Per staging slot: the file whose bytes are (partly) in it, as it was when they were read.
+    var staged: [StagedFile?] = Array(repeating: nil, count: StagingArea.slots)
     var reportedUndecodableNames: Set<String> = []
     var reportedUnreadableDirectories: Set<String> = []
     var wasConnected = false
@@ -121,9 +121,10 @@ final class RemotePoller {
             }
         }
         for path in files.keys where !present.contains(path) { files[path] = nil }
-        if let staged, files[staged.relativePath].map({ !$0.entry.attributes.isUnchanged(from: staged.attributes) }) ?? true {
-            self.staged = nil
-            staging.discard()
+        for (slot, file) in staged.enumerated() {
+            guard let file, files[file.relativePath].map({ !$0.entry.attributes.isUnchanged(from: file.attributes) }) ?? true
+            else { continue }
+            forgetStaged(slot)
         }
     }
 

@@ -1,14 +1,18 @@
 import Glibc
 
-/// The local directory a remote file is downloaded into before intake reads it.
+/// The local directory remote files are downloaded into before intake reads them.
 ///
-/// Holds at most one file, `download.partial`: the download in progress, or a finished
-/// download whose submission is being retried. A download interrupted by a broken
-/// connection stays so that it can resume where it stopped.
+/// Holds at most two files, one per slot (`download.partial`, `download.partial.1`): the
+/// file intake is reading while the next one downloads. A slot holds a download in progress,
+/// a finished download being submitted, or one whose submission is to be retried; a
+/// download interrupted by a broken connection stays so that it can resume where it stopped.
 struct StagingArea {
     let directory: String
 
-    var path: String { directory + "/download.partial" }
+    /// How many files can be staged at once.
+    static let slots = 2
+
+    func path(_ slot: Int) -> String { directory + (slot == 0 ? "/download.partial" : "/download.partial.\(slot)") }
 
     /// Creates the directory (and parents) and removes whatever a previous run left in it.
     func prepare() throws(SFTPSourceError) {
@@ -31,9 +35,10 @@ struct StagingArea {
         }
     }
 
-    /// Opens the staging file: kept as it is to resume at its end, else emptied.
+    /// Opens the staging file of `slot`: kept as it is to resume at its end, else emptied.
     /// Returns the descriptor and the offset the download continues at.
-    func open(resuming: Bool) throws(SSHFailure) -> (fd: Int32, offset: Int64) {
+    func open(_ slot: Int, resuming: Bool) throws(SSHFailure) -> (fd: Int32, offset: Int64) {
+        let path = path(slot)
         let flags = O_RDWR | O_CREAT | O_CLOEXEC | (resuming ? 0 : O_TRUNC)
         let fd = Glibc.open(path, flags, 0o600)
         guard fd >= 0 else { throw .local("cannot open the staging file \(path): \(String(cString: strerror(errno)))") }
@@ -46,6 +51,6 @@ struct StagingArea {
         return (fd, Int64(status.st_size))
     }
 
-    /// Removes the staging file.
-    func discard() { unlink(path) }
+    /// Removes the staging file of `slot`.
+    func discard(_ slot: Int) { unlink(path(slot)) }
 }

@@ -6,6 +6,8 @@ import Synchronization
 /// A `DocumentIntake` that reads every submitted descriptor to the end, hashes it, and
 /// records it; it answers `alreadyCommitted` for content it has committed before (as the
 /// outbox's receipts do), and can be told to refuse, to fail, or to stop accepting.
+/// Like the agent's intake, `begin` starts a submission at once; `hold()` keeps begun
+/// submissions from committing until `release()`.
 final class HashingIntake: DocumentIntake {
     struct Submission: Equatable {
         var fileName: String
@@ -24,6 +26,9 @@ final class HashingIntake: DocumentIntake {
         var refusal: DocumentRejection?
         var failuresLeft = 0
         var accepting = true
+        var begun: [String] = []
+        var held = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -35,6 +40,32 @@ final class HashingIntake: DocumentIntake {
     func refuse(with rejection: DocumentRejection?) { state.withLock { $0.refusal = rejection } }
     func failNext(_ count: Int) { state.withLock { $0.failuresLeft = count } }
     func setAccepting(_ accepting: Bool) { state.withLock { $0.accepting = accepting } }
+    /// Files whose submission has begun, in order.
+    var begunNames: [String] { state.withLock { $0.begun } }
+    func hold() { state.withLock { $0.held = true } }
+    func release() {
+        let waiting = state.withLock { state in
+            state.held = false
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    func begin(_ document: IncomingDocument) -> PendingSubmission {
+        state.withLock { $0.begun.append(document.fileName) }
+        let task = Task {
+            await withCheckedContinuation { continuation in
+                let wait = state.withLock { state in
+                    if state.held { state.waiting.append(continuation) }
+                    return state.held
+                }
+                if !wait { continuation.resume() }
+            }
+            return try await self.submit(document)
+        }
+        return PendingSubmission { try await task.value }
+    }
 
     func submit(_ document: IncomingDocument) async throws -> IntakeResult {
         guard case .fileDescriptor(let fd) = document.input else { throw OutboxUnavailable() }

@@ -255,6 +255,56 @@ struct SFTPSourceTests {
         #expect(intake.submittedNames == ["retry.xml"])
     }
 
+    @Test("the next file downloads while the current one commits; each is acknowledged only after its own commit")
+    func downloadOverlapsCommit() async throws {
+        let fixture = try SFTPFixture()
+        for (index, name) in ["a.xml", "b.xml", "c.xml"].enumerated() {
+            try fixture.write(name, "<\(name.prefix(1))/>", age: 30 - Double(index))
+        }
+        let intake = HashingIntake()
+        intake.hold()
+        let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            try await eventually("b downloaded while a is being committed") { intake.begunNames == ["a.xml", "b.xml"] }
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(intake.begunNames == ["a.xml", "b.xml"], "two files in flight at most")
+            #expect(intake.submissions.isEmpty)
+            #expect(fixture.names(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == ["a.xml", "b.xml", "c.xml"],
+                    "nothing is acknowledged before its commit")
+            #expect(Set(fixture.names(in: fixture.staging)) == ["download.partial", "download.partial.1"])
+            intake.release()
+            try await eventually("all archived") {
+                fixture.names(in: fixture.archive) == ["a.xml", "b.xml", "c.xml"]
+            }
+        }
+        #expect(intake.begunNames == ["a.xml", "b.xml", "c.xml"])
+        #expect(intake.submissions.map(\.content) == ["<a/>", "<b/>", "<c/>"].map { Array($0.utf8) }, "each from its own staged copy")
+    }
+
+    @Test("sshd killed while a commit is pending: after the restart both files are acknowledged, each submitted once")
+    func serverKilledDuringCommit() async throws {
+        let fixture = try SFTPFixture()
+        try fixture.write("a.xml", "<a/>", age: 30)
+        try fixture.write("b.xml", "<b/>", age: 20)
+        let intake = HashingIntake()
+        intake.hold()
+        let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            try await eventually("both in flight") { intake.begunNames == ["a.xml", "b.xml"] }
+            fixture.server.kill()
+            intake.release()
+            try await eventually("both committed") { intake.submissions.count == 2 }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(fixture.names(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == ["a.xml", "b.xml"])
+            try fixture.server.start()
+            try await eventually(timeout: 30, "both archived after the restart") {
+                fixture.names(in: fixture.archive) == ["a.xml", "b.xml"]
+            }
+        }
+        #expect(intake.submittedNames.sorted() == ["a.xml", "b.xml"], "each submitted once")
+        #expect(intake.begunNames == ["a.xml", "b.xml"], "not downloaded again")
+    }
+
     @Test("sshd killed mid-download and restarted: the file arrives once, complete")
     func serverKilledMidDownload() async throws {
         let fixture = try SFTPFixture()
