@@ -8,7 +8,7 @@ struct StagedFile {
     let attributes: RemoteAttributes
 }
 
-/// A downloaded file whose submission runs while the next file downloads.
+/// A downloaded file whose submission runs while later files download.
 struct InFlightFile {
     let relativePath: String
     let entry: RemoteEntry
@@ -20,40 +20,40 @@ struct InFlightFile {
 extension RemotePoller {
     /// Hands over every ready file, oldest mtime first.
     ///
-    /// Two files overlap: while intake hashes, decodes and commits one (read from its staging
-    /// slot), the next downloads into the other slot; each file is acknowledged once its own
-    /// commit is done, in order. Whatever happens, no submission is left running on return.
+    /// Files overlap: while intake hashes, decodes and commits the earlier ones (each read
+    /// from its own staging slot), the next downloads into a free slot; each file is
+    /// acknowledged once its own commit is done, in order. Whatever happens, no submission is
+    /// left running on return.
     func handOverReadyFiles() async throws(SSHFailure) {
         let now = ContinuousClock.now
         let ready = files.filter { isReady($0.key, $0.value, now: now) }
             .sorted { ($0.value.entry.attributes.mtime, $0.key) < ($1.value.entry.attributes.mtime, $1.key) }
             .map(\.key)
-        var inFlight: InFlightFile?
+        var inFlight: [InFlightFile] = []
         do throws(SSHFailure) {
             for path in ready {
                 guard !Task.isCancelled else { break }
                 guard await waitForIntake() else { break }
-                guard let next = try await download(path, busySlot: inFlight?.slot) else { continue }
-                let previous = inFlight
-                inFlight = next
-                if let previous { try await finish(previous) }
+                guard let next = try await download(path, busySlots: inFlight.map(\.slot)) else { continue }
+                inFlight.append(next)
+                if inFlight.count == StagingArea.slots { try await finish(inFlight.removeFirst()) }
             }
+            while !inFlight.isEmpty { try await finish(inFlight.removeFirst()) }
         } catch {
-            if let inFlight { await settle(inFlight) }
+            for file in inFlight { await settle(file) }
             throw error
         }
-        if let inFlight { try await finish(inFlight) }
     }
 
     /// Downloads one file into a free staging slot and begins its submission; nil when there
     /// is nothing to submit (gone, changed, too large, unreadable).
-    private func download(_ relativePath: String, busySlot: Int?) async throws(SSHFailure) -> InFlightFile? {
+    private func download(_ relativePath: String, busySlots: [Int]) async throws(SSHFailure) -> InFlightFile? {
         guard let file = files[relativePath] else { return nil }
         let entry = file.entry
         let resumable = staged.firstIndex {
             $0.map { $0.relativePath == relativePath && $0.attributes.isUnchanged(from: entry.attributes) } ?? false
         }
-        let slot = resumable ?? freeSlot(besides: busySlot)
+        let slot = resumable ?? freeSlot(besides: busySlots)
         let (fd, offset) = try staging.open(slot, resuming: resumable != nil)
         var handedOver = false
         defer { if !handedOver { close(fd) } }
@@ -98,10 +98,11 @@ extension RemotePoller {
         return nil
     }
 
-    /// A slot for a new download: never `busy` (intake is reading it), preferably an empty one.
-    /// A staged copy kept for a retry may be overwritten (the retry then downloads again).
-    private func freeSlot(besides busy: Int?) -> Int {
-        let candidates = (0..<StagingArea.slots).filter { $0 != busy }
+    /// A slot for a new download: never a `busy` one (intake is reading it), preferably an
+    /// empty one. A staged copy kept for a retry may be overwritten (the retry then downloads
+    /// again).
+    private func freeSlot(besides busy: [Int]) -> Int {
+        let candidates = (0..<StagingArea.slots).filter { !busy.contains($0) }
         let slot = candidates.first { staged[$0] == nil } ?? candidates[0]
         forgetStaged(slot)
         return slot
