@@ -10,7 +10,6 @@ struct StagedFile {
 
 /// A downloaded file whose submission runs while later files download.
 struct InFlightFile {
-    let relativePath: String
     let entry: RemoteEntry
     let slot: Int
     let fd: Int32
@@ -93,7 +92,7 @@ extension RemotePoller {
                 sourceName: settings.name, fileName: entry.name, input: .fileDescriptor(fd),
                 size: entry.attributes.size, format: settings.format))
             handedOver = true
-            return InFlightFile(relativePath: relativePath, entry: entry, slot: slot, fd: fd, submission: submission)
+            return InFlightFile(entry: entry, slot: slot, fd: fd, submission: submission)
         }
         return nil
     }
@@ -110,7 +109,7 @@ extension RemotePoller {
 
     /// Waits for the file's commit, records it, and acknowledges it on the server.
     private func finish(_ file: InFlightFile) async throws(SSHFailure) {
-        if await settle(file) { try await acknowledge(file.relativePath) }
+        if await settle(file) { try await acknowledge(file.entry.relativePath) }
     }
 
     /// Waits for the file's commit and records what became of it; true when it is handled
@@ -118,25 +117,26 @@ extension RemotePoller {
     @discardableResult
     private func settle(_ file: InFlightFile) async -> Bool {
         defer { close(file.fd) }
+        let path = file.entry.relativePath
         let result: IntakeResult
         do {
             result = try await file.submission.result()
         } catch {
             // The staged copy is kept: the retry submits it without downloading again.
-            handOverFailed(file.relativePath, error)
+            handOverFailed(path, error)
             return false
         }
         forgetStaged(file.slot)
-        files[file.relativePath]?.failures = 0
+        files[path]?.failures = 0
         switch result {
         case .committed(let events, _, let sha256):
-            recordPickup(file.relativePath, sha256: sha256, events: events)
+            recordPickup(path, sha256: sha256, events: events)
         case .alreadyCommitted(let sha256):
-            recordPickup(file.relativePath, sha256: sha256, events: 0)
+            recordPickup(path, sha256: sha256, events: 0)
         case .rejected(let rejection, let sha256):
             let reason = QuarantineReason(
                 rejection: rejection, sha256: sha256, size: file.entry.attributes.size, rejectedAt: SFTPSource.wallClock())
-            recordRejection(file.relativePath, sha256: sha256, reason: reason)
+            recordRejection(path, sha256: sha256, reason: reason)
         }
         return true
     }

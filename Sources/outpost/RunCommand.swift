@@ -111,16 +111,16 @@ struct RunCommand: AsyncParsableCommand {
             "outpost.version": "\(OutpostVersion.current)",
             "outpost.sources": "\(config.sources.count)", "outpost.hub": "\(sink.description)",
         ])
+        var failure: (any Error)?
         do {
             try await group.run()
         } catch {
             logger.critical("agent.failed", metadata: ["error": "\(error)"])
-            await sink.shutdown()
-            await Self.close(outbox, logger: logger)
-            throw CommandFailure.runtime("\(error)")
+            failure = error
         }
         await sink.shutdown()
         await Self.close(outbox, logger: logger)
+        if let failure { throw CommandFailure.runtime("\(failure)") }
         logger.info("agent.stopped")
     }
 }
