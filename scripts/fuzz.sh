@@ -47,7 +47,7 @@ build() {
     idoc-xml)
         swift_module EventModel -- Sources/EventModel/*.swift
         local xml=(-I Adapters/CLibXML2 $(for f in $xml_cflags; do printf -- '-Xcc %s ' "$f"; done))
-        swift_module IDocXML "${xml[@]}" -- Adapters/IDocXML/*.swift
+        swift_module IDocXML -enable-testing "${xml[@]}" -- Adapters/IDocXML/*.swift
         swiftc -parse-as-library -O -g -sanitize=fuzzer,address -I "$out/obj" "${xml[@]}" fuzz/IDocXMLFuzz.swift \
             "$out/obj/EventModel.o" "$out/obj/IDocXML.o" -lxml2 -o "$bin" ;;
     idoc-flat)
@@ -104,7 +104,8 @@ for target in $targets; do
     log=$out/logs/$target.log
     echo "== running fuzz-$target (${limit[*]})"
     set +e
-    ASAN_OPTIONS=detect_leaks=0 timeout --signal=KILL "$wall" "$out/bin/fuzz-$target" "${limit[@]}" \
+    dict=(); [[ -f fuzz/$target.dict ]] && dict=(-dict="fuzz/$target.dict")
+    ASAN_OPTIONS=detect_leaks=0 timeout --signal=KILL "$wall" "$out/bin/fuzz-$target" "${limit[@]}" "${dict[@]}" \
         -rss_limit_mb=2048 -timeout=10 -max_len=16384 -print_final_stats=1 \
         -artifact_prefix="$out/artifacts/$target/" "$corpus" >"$log" 2>&1
     status=$?

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 internal import CLibXML2
 import EventModel
 
@@ -20,6 +25,11 @@ public struct IDocXMLCodec: DocumentCodec {
     /// Whether UTF-8 inputs take the fast path (their IDocs' bytes copied as they are); when
     /// false every input goes through libxml2's tree and serialiser (tests compare the two).
     var copiesUTF8Input = true
+    /// Whether UTF-8 inputs are first read by ``PlainIDocScanner`` (libxml2 only when it is
+    /// unsure); when false libxml2 reads every one (tests compare the two).
+    var scansPlainXML = true
+    /// The scanner's first buffer size (tests use tiny ones to cut markup everywhere).
+    var plainScannerBuffer = 256 << 10
 
     /// A codec; it holds no state, so one value may serve any number of inputs and threads.
     public init() {}
@@ -41,10 +51,44 @@ public struct IDocXMLCodec: DocumentCodec {
         try withExtendedLifetime(errors) {
             let feed = XMLInputFeed(input)
             if copiesUTF8Input && feed.withPrefix(XMLInputEncoding.isUTF8) {
-                try IDocSAXReader(feed: feed, errors: errors, limits: limits).readIDocs(emit: emit)
+                var skip = 0
+                let scans = scansPlainXML && Self.canBeReadTwice(input)
+                if scans {
+                    var scanner = PlainIDocScanner(input, limits: limits, bufferSize: plainScannerBuffer)
+                    defer { scanner.deallocate() }
+                    try Self.rewind(input)
+                    if try scanner.scan(emit: emit) { return }
+                    // Not plain XML, or something wrong: libxml2 reads it all again and
+                    // decides; the IDocs already emitted are not emitted twice.
+                    skip = scanner.emitted
+                    try Self.rewind(input)
+                }
+                let again = scans ? XMLInputFeed(input) : feed
+                try IDocSAXReader(feed: again, errors: errors, limits: limits).readIDocs { record in
+                    if skip > 0 {
+                        skip -= 1
+                        return
+                    }
+                    try emit(record)
+                }
             } else {
                 try IDocXMLReader(feed: feed, errors: errors).readIDocs(limits: limits, emit: emit)
             }
+        }
+    }
+
+    /// Whether the input can be read again from its start (bytes, a regular file; not a pipe).
+    private static func canBeReadTwice(_ input: DocumentInput) -> Bool {
+        guard case .fileDescriptor(let fd) = input else { return true }
+        var status = stat()
+        return fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// Seeks a descriptor back to the input's start (a second reading).
+    private static func rewind(_ input: DocumentInput) throws {
+        guard case .fileDescriptor(let fd) = input else { return }
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
+            throw DocumentRejection(.unreadable, "cannot read the input again: \(String(cString: strerror(errno)))")
         }
     }
 

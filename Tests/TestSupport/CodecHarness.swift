@@ -2,7 +2,7 @@ import EventModel
 import Foundation
 
 /// One document a codec emitted, copied out of the codec's reused buffer.
-public struct EmittedDocument: Sendable {
+public struct EmittedDocument: Sendable, Equatable {
     public var ordinal: Int
     public var control: ControlRecord?
     public var rootName: String?
