@@ -13,9 +13,10 @@ import EventModel
 /// whatever the input's encoding (UTF-8 with or without BOM, ISO-8859-1, …). The control
 /// record comes from the IDoc's `EDI_DC40` child.
 ///
-/// A UTF-8 input (the usual case) is checked by libxml2's SAX parser while each IDoc's bytes
-/// are copied as they are, root start tag included: `data` is byte for byte what the file
-/// holds. An input in another encoding goes through libxml2's streaming reader, each IDoc's
+/// A UTF-8 input (the usual case) is read by ``PlainIDocScanner`` in one pass, or, when the
+/// scanner is unsure (not plain XML, or something wrong), checked by libxml2's SAX parser;
+/// either way each IDoc's bytes are copied as they are, root start tag included: `data` is
+/// byte for byte what the file holds. An input in another encoding goes through libxml2's streaming reader, each IDoc's
 /// subtree is expanded and written out again as UTF-8. Either way the input is streamed:
 /// only one IDoc (and what libxml2 reads ahead) is held in memory at a time.
 /// Hostile input is refused: any document type declaration (so no entity is ever expanded
