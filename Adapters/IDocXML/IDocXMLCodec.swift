@@ -56,7 +56,6 @@ public struct IDocXMLCodec: DocumentCodec {
                 let scans = scansPlainXML && Self.canBeReadTwice(input)
                 if scans {
                     var scanner = PlainIDocScanner(input, limits: limits, bufferSize: plainScannerBuffer)
-                    defer { scanner.deallocate() }
                     try Self.rewind(input)
                     if try scanner.scan(emit: emit) { return }
                     // Not plain XML, or something wrong: libxml2 reads it all again and

@@ -20,8 +20,8 @@ import EventModel
 ///
 /// It streams: the input is read in chunks into a buffer that holds the markup being read;
 /// only the current IDoc is kept beside it.
-struct PlainIDocScanner {
-    /// Why the scan stopped before the end (tests only; the caller just falls back).
+struct PlainIDocScanner: ~Copyable {
+    /// The input offset where the scanner became unsure (tests only; the caller just falls back).
     private(set) var unsureAt: Int?
 
     private let limits: CodecLimits
@@ -34,6 +34,7 @@ struct PlainIDocScanner {
     /// Bytes dropped from the buffer's front so far (for ``unsureAt``).
     private var consumedBefore = 0
     private var atEOF = false
+    /// Bytes of a `.bytes` input copied into the buffer so far.
     private var bytesOffset = 0
 
     // Elements.
@@ -43,9 +44,10 @@ struct PlainIDocScanner {
     private var nameEnds: UnsafeMutablePointer<Int>
     private let endsCapacity: Int
     private var depth = 0
-    /// Attribute names of the start tag being read (start, length), for the duplicate check.
+    /// Attribute names of the start tag being read (start, length), for the duplicate check;
+    /// a tag with more attributes than this holds is left to libxml2.
     private var attributeNames: UnsafeMutablePointer<(start: Int, length: Int)>
-    private var attributeCapacity = 16
+    private let attributeCapacity = 16
     private var rootClosed = false
     private var rootName: String?
     private var rootStartTag: [UInt8] = []
@@ -94,8 +96,7 @@ struct PlainIDocScanner {
         attributeNames = .allocate(capacity: attributeCapacity)
     }
 
-    /// Frees the buffers; call once, when done with the scanner.
-    func deallocate() {
+    deinit {
         buffer.deallocate()
         names.deallocate()
         nameEnds.deallocate()
@@ -268,7 +269,7 @@ struct PlainIDocScanner {
                 case UInt8(ascii: "<"):
                     try markup(emit: emit)
                 case UInt8(ascii: "&"):
-                    try reference(inText: true)
+                    try textReference()
                 case UInt8(ascii: "]"):
                     // `]]>` may not appear in text.
                     if try need(3), buffer[position + 1] == UInt8(ascii: "]"), buffer[position + 2] == UInt8(ascii: ">") {
@@ -528,7 +529,7 @@ struct PlainIDocScanner {
     // MARK: Characters
 
     /// A reference in text at `position`: checked, decoded into a kept field's text.
-    private mutating func reference(inText: Bool) throws(Stop) {
+    private mutating func textReference() throws(Stop) {
         _ = try need(12)
         let (length, scalar) = try referenceLength(at: position, limit: end)
         if field != nil {

@@ -59,7 +59,6 @@ struct IDocXMLPlainScannerTests {
     func takesUsualFiles() throws {
         for (name, bytes) in try Self.inputs() {
             var scanner = PlainIDocScanner(.bytes(bytes), limits: .default)
-            defer { scanner.deallocate() }
             var documents = 0
             let finished = try scanner.scan { _ in documents += 1 }
             #expect(finished, "\(name): the scanner gave up at byte \(scanner.unsureAt ?? -1)")
@@ -147,7 +146,6 @@ struct IDocXMLPlainScannerTests {
         for (name, text) in cases {
             let bytes = Array(text.utf8)
             var scanner = PlainIDocScanner(.bytes(bytes), limits: .default)
-            defer { scanner.deallocate() }
             #expect(try !scanner.scan { _ in }, "\(name): the scanner should leave it to libxml2")
             Self.expectSame(bytes, name)
         }
@@ -167,7 +165,6 @@ struct IDocXMLPlainScannerTests {
         let idocs = (1...4).map { XMLFixture.idoc(docnum: "\($0)") }
         let text = XMLFixture.file(idocs: Array(idocs[0..<2]) + ["<!-- from here on libxml2 reads -->" + idocs[2], idocs[3]])
         var scanner = PlainIDocScanner(.bytes(Array(text.utf8)), limits: .default)
-        defer { scanner.deallocate() }
         #expect(try !scanner.scan { _ in })
         #expect(scanner.emitted == 2)
         let outcome = CodecHarness.decode(Self.codec(scans: true), .bytes(Array(text.utf8)))
