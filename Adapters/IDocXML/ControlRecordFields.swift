@@ -11,9 +11,8 @@ enum ControlRecordFields {
 
     /// A field's text without leading and trailing spaces, tabs, CR and LF.
     static func trimmed<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> String {
-        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        guard let first = bytes.firstIndex(where: { !isBlank($0) }),
-              let last = bytes.lastIndex(where: { !isBlank($0) })
+        guard let first = bytes.firstIndex(where: { !XMLSyntax.isBlank($0) }),
+              let last = bytes.lastIndex(where: { !XMLSyntax.isBlank($0) })
         else { return "" }
         return String(decoding: bytes[first...last], as: UTF8.self)
     }

@@ -251,7 +251,7 @@ final class IDocSplitter {
     }
 
     private static func endsName(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: ">") || byte == UInt8(ascii: "/") || byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+        byte == UInt8(ascii: ">") || byte == UInt8(ascii: "/") || XMLSyntax.isBlank(byte)
     }
 
     /// `IDOC`, or `prefix:IDOC` (the reader matches local names).

@@ -16,8 +16,8 @@ import EventModel
 /// A UTF-8 input (the usual case) is read by ``PlainIDocScanner`` in one pass, or, when the
 /// scanner is unsure (not plain XML, or something wrong), checked by libxml2's SAX parser;
 /// either way each IDoc's bytes are copied as they are, root start tag included: `data` is
-/// byte for byte what the file holds. An input in another encoding goes through libxml2's streaming reader, each IDoc's
-/// subtree is expanded and written out again as UTF-8. Either way the input is streamed:
+/// byte for byte what the file holds. An input in another encoding goes through libxml2's
+/// streaming reader, each IDoc's subtree is expanded and written out again as UTF-8. Either way the input is streamed:
 /// only one IDoc (and what libxml2 reads ahead) is held in memory at a time.
 /// Hostile input is refused: any document type declaration (so no entity is ever expanded
 /// and nothing outside the input is read), nesting beyond ``CodecLimits/maxDepth``, an IDoc
@@ -84,11 +84,13 @@ public struct IDocXMLCodec: DocumentCodec {
         return fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
     }
 
-    /// Seeks a descriptor back to the input's start (a second reading).
-    private static func rewind(_ input: DocumentInput) throws {
-        guard case .fileDescriptor(let fd) = input else { return }
-        guard lseek(fd, 0, SEEK_SET) == 0 else {
-            throw DocumentRejection(.unreadable, "cannot read the input again: \(String(cString: strerror(errno)))")
+    /// Seeks the input back to its start for another reading; a failure refuses it, as a
+    /// failed read does.
+    private static func rewind(_ input: DocumentInput) throws(DocumentRejection) {
+        do {
+            try input.rewind()
+        } catch {
+            throw DocumentRejection(.unreadable, "cannot read the input again: \(String(cString: strerror(error.code.rawValue)))")
         }
     }
 

@@ -208,7 +208,7 @@ struct PlainIDocScanner: ~Copyable {
         let stop = position + length - 2
         func blanks() -> Bool {
             let start = cursor
-            while cursor < stop, isBlank(buffer[cursor]) { cursor += 1 }
+            while cursor < stop, XMLSyntax.isBlank(buffer[cursor]) { cursor += 1 }
             return cursor > start
         }
         func attribute(_ name: String) throws(Stop) -> [UInt8] {
@@ -313,13 +313,15 @@ struct PlainIDocScanner: ~Copyable {
     private mutating func startTag(emit: (DocumentRecord) throws -> Void) throws {
         guard depth > 0 || rootName == nil else { throw Stop.unsure }
         // The whole tag must be in the buffer: read more and start over when it is cut.
-        var tag: (nameLength: Int, end: Int, empty: Bool)?
+        let tag: (nameLength: Int, end: Int, empty: Bool)
         while true {
-            tag = try parseStartTag()
-            if tag != nil { break }
+            if let parsed = try parseStartTag() {
+                tag = parsed
+                break
+            }
             guard try fill() else { throw Stop.unsure }
         }
-        guard let (nameLength, tagEnd, empty) = tag else { throw Stop.unsure }
+        let (nameLength, tagEnd, empty) = tag
         let tagStart = position
         position = tagEnd + 1
         try elementStarted(nameStart: tagStart + 1, nameLength: nameLength, tagStart: tagStart)
@@ -338,7 +340,7 @@ struct PlainIDocScanner: ~Copyable {
         var attributeCount = 0
         while true {
             let blankStart = cursor
-            while cursor < end, isBlank(buffer[cursor]) { cursor += 1 }
+            while cursor < end, XMLSyntax.isBlank(buffer[cursor]) { cursor += 1 }
             guard cursor < end else { return nil }
             switch buffer[cursor] {
             case UInt8(ascii: ">"):
@@ -367,11 +369,11 @@ struct PlainIDocScanner: ~Copyable {
             guard attributeCount < attributeCapacity else { throw .unsure }
             attributeNames[attributeCount] = (attributeStart, attributeLength)
             attributeCount += 1
-            while cursor < end, isBlank(buffer[cursor]) { cursor += 1 }
+            while cursor < end, XMLSyntax.isBlank(buffer[cursor]) { cursor += 1 }
             guard cursor < end else { return nil }
             guard buffer[cursor] == UInt8(ascii: "=") else { throw .unsure }
             cursor += 1
-            while cursor < end, isBlank(buffer[cursor]) { cursor += 1 }
+            while cursor < end, XMLSyntax.isBlank(buffer[cursor]) { cursor += 1 }
             guard cursor < end else { return nil }
             let quote = buffer[cursor]
             guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") else { throw .unsure }
@@ -428,12 +430,12 @@ struct PlainIDocScanner: ~Copyable {
             }
             let byte = buffer[cursor]
             if byte == UInt8(ascii: ">") { break }
-            guard isNameByte(byte) || isBlank(byte), cursor - position < PlainIDocScanner.maxNameLength + 64 else { throw Stop.unsure }
+            guard isNameByte(byte) || XMLSyntax.isBlank(byte), cursor - position < PlainIDocScanner.maxNameLength + 64 else { throw Stop.unsure }
             cursor += 1
         }
         var nameEnd = position + 2
         while nameEnd < cursor, isNameByte(buffer[nameEnd]) { nameEnd += 1 }
-        for index in nameEnd..<cursor where !isBlank(buffer[index]) { throw Stop.unsure }
+        for index in nameEnd..<cursor where !XMLSyntax.isBlank(buffer[index]) { throw Stop.unsure }
         guard nameEnd - (position + 2) == nameLength, memcmp(names + expected, buffer + position + 2, nameLength) == 0 else {
             throw Stop.unsure
         }
@@ -532,9 +534,7 @@ struct PlainIDocScanner: ~Copyable {
     private mutating func textReference() throws(Stop) {
         _ = try need(12)
         let (length, scalar) = try referenceLength(at: position, limit: end)
-        if field != nil {
-            fieldText.append(contentsOf: Array(String(Character(scalar)).utf8))
-        }
+        if field != nil { UTF8.encode(scalar) { fieldText.append($0) } }
         position += length
     }
 
@@ -623,10 +623,6 @@ struct PlainIDocScanner: ~Copyable {
 
     // MARK: Bytes
 
-    private func isBlank(_ byte: UInt8) -> Bool {
-        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
-    }
-
     /// ASCII name start characters (letters and `_`); `:` and non-ASCII names are left to libxml2.
     private func isNameStart(_ byte: UInt8) -> Bool {
         (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") || byte == UInt8(ascii: "_")
@@ -643,7 +639,7 @@ struct PlainIDocScanner: ~Copyable {
     }
 
     private mutating func skipBlanks() {
-        while position < end, isBlank(buffer[position]) { position += 1 }
+        while position < end, XMLSyntax.isBlank(buffer[position]) { position += 1 }
     }
 
     private func matches(_ text: StaticString) -> Bool {

@@ -71,7 +71,7 @@ struct PrologScanner {
             return
         }
         bytesSeen += 1
-        if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { return }
+        if XMLSyntax.isBlank(byte) { return }
         firstSignificantByte = byte
     }
 }

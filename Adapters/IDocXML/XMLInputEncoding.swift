@@ -20,21 +20,17 @@ enum XMLInputEncoding {
         if bytes.dropFirst().first == 0x00 { return false }
         if bytes.starts(with: [0x4C, 0x6F, 0xA7, 0x94]) { return false }
         guard bytes.starts(with: declarationStart),
-              let blank = bytes.dropFirst(declarationStart.count).first, isBlank(blank)
+              let blank = bytes.dropFirst(declarationStart.count).first, XMLSyntax.isBlank(blank)
         else { return true }
         guard let end = firstIndex(of: Array("?>".utf8), in: bytes) else { return false }
         let declaration = bytes[bytes.startIndex..<end]
         guard let name = firstIndex(of: encodingName, in: declaration) else { return true }
-        var rest = declaration[(name + encodingName.count)...].drop(while: isBlank)
+        var rest = declaration[(name + encodingName.count)...].drop(while: XMLSyntax.isBlank)
         guard rest.first == UInt8(ascii: "=") else { return false }
-        rest = rest.dropFirst().drop(while: isBlank)
+        rest = rest.dropFirst().drop(while: XMLSyntax.isBlank)
         guard let quote = rest.first, quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") else { return false }
         let value = rest.dropFirst().prefix { $0 != quote }
         return utf8Names.contains(String(decoding: value, as: UTF8.self).lowercased())
-    }
-
-    private static func isBlank(_ byte: UInt8) -> Bool {
-        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 
     private static func firstIndex(of needle: [UInt8], in bytes: Slice<UnsafeRawBufferPointer>) -> Int? {

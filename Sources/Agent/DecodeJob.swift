@@ -55,7 +55,7 @@ final class DecodeJob: Sendable {
         into handoff: EventHandoff
     ) throws {
         var encoder = CloudEventEncoder(origin: origin)
-        try InputReader.rewind(input)
+        try input.rewind()
         var chunk: [EncodedEvent] = []
         chunk.reserveCapacity(chunkSize)
         try codec.decode(input, limits: limits) { record in

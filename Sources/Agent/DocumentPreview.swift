@@ -20,7 +20,7 @@ public enum DocumentPreview {
             agentID: agentID, region: region, sourceName: sourceName,
             fileName: (path as NSString).lastPathComponent, fileSHA256: sha,
             pickupTime: Date().timeIntervalSince1970))
-        try InputReader.rewind(input)
+        try input.rewind()
         try codec.decode(input, limits: limits) { record in try emit(encoder.encode(record)) }
     }
 }

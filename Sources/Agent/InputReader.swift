@@ -4,13 +4,6 @@ import Foundation
 
 /// Blocking reads of a ``DocumentInput`` (run off the cooperative pool).
 enum InputReader {
-    /// Seeks a file descriptor back to its start (codecs read from the current offset).
-    static func rewind(_ input: DocumentInput) throws {
-        if case .fileDescriptor(let fd) = input, lseek(fd, 0, SEEK_SET) < 0 {
-            throw POSIXError(.init(rawValue: errno) ?? .EIO)
-        }
-    }
-
     /// Up to `count` bytes from the start, without moving the offset.
     static func prefix(_ input: DocumentInput, count: Int) throws -> [UInt8] {
         switch input {
