@@ -17,8 +17,8 @@ import EventModel
 /// scanner is unsure (not plain XML, or something wrong), checked by libxml2's SAX parser;
 /// either way each IDoc's bytes are copied as they are, root start tag included: `data` is
 /// byte for byte what the file holds. An input in another encoding goes through libxml2's
-/// streaming reader, each IDoc's subtree is expanded and written out again as UTF-8. Either way the input is streamed:
-/// only one IDoc (and what libxml2 reads ahead) is held in memory at a time.
+/// streaming reader, each IDoc's subtree is expanded and written out again as UTF-8. Every
+/// way streams the input: only one IDoc (and what is read ahead) is held in memory at a time.
 /// Hostile input is refused: any document type declaration (so no entity is ever expanded
 /// and nothing outside the input is read), nesting beyond ``CodecLimits/maxDepth``, an IDoc
 /// beyond ``CodecLimits/maxDocumentBytes``. Safe to use from several threads at once.
