@@ -12,8 +12,8 @@ struct SFTPFixture {
     let errors: String
     let staging: String
 
-    init() throws {
-        server = try TestSSHServer()
+    init(logRequests: Bool = false) throws {
+        server = try TestSSHServer(logRequests: logRequests)
         inbox = server.remoteRoot + "/outbound"
         archive = inbox + "/archive"
         errors = server.remoteRoot + "/error"

@@ -341,4 +341,49 @@ struct SFTPSourceTests {
         #expect(intake.submissions.first?.size == Int64(expected))
         #expect(intake.submissions.first?.sha256 == expectedSHA)
     }
+
+    @Test("downloads ask the server for no bytes past a file's end (libssh2 reads ahead)")
+    func noReadRequestsPastTheEnd() async throws {
+        let fixture = try SFTPFixture(logRequests: true)
+        // Sizes around libssh2's 30,000-byte requests, its 4× read-ahead, and past the 8 MiB
+        // it keeps in flight at most.
+        let sizes = [1, 3, 4_999, 30_000, 30_001, 59_999, 100_003, 1_000_000, 3_000_001, 9_000_001]
+        var expected: [String: (size: Int, sha256: String)] = [:]
+        for (index, size) in sizes.enumerated() {
+            let name = "FILE_\(index).dat"
+            var bytes = [UInt8](repeating: 0, count: size)
+            for offset in 0..<size { bytes[offset] = UInt8(truncatingIfNeeded: offset &* 31 &+ index) }
+            let path = fixture.inbox + "/" + name
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            chmod(path, 0o644)
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -5)], ofItemAtPath: path)
+            expected[name] = (size, HashingIntake.sha256Hex(bytes))
+        }
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(after: .delete), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            try await eventually(timeout: 60, "all files deleted") { fixture.names(in: fixture.inbox).isEmpty }
+        }
+        #expect(intake.submissions.count == sizes.count)
+        for submission in intake.submissions {
+            #expect(submission.size == Int64(expected[submission.fileName]?.size ?? -1), "\(submission.fileName)")
+            #expect(submission.sha256 == expected[submission.fileName]?.sha256, "\(submission.fileName)")
+        }
+        // sftp-server logs `request N: read "PATH" (handle H) off OFFSET len LENGTH` (CRLF).
+        var requests: [String: (count: Int, pastEnd: Int)] = [:]
+        for line in try String(contentsOfFile: fixture.server.requestLog, encoding: .utf8).split(whereSeparator: \.isNewline) where line.contains(": read \"") {
+            guard let name = expected.keys.first(where: { line.contains("/" + $0 + "\"") }),
+                  let offset = line.split(separator: " off ").last?.split(separator: " ").first.flatMap({ Int($0) })
+            else { continue }
+            requests[name, default: (0, 0)].count += 1
+            if offset >= expected[name]!.size { requests[name, default: (0, 0)].pastEnd += 1 }
+        }
+        for (index, size) in sizes.enumerated() {
+            let name = "FILE_\(index).dat"
+            let seen = requests[name] ?? (0, 0)
+            #expect(seen.count >= (size + 29_999) / 30_000, "\(name): \(seen.count) read requests logged; is the SFTP server logging?")
+            // Beyond what libssh2 keeps in flight, a batch of requests may end in one probe.
+            #expect(seen.pastEnd <= (size > 8 << 20 ? 1 : 0), "\(name) (\(size) bytes): \(seen.pastEnd) read requests past the end")
+        }
+    }
 }

@@ -20,7 +20,9 @@ final class TestSSHServer: @unchecked Sendable {
     private let config: String
     private let process = Mutex<Subprocess?>(nil)
 
-    init() throws {
+    /// - Parameter logRequests: run OpenSSH's `sftp-server` program (instead of the one built
+    ///   into sshd), logging every request it serves into ``requestLog``.
+    init(logRequests: Bool = false) throws {
         try Self.ensureUser()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sftp-\(UUID().uuidString)").path
         remoteRoot = directory + "/remote"
@@ -49,7 +51,7 @@ final class TestSSHServer: @unchecked Sendable {
             MaxStartups 100
             MaxSessions 100
             LogLevel VERBOSE
-            Subsystem sftp internal-sftp
+            Subsystem sftp \(logRequests ? Self.loggingSFTPServer(into: requestLog) : "internal-sftp")
 
             """
         try text.write(toFile: config, atomically: true, encoding: .utf8)
@@ -57,6 +59,17 @@ final class TestSSHServer: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// Where a server started with `logRequests` logs the SFTP requests it serves.
+    var requestLog: String { directory + "/sftp-requests.log" }
+
+    /// The `Subsystem` command for an `sftp-server` whose debug log (one line per request)
+    /// goes to `path`: its own stderr would go to the client, so the login shell redirects it.
+    private static func loggingSFTPServer(into path: String) -> String {
+        FileManager.default.createFile(atPath: path, contents: Data())
+        chmod(path, 0o666)
+        return "/usr/lib/openssh/sftp-server -e -l DEBUG1 2>>\(path)"
+    }
 
     /// Starts sshd and waits until it accepts connections.
     func start() throws {
