@@ -43,6 +43,14 @@ enum DownloadResult: Sendable, Equatable {
     case vanished
 }
 
+/// How a removal sent without waiting ended (see ``SSHConnection/sendRemoval(_:)``).
+struct RemovalOutcome: Sendable, Equatable {
+    /// The remote path.
+    let path: String
+    /// The server's refusal; nil when the file is gone (removed, or already gone).
+    let failure: SSHFailure?
+}
+
 /// Joins remote path components with exactly one `/`.
 func remoteJoin(_ directory: String, _ name: String) -> String {
     directory.isEmpty ? name : directory.hasSuffix("/") ? directory + name : directory + "/" + name

@@ -5,13 +5,24 @@ extension RemotePoller {
     /// Moves, deletes or quarantines a handled file on the server. When that fails the file
     /// stays remembered (so it is not ingested again) and the acknowledgement is retried on
     /// the next polls; a broken connection is rethrown.
+    ///
+    /// A plain delete does not wait for the server's reply: the next download goes ahead
+    /// and the reply is read before the next removal or at the end of the poll
+    /// (``finishRemoval()``); until then the file counts as still to be acknowledged.
     func acknowledge(_ relativePath: String) async throws(SSHFailure) {
         guard let file = files[relativePath], let handled = file.handled, handled.disposition != .leave else { return }
         let entry = file.entry
+        let marker = filter.marker(for: entry.path)
+        if handled.disposition == .acknowledge, case .delete = settings.after, marker == nil {
+            let path = entry.path
+            removalsAwaitingReply[path] = relativePath
+            apply(try await client.perform { connection, _ throws(SSHFailure) in try connection.sendRemoval(path) })
+            return
+        }
+        try await finishRemoval()
         let after = settings.after
         let errorDirectory = settings.errorDirectory
         let sourceName = settings.name
-        let marker = filter.marker(for: entry.path)
         let outcome: (destination: String?, warning: String?)
         do {
             outcome = try await client.perform { connection, _ throws(SSHFailure) in
@@ -21,22 +32,48 @@ extension RemotePoller {
             }
         } catch {
             if error.breaksConnection { throw error }
-            var updated = file
-            updated.failures += 1
-            files[relativePath] = updated
-            let metadata: Logger.Metadata = ["file": .string(entry.path), "error": .string(error.description)]
-            let message: Logger.Message =
-                "Cannot move or delete the committed remote file; fix the SFTP user's permissions on the named path; retrying on every poll"
-            if updated.failures == 1 { logger.error(message, metadata: metadata) } else { logger.debug(message, metadata: metadata) }
+            acknowledgementFailed(relativePath, error)
             return
         }
-        files[relativePath] = nil
-        if let warning = outcome.warning {
+        acknowledged(relativePath, destination: outcome.destination, warning: outcome.warning)
+    }
+
+    /// Reads the reply to a removal still in flight, if any, and records its outcome.
+    func finishRemoval() async throws(SSHFailure) {
+        guard !removalsAwaitingReply.isEmpty else { return }
+        let outcome = try await client.perform { connection, _ throws(SSHFailure) in try connection.finishRemoval() }
+        apply(outcome.map { [$0] } ?? [])
+    }
+
+    private func apply(_ outcomes: [RemovalOutcome]) {
+        for outcome in outcomes {
+            guard let relativePath = removalsAwaitingReply.removeValue(forKey: outcome.path) else { continue }
+            if let failure = outcome.failure {
+                acknowledgementFailed(relativePath, failure)
+            } else {
+                acknowledged(relativePath, destination: nil, warning: nil)
+            }
+        }
+    }
+
+    private func acknowledged(_ relativePath: String, destination: String?, warning: String?) {
+        guard let entry = files.removeValue(forKey: relativePath)?.entry else { return }
+        if let warning {
             logger.warning("Remote file acknowledged, with a problem", metadata: ["file": .string(entry.path), "problem": .string(warning)])
         }
         logger.info(
             "Remote file acknowledged",
-            metadata: ["file": .string(entry.path), "destination": .string(outcome.destination ?? "deleted")])
+            metadata: ["file": .string(entry.path), "destination": .string(destination ?? "deleted")])
+    }
+
+    private func acknowledgementFailed(_ relativePath: String, _ error: SSHFailure) {
+        guard var file = files[relativePath] else { return }
+        file.failures += 1
+        files[relativePath] = file
+        let metadata: Logger.Metadata = ["file": .string(file.entry.path), "error": .string(error.description)]
+        let message: Logger.Message =
+            "Cannot move or delete the committed remote file; fix the SFTP user's permissions on the named path; retrying on every poll"
+        if file.failures == 1 { logger.error(message, metadata: metadata) } else { logger.debug(message, metadata: metadata) }
     }
 
     /// Retries the acknowledgements that failed before, for files still listed unchanged.

@@ -24,6 +24,8 @@ final class RemotePoller {
     var markers: Set<String> = []
     /// Per staging slot: the file whose bytes are (partly) in it, as it was when they were read.
     var staged: [StagedFile?] = Array(repeating: nil, count: StagingArea.slots)
+    /// Removals sent whose reply is still to be read: relative path by remote path.
+    var removalsAwaitingReply: [String: String] = [:]
     var reportedUndecodableNames: Set<String> = []
     var reportedUnreadableDirectories: Set<String> = []
     var wasConnected = false
@@ -67,11 +69,17 @@ final class RemotePoller {
         publishStatus()
         try await retryPendingAcknowledgements()
         try await handOverReadyFiles()
+        try await finishRemoval()
         publishStatus()
     }
 
     /// Called by `run()` when the connection failed.
-    func connectionLost() { wasConnected = false }
+    /// Called by `run()` when the connection failed. A removal whose reply was not read is
+    /// retried on the next polls (a file already gone counts as removed).
+    func connectionLost() {
+        wasConnected = false
+        removalsAwaitingReply = [:]
+    }
 
     func publishStatus() {
         let waiting = files.values.count { $0.handled == nil }

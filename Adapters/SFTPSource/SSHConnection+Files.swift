@@ -117,11 +117,54 @@ extension SSHConnection {
 
     /// Removes `path`; a file already gone counts as removed.
     func remove(_ path: String) throws(SSHFailure) {
+        // libssh2 runs one removal at a time: the one in flight is finished first. Its
+        // outcome is dropped here; a file it failed to remove is listed again and retried.
+        _ = try finishRemoval()
         guard libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count)) == 0 else {
             let failure = sftpFailure("remove", path)
             if failure.isNoSuchFile { return }
             throw failure
         }
+    }
+
+    /// Sends the request to remove `path` without waiting for the server's reply, so that the
+    /// next download need not wait for that round trip: the reply is read (libssh2 queues it
+    /// while other requests are served) by ``finishRemoval()``, which also runs first when an
+    /// earlier removal is still in flight. Returns the outcomes known now: the earlier
+    /// removal's, and this one's when it finished at once. Throws only failures that break the
+    /// connection.
+    func sendRemoval(_ path: String) throws(SSHFailure) -> [RemovalOutcome] {
+        var finished = try finishRemoval().map { [$0] } ?? []
+        libssh2_session_set_blocking(session, 0)
+        let rc = libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count))
+        libssh2_session_set_blocking(session, 1)
+        removalInFlight = path
+        if rc == LIBSSH2_ERROR_EAGAIN, libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND == 0 {
+            return finished
+        }
+        // Done already, refused, or the request did not go out whole: finish it now, blocking
+        // (libssh2 carries on from where the first call stopped).
+        if rc == LIBSSH2_ERROR_EAGAIN {
+            if let outcome = try finishRemoval() { finished.append(outcome) }
+        } else {
+            removalInFlight = nil
+            finished.append(rc == 0 ? RemovalOutcome(path: path, failure: nil) : try Self.outcome(path, sftpFailure("remove", path)))
+        }
+        return finished
+    }
+
+    /// Reads the reply to the removal in flight, if any; a file already gone counts as removed.
+    /// Throws only failures that break the connection.
+    func finishRemoval() throws(SSHFailure) -> RemovalOutcome? {
+        guard let path = removalInFlight else { return nil }
+        removalInFlight = nil
+        if libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count)) == 0 { return RemovalOutcome(path: path, failure: nil) }
+        return try Self.outcome(path, sftpFailure("remove", path))
+    }
+
+    private static func outcome(_ path: String, _ failure: SSHFailure) throws(SSHFailure) -> RemovalOutcome {
+        if failure.breaksConnection { throw failure }
+        return RemovalOutcome(path: path, failure: failure.isNoSuchFile ? nil : failure)
     }
 
     /// Creates `directory` and its missing parents.

@@ -16,6 +16,9 @@ final class SSHConnection {
     var ensuredDirectories: Set<String> = []
     /// Reused for every download (bounded memory whatever the file size).
     var readBuffer: UnsafeMutableRawBufferPointer
+    /// The remote path of a removal whose request is sent and whose reply is still to be read
+    /// (see ``sendRemoval(_:)``).
+    var removalInFlight: String?
 
     /// Bytes requested per `libssh2_sftp_read`; libssh2 pipelines this into many SFTP reads.
     static let readChunk = 2 << 20

@@ -386,4 +386,68 @@ struct SFTPSourceTests {
             #expect(seen.pastEnd <= (size > 8 << 20 ? 1 : 0), "\(name) (\(size) bytes): \(seen.pastEnd) read requests past the end")
         }
     }
+
+    @Test("a removal is sent without waiting for its reply; the reply is read later, refusals and files already gone included")
+    func removalWithoutWaiting() async throws {
+        let fixture = try SFTPFixture()
+        let one = try fixture.write("one.xml", "<one/>")
+        let two = try fixture.write("two.xml", "<two/>")
+        let locked = fixture.server.remoteRoot + "/locked"
+        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true)
+        let kept = try fixture.write("kept.xml", "<kept/>", in: locked)
+        chmod(locked, 0o755)  // owned by root: the SFTP user cannot remove files in it
+        let connection = try SSHConnection(settings: try fixture.keySettings(after: .delete))
+        defer { connection.close(graceful: true) }
+
+        // The server answers nothing while paused: the request must go out without a wait.
+        fixture.server.pauseSessions(true)
+        let sent = Result { () throws(SSHFailure) in try connection.sendRemoval(one) }
+        fixture.server.pauseSessions(false)
+        #expect(try sent.get() == [], "nothing is known before the server replies")
+        #expect(connection.removalInFlight == one)
+        // Other requests are served while the reply waits in libssh2's queue.
+        #expect(try connection.stat(two)?.size == 6)
+        // The next removal reads the earlier reply first.
+        var outcomes = try connection.sendRemoval(two)
+        if let last = try connection.finishRemoval() { outcomes.append(last) }
+        #expect(outcomes == [RemovalOutcome(path: one, failure: nil), RemovalOutcome(path: two, failure: nil)])
+        #expect(try connection.finishRemoval() == nil, "every reply is read once")
+        #expect(!fixture.exists(one) && !fixture.exists(two))
+
+        // A refusal comes back with the reply; a file already gone counts as removed.
+        outcomes = try connection.sendRemoval(kept)
+        outcomes += try connection.sendRemoval(one)
+        if let last = try connection.finishRemoval() { outcomes.append(last) }
+        #expect(outcomes.map(\.path) == [kept, one])
+        #expect(outcomes.first?.failure?.isPermissionDenied == true, "\(outcomes)")
+        #expect(outcomes.last?.failure == nil)
+        #expect(fixture.exists(kept))
+
+        // A blocking removal while one is in flight finishes that one first.
+        let three = try fixture.write("three.xml", "<three/>")
+        let four = try fixture.write("four.xml", "<four/>")
+        _ = try connection.sendRemoval(three)
+        try connection.remove(four)
+        #expect(connection.removalInFlight == nil)
+        #expect(!fixture.exists(three) && !fixture.exists(four))
+    }
+
+    @Test("a delete the server refuses is retried on every poll, without ingesting the file again")
+    func refusedDeleteIsRetried() async throws {
+        let fixture = try SFTPFixture()
+        try fixture.write("keep.xml", "<keep/>")
+        try fixture.write("other.xml", "<other/>", age: 4)
+        chmod(fixture.inbox, 0o755)  // owned by root: the SFTP user can read but not remove
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(after: .delete), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            try await eventually("acknowledgements pending") { source.status.acknowledgementsPending == 2 }
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(intake.submissions.count == 2, "a file was ingested again while its removal kept failing")
+            chmod(fixture.inbox, 0o777)
+            try await eventually("deleted once the directory is writable") { fixture.names(in: fixture.inbox).isEmpty }
+        }
+        #expect(intake.submittedNames == ["keep.xml", "other.xml"])
+        #expect(source.status.acknowledgementsPending == 0)
+    }
 }

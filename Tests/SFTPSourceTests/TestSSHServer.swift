@@ -96,6 +96,13 @@ final class TestSSHServer: @unchecked Sendable {
 
     func stop() { kill() }
 
+    /// Stops (SIGSTOP) or continues (SIGCONT) every session process: requests sent meanwhile
+    /// get no reply until it continues.
+    func pauseSessions(_ paused: Bool) {
+        guard let sshd = process.withLock({ $0 }) else { return }
+        for child in Self.descendants(of: sshd.pid) { Glibc.kill(child, paused ? SIGSTOP : SIGCONT) }
+    }
+
     /// `[127.0.0.1]:port ssh-ed25519 AAAA…`
     var knownHostsLine: String {
         get throws {
