@@ -143,6 +143,22 @@ final class RemotePoller {
         return file.isSettled(now: now, settle: settings.settle)
     }
 
+    /// Seconds until the next listing: `poll_interval`, or less when a file seen unchanged
+    /// waits only for a listing `settle` after it was first seen so (then it is picked up
+    /// that much sooner). Never less than `minimumRelisting` (a file that keeps changing is
+    /// not listed in a tight loop), nor more than `poll_interval`.
+    func nextListingDelay(now: ContinuousClock.Instant) -> Double {
+        var delay = settings.pollInterval
+        for (path, file) in files where file.handled == nil && file.notBefore == nil && filter.marker(for: path) == nil {
+            let due = file.changedAt + .seconds(settings.settle) - now
+            delay = min(delay, Double(due.components.seconds) + Double(due.components.attoseconds) / 1e18)
+        }
+        return max(delay, min(settings.pollInterval, Self.minimumRelisting))
+    }
+
+    /// The shortest pause between two listings made early for a settling file.
+    static let minimumRelisting = 0.5
+
     /// Seconds to wait after the `failures`-th consecutive failure of one file.
     func retryDelay(after failures: Int) -> Double {
         min(settings.reconnectMax, settings.reconnectInitial * Double(1 << min(30, max(0, failures - 1))))

@@ -91,15 +91,16 @@ public final class SFTPSource: Sendable {
                 guard (try? await Task.sleep(for: .seconds(delay))) != nil else { break }
                 continue
             }
-            guard await idle(client) else { break }
+            guard await idle(client, seconds: poller.nextListingDelay(now: .now)) else { break }
         }
         await client.shutdown()
         logger.info("SFTP source stopped")
     }
 
-    /// Sleeps `poll_interval`, sending keepalives on a long interval. Returns `false` on cancellation.
-    private func idle(_ client: SFTPClient) async -> Bool {
-        var remaining = settings.pollInterval
+    /// Sleeps `seconds` (`poll_interval`, or less when a file is about to settle), sending
+    /// keepalives on a long interval. Returns `false` on cancellation.
+    private func idle(_ client: SFTPClient, seconds: Double) async -> Bool {
+        var remaining = seconds
         while remaining > 0 {
             let step = min(remaining, settings.keepaliveInterval)
             guard (try? await Task.sleep(for: .seconds(step))) != nil else { return false }

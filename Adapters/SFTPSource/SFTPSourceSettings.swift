@@ -43,7 +43,8 @@ public struct SFTPSourceSettings: Sendable, Equatable {
     /// Seconds between listings.
     public var pollInterval: Double
     /// A file is ready when its size and mtime are unchanged across two listings at least
-    /// this many seconds apart.
+    /// this many seconds apart (the second listing comes this long after the first, not a
+    /// whole `pollInterval` later).
     public var settle: Double
     /// e.g. `.done`: a file `X` is ready as soon as `X.done` exists; the marker is removed
     /// after `X` is acknowledged.

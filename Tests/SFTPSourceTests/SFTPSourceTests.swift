@@ -450,4 +450,19 @@ struct SFTPSourceTests {
         #expect(intake.submittedNames == ["keep.xml", "other.xml"])
         #expect(source.status.acknowledgementsPending == 0)
     }
+
+    @Test("a file waiting to settle is listed again after settle, not a whole poll_interval later")
+    func settlingFileListedEarly() async throws {
+        let fixture = try SFTPFixture()
+        try fixture.write("soon.xml", "<soon/>")
+        let intake = HashingIntake()
+        var settings = try fixture.keySettings(after: .delete, settle: 0.3)
+        settings.pollInterval = 60
+        let source = SFTPSource(settings: settings, intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            // Listed at start, settled 0.3 s later: the second listing must not wait 60 s.
+            try await eventually(timeout: 20, "picked up well before the next poll_interval") { !fixture.exists(fixture.inbox + "/soon.xml") }
+        }
+        #expect(intake.submittedNames == ["soon.xml"])
+    }
 }
