@@ -38,11 +38,13 @@ extension RemotePoller {
         acknowledged(relativePath, destination: outcome.destination, warning: outcome.warning)
     }
 
-    /// Reads the reply to a removal still in flight, if any, and records its outcome.
+    /// Reads the reply to a removal still in flight, if any, and records its outcome. A
+    /// removal whose outcome is unknown after that stays to be retried on the next poll.
     func finishRemoval() async throws(SSHFailure) {
         guard !removalsAwaitingReply.isEmpty else { return }
         let outcome = try await client.perform { connection, _ throws(SSHFailure) in try connection.finishRemoval() }
         apply(outcome.map { [$0] } ?? [])
+        removalsAwaitingReply = [:]
     }
 
     private func apply(_ outcomes: [RemovalOutcome]) {

@@ -73,7 +73,6 @@ final class RemotePoller {
         publishStatus()
     }
 
-    /// Called by `run()` when the connection failed.
     /// Called by `run()` when the connection failed. A removal whose reply was not read is
     /// retried on the next polls (a file already gone counts as removed).
     func connectionLost() {
@@ -143,10 +142,10 @@ final class RemotePoller {
         return file.isSettled(now: now, settle: settings.settle)
     }
 
-    /// Seconds until the next listing: `poll_interval`, or less when a file seen unchanged
-    /// waits only for a listing `settle` after it was first seen so (then it is picked up
-    /// that much sooner). Never less than `minimumRelisting` (a file that keeps changing is
-    /// not listed in a tight loop), nor more than `poll_interval`.
+    /// Seconds until the next listing: `poll_interval`, or less when a file only waits for a
+    /// listing `settle` after its size and mtime were first seen (it is then picked up that
+    /// much sooner). Never less than `minimumRelisting` (a file that keeps changing is not
+    /// listed in a tight loop), nor more than `poll_interval`.
     func nextListingDelay(now: ContinuousClock.Instant) -> Double {
         var delay = settings.pollInterval
         for (path, file) in files where file.handled == nil && file.notBefore == nil && filter.marker(for: path) == nil {
