@@ -83,6 +83,20 @@ struct PlainIDocScanner: ~Copyable {
         }
     }
 
+    /// Name bytes of the plain subset: bit 1 when the byte may start a name (ASCII letters,
+    /// `_`), bit 2 when it may be in one (those, digits, `-`, `.`). Never freed.
+    private nonisolated(unsafe) static let nameClassTable: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        for byte in 0..<256 {
+            let start = (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A || byte == 0x5F
+            let inside = start || (0x30...0x39).contains(byte) || byte == 0x2D || byte == 0x2E
+            table[byte] = (start ? 1 : 0) | (inside ? 2 : 0)
+        }
+        return UnsafePointer(table)
+    }()
+    /// ``nameClassTable``, held here so that the hot loops read it with one load.
+    private let nameClass = PlainIDocScanner.nameClassTable
+
     /// - Parameter bufferSize: the first buffer size (tests use tiny ones to cut the input
     ///   at every place); it grows for markup that does not fit.
     init(_ input: DocumentInput, limits: CodecLimits, bufferSize: Int = 256 << 10) {
@@ -624,14 +638,10 @@ struct PlainIDocScanner: ~Copyable {
     // MARK: Bytes
 
     /// ASCII name start characters (letters and `_`); `:` and non-ASCII names are left to libxml2.
-    private func isNameStart(_ byte: UInt8) -> Bool {
-        (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") || byte == UInt8(ascii: "_")
-    }
+    private func isNameStart(_ byte: UInt8) -> Bool { nameClass[Int(byte)] & 1 != 0 }
 
-    private func isNameByte(_ byte: UInt8) -> Bool {
-        isNameStart(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-            || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
-    }
+    /// Name characters other than the first: ASCII letters, digits, `_`, `-`, `.`.
+    private func isNameByte(_ byte: UInt8) -> Bool { nameClass[Int(byte)] & 2 != 0 }
 
     /// `xmlns` declares a namespace: left to libxml2.
     private func startsWithXMLNS(_ start: Int, _ length: Int) -> Bool {

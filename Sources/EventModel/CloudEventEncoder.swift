@@ -8,12 +8,18 @@ public struct CloudEventEncoder {
     public let origin: DocumentOrigin
     private let time: String
     private let extensions: [UInt8]
+    /// `,"traceparent":"00-<trace id>-` for documents when the source gave no trace context:
+    /// the trace id is the input's, only the span id differs from one document to the next.
+    private let traceparentStart: [UInt8]
     private var writer = JSONWriter(capacity: 8192)
 
     public init(origin: DocumentOrigin) {
         self.origin = origin
         self.time = RFC3339.format(origin.pickupTime)
         self.extensions = ExtensionAttributes.members(origin.attributes)
+        var start = Array(",\"traceparent\":\"".utf8)
+        Traceparent.prefix(fileSHA256: origin.fileSHA256).withUnsafeBytes { JSONWriter.appendEscaped($0, to: &start) }
+        traceparentStart = start
     }
 
     /// The event for one document of the input.
@@ -58,7 +64,14 @@ public struct CloudEventEncoder {
         writer.member("filesha256", origin.fileSHA256)
         writer.member("ordinal", String(record.ordinal))
         writer.raw(extensions)
-        writer.member("traceparent", origin.traceparent ?? Traceparent.derived(fileSHA256: origin.fileSHA256, ordinal: record.ordinal))
+        if let traceparent = origin.traceparent {
+            writer.member("traceparent", traceparent)
+        } else {
+            // Traceparent.derived(fileSHA256:ordinal:), written without building a String.
+            writer.raw(traceparentStart)
+            writer.hex(Traceparent.spanID(ordinal: record.ordinal), digits: 16)
+            writer.raw("-01\"")
+        }
         writer.raw("}")
         return EncodedEvent(
             id: id, type: type, subject: subject, partitionKey: key, json: writer.bytes, ordinal: record.ordinal,
@@ -117,13 +130,22 @@ public enum Traceparent {
     /// A trace context derived from the input's hash and the document's ordinal, so that a
     /// document re-read after a crash carries the same trace id as the first attempt.
     public static func derived(fileSHA256: String, ordinal: Int) -> String {
+        var span = JSONWriter(capacity: 16)
+        span.hex(spanID(ordinal: ordinal), digits: 16)
+        return String(decoding: prefix(fileSHA256: fileSHA256) + span.bytes, as: UTF8.self) + "-01"
+    }
+
+    /// `00-<trace id>-`: the version and the trace id, the first 32 hex digits of the hash
+    /// (zero-padded; never all zeros, which W3C forbids).
+    static func prefix(fileSHA256: String) -> [UInt8] {
         var hex = Array(fileSHA256.utf8.prefix(32))
         while hex.count < 32 { hex.append(UInt8(ascii: "0")) }
         if hex.allSatisfy({ $0 == UInt8(ascii: "0") }) { hex[31] = UInt8(ascii: "1") }
-        var span = String(UInt64(ordinal) &+ 1, radix: 16)
-        span = String(repeating: "0", count: max(0, 16 - span.count)) + span
-        return "00-" + String(decoding: hex, as: UTF8.self) + "-" + span + "-01"
+        return Array("00-".utf8) + hex + [UInt8(ascii: "-")]
     }
+
+    /// The span id of the document with this ordinal (never 0, which W3C forbids).
+    static func spanID(ordinal: Int) -> UInt64 { UInt64(ordinal) &+ 1 }
 }
 
 /// RFC 3339 UTC timestamps without Foundation's formatters (which are slow and locale-bound).

@@ -33,8 +33,16 @@ public struct JSONWriter: Sendable {
         if comma { bytes.append(UInt8(ascii: ",")) }
         bytes.append(UInt8(ascii: "\""))
         key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         string(value)
+    }
+
+    /// Writes `value` as `digits` lowercase hexadecimal digits (the low ones, zero-padded).
+    public mutating func hex(_ value: UInt64, digits: Int) {
+        for index in stride(from: digits - 1, through: 0, by: -1) {
+            bytes.append(JSONWriter.hexDigit(UInt8(truncatingIfNeeded: value >> UInt64(4 * index)) & 0xF))
+        }
     }
 
     /// JSON string escaping of UTF-8 bytes: quote, backslash and control characters.
@@ -49,7 +57,7 @@ public struct JSONWriter: Sendable {
         let count = utf8.count
         let start = out.count
         let room = count + count / 4 + 8
-        out.append(contentsOf: repeatElement(0, count: room))
+        grow(&out, by: room)
         let written = out.withUnsafeMutableBufferPointer { buffer -> Int? in
             escape(source, count: count, into: buffer.baseAddress! + start, capacity: room)
         }
@@ -60,9 +68,24 @@ public struct JSONWriter: Sendable {
         var needed = 0
         for index in 0..<count { needed += escapeLength(source[index]) }
         out.removeLast(room)
-        out.append(contentsOf: repeatElement(0, count: needed))
+        grow(&out, by: needed)
         _ = out.withUnsafeMutableBufferPointer { buffer in
             escape(source, count: count, into: buffer.baseAddress! + start, capacity: needed)
+        }
+    }
+
+    /// Zeros a buffer grows by before escapes are written into it in place.
+    private static let zeros = [UInt8](repeating: 0, count: 16 << 10)
+
+    /// Appends `count` zeros, copied in blocks (appending a repeated zero goes byte by byte).
+    private static func grow(_ out: inout [UInt8], by count: Int) {
+        zeros.withUnsafeBufferPointer { zeros in
+            var left = count
+            while left > 0 {
+                let block = min(left, zeros.count)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: zeros[0..<block]))
+                left -= block
+            }
         }
     }
 

@@ -68,6 +68,36 @@ import Testing
 }
 
 @Suite struct CloudEventEncoderTests {
+    @Test("a document's traceparent: the input's hash as trace id, its ordinal + 1 as span id")
+    func derivedTraceparent() throws {
+        for (sha, traceID) in [
+            (String(repeating: "ab", count: 32), String(repeating: "ab", count: 16)),
+            ("12f", "12f" + String(repeating: "0", count: 29)),
+            ("", String(repeating: "0", count: 31) + "1"),
+        ] {
+            let origin = DocumentOrigin(agentID: "a", region: "r", sourceName: "s", fileName: "f.xml", fileSHA256: sha, pickupTime: 0)
+            var encoder = CloudEventEncoder(origin: origin)
+            for ordinal in [0, 1, 14, 15, 255, 1 << 32, Int(Int32.max)] {
+                let span = String(UInt64(ordinal) + 1, radix: 16)
+                let expected = "00-\(traceID)-\(String(repeating: "0", count: 16 - span.count) + span)-01"
+                #expect(Traceparent.derived(fileSHA256: sha, ordinal: ordinal) == expected)
+                let event = [UInt8]("<x/>".utf8).withUnsafeBytes {
+                    encoder.encode(DocumentRecord(ordinal: ordinal, control: nil, rootName: nil, contentType: "application/xml", data: $0))
+                }
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(event.json)) as? [String: Any])
+                #expect(object["traceparent"] as? String == expected)
+            }
+        }
+        var given = DocumentOrigin(agentID: "a", region: "r", sourceName: "s", fileName: "f.xml", fileSHA256: "ab", pickupTime: 0)
+        given.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        var encoder = CloudEventEncoder(origin: given)
+        let event = [UInt8]("<x/>".utf8).withUnsafeBytes {
+            encoder.encode(DocumentRecord(ordinal: 3, control: nil, rootName: nil, contentType: "application/xml", data: $0))
+        }
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(event.json)) as? [String: Any])
+        #expect(object["traceparent"] as? String == given.traceparent)
+    }
+
     @Test func encodesOneIDocAsCloudEvent() throws {
         let origin = DocumentOrigin(agentID: "plant-1", region: "emea", sourceName: "drop",
                                     fileName: "o.xml", fileSHA256: String(repeating: "a", count: 64),
