@@ -16,6 +16,10 @@ public final class Outbox: Sendable {
     let counters = OutboxCounters()
     /// Checkpoints the log away from the writer (nil when opened read-only).
     let checkpointer: OutboxCheckpointer?
+    /// The database file as opened (device, inode). A commit checks that `path` still names
+    /// it: SQLite keeps writing into a file removed under it (a deleted or replaced
+    /// data_dir), and its commits would vanish with it while the sources delete their files.
+    let fileIdentity: FileIdentity?
     /// The writer's own automatic checkpoint, a backstop behind ``OutboxCheckpointer`` (pages
     /// of 4 KiB: 32 MiB of log).
     static let backstopCheckpointPages = 8192
@@ -50,6 +54,7 @@ public final class Outbox: Sendable {
                 throw OutboxError.unusable(path: path, underlying: shortfall)
             }
             pool = try DatabasePool(path: path, configuration: config)
+            fileIdentity = FileIdentity(path: path)
             if !readOnly {
                 try OutboxSchema.migrator.migrate(pool)
             }
@@ -122,10 +127,26 @@ public final class Outbox: Sendable {
     }
 }
 
-/// Why the outbox could not be opened.
+/// A file's device and inode numbers: which file a path names.
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+
+    /// The file `path` names now; nil when there is none.
+    init?(path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+    }
+}
+
+/// Why the outbox could not be opened or written.
 public enum OutboxError: Error, CustomStringConvertible, Equatable {
     case missing(path: String)
     case unusable(path: String, underlying: String)
+    /// The database file was removed or replaced while open: nothing more is committed.
+    case replaced(path: String)
 
     public var description: String {
         switch self {
@@ -136,6 +157,10 @@ public enum OutboxError: Error, CustomStringConvertible, Equatable {
                 + "The agent will not start on it (so nothing in it is dropped): with the agent stopped, run "
                 + "`outpost outbox-recover --config FILE`, which keeps the damaged file and rebuilds the outbox "
                 + "from what can still be read (docs/OPERATIONS.md, section 'Outbox recovery')."
+        case .replaced(let path):
+            return "outbox database \(path) was removed or replaced while the agent was running (was the data_dir "
+                + "deleted?); nothing more is committed to it, so every input stays in its source. Restart the agent: "
+                + "it opens the outbox at that path again and picks the inputs up"
         }
     }
 }

@@ -77,9 +77,11 @@ extension Outbox {
     /// Runs `body` in one write transaction (off the cooperative pool, on the database's
     /// writer queue) and commits it; throws and rolls back everything when `body` throws.
     public func commit<T: Sendable>(_ body: @escaping @Sendable (inout OutboxTransaction) throws -> T) async throws -> T {
-        let (result, events, bytes) = try await pool.write { db -> (T, Int, Int64) in
+        let (result, events, bytes) = try await pool.write { [path, fileIdentity] db -> (T, Int, Int64) in
             var tx = OutboxTransaction(db: db, now: Date().timeIntervalSince1970)
             let result = try body(&tx)
+            // Last, before COMMIT: a commit into a file no longer at `path` would be lost.
+            if let fileIdentity, FileIdentity(path: path) != fileIdentity { throw OutboxError.replaced(path: path) }
             return (result, tx.inserted, tx.insertedBytes)
         }
         counters.add(events: Int64(events), bytes: bytes)

@@ -179,5 +179,32 @@ extension EndToEnd {
                 #expect(after["pending_events"] as? Int ?? 0 >= 5, "the events stay in the outbox: \(after)")
             }
         }
+
+        @Test("the data_dir deleted under the running agent: a later file is not committed into the lost outbox, stays in the drop directory, and arrives after a restart")
+        func dataDirDeletedUnderTheAgent() async throws {
+            try await Scenario.run("data-dir-deleted") { s in
+                try await s.hub.start()
+                try await s.agent.start()
+                let before = IDocFixtures.docnum(810_001), after = IDocFixtures.docnum(810_002)
+                try s.dirs.publish("before.xml", IDocFixtures.xmlFile(docnums: [before]))
+                try await s.eventually("the first file is committed and archived") { s.dirs.archivedFiles().count == 1 }
+                try FileManager.default.removeItem(atPath: s.dirs.agentData)
+                let logged = s.agent.logLength()
+                try s.dirs.publish("after.xml", IDocFixtures.xmlFile(docnums: [after]))
+                try await s.eventually("the refused commit is logged") {
+                    s.agent.log(since: logged).contains("was removed or replaced while the agent was running")
+                }
+                #expect(FileManager.default.fileExists(atPath: s.dirs.drop + "/after.xml"), "\(s.logs)")
+                #expect(s.dirs.archivedFiles().count == 1)
+
+                _ = await s.agent.terminate()
+                try await s.agent.start()
+                try await s.eventually("the file is picked up after the restart") { s.dirs.archivedFiles().count == 2 }
+                try await s.eventually("both documents reach the hub") {
+                    let ids = Set(try await s.hub.events().map(\.id))
+                    return ids.isSuperset(of: [IDocFixtures.eventID(docnum: before), IDocFixtures.eventID(docnum: after)])
+                }
+            }
+        }
     }
 }

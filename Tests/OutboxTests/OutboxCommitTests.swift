@@ -31,6 +31,28 @@ struct OutboxCommitTests {
         #expect(ids == ["a", "b", "c"])
     }
 
+    @Test("once the database file is removed or replaced under it, a commit throws and commits nothing")
+    func removedOrReplacedFileRefusesCommits() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        #expect(try await fixture.append([event("a")]) == 1)
+
+        // The data directory renamed away (as good as deleted): the path names nothing.
+        let moved = fixture.directory + "/moved"
+        try FileManager.default.moveItem(atPath: fixture.directory + "/data", toPath: moved)
+        await #expect(throws: OutboxError.replaced(path: fixture.path)) { try await fixture.append([event("b")]) }
+        let kept = try await DatabaseQueue(path: moved + "/outbox.sqlite").read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM event ORDER BY seq")
+        }
+        #expect(kept == ["a"], "the refused commit was rolled back in the file the outbox still has open")
+
+        // Another file at the path (a new data directory).
+        try FileManager.default.createDirectory(atPath: fixture.directory + "/data", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: fixture.path, contents: Data())
+        await #expect(throws: OutboxError.replaced(path: fixture.path)) { try await fixture.append([event("c")]) }
+        #expect("\(OutboxError.replaced(path: fixture.path))".contains("Restart the agent"))
+    }
+
     @Test("the same id within one transaction is stored once")
     func dedupeWithinTransaction() async throws {
         let fixture = try OutboxFixture()
