@@ -159,8 +159,9 @@ public enum OutboxError: Error, CustomStringConvertible, Equatable {
                 + "from what can still be read (docs/OPERATIONS.md, section 'Outbox recovery')."
         case .replaced(let path):
             return "outbox database \(path) was removed or replaced while the agent was running (was the data_dir "
-                + "deleted?); nothing more is committed to it, so every input stays in its source. Restart the agent: "
-                + "it opens the outbox at that path again and picks the inputs up"
+                + "deleted?); nothing more is committed to it, so every input stays in its source. Restart the agent once "
+                + "the events already in the removed file are delivered (metric outpost_outbox_events at 0): it opens a new "
+                + "outbox at that path and picks the inputs up (docs/OPERATIONS.md, 'Directories the agent writes')"
         }
     }
 }
