@@ -61,21 +61,24 @@ extension RemotePoller {
     private func acknowledged(_ relativePath: String, destination: String?, warning: String?) {
         guard let entry = files.removeValue(forKey: relativePath)?.entry else { return }
         if let warning {
-            logger.warning("Remote file acknowledged, with a problem", metadata: ["file": .string(entry.path), "problem": .string(warning)])
+            logger.warning("file.acknowledged_with_problem", metadata: ["file": .string(entry.path), "error": .string(warning)])
         }
-        logger.info(
-            "Remote file acknowledged",
-            metadata: ["file": .string(entry.path), "destination": .string(destination ?? "deleted")])
+        logger.info("file.acknowledged", metadata: ["file": .string(entry.path), "destination": .string(destination ?? "deleted")])
     }
 
     private func acknowledgementFailed(_ relativePath: String, _ error: SSHFailure) {
         guard var file = files[relativePath] else { return }
         file.failures += 1
         files[relativePath] = file
-        let metadata: Logger.Metadata = ["file": .string(file.entry.path), "error": .string(error.description)]
-        let message: Logger.Message =
-            "Cannot move or delete the committed remote file; fix the SFTP user's permissions on the named path; retrying on every poll"
-        if file.failures == 1 { logger.error(message, metadata: metadata) } else { logger.debug(message, metadata: metadata) }
+        let metadata: Logger.Metadata = [
+            "file": .string(file.entry.path), "error": .string(error.description),
+            "hint": "the file is committed; give the SFTP user permission to move or delete it (retried on every poll)",
+        ]
+        if file.failures == 1 {
+            logger.error("file.acknowledge_failed", metadata: metadata)
+        } else {
+            logger.debug("file.acknowledge_failed", metadata: metadata)
+        }
     }
 
     /// Retries the acknowledgements that failed before, for files still listed unchanged.

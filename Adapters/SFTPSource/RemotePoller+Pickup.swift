@@ -57,7 +57,7 @@ extension RemotePoller {
         var handedOver = false
         defer { if !handedOver { close(fd) } }
         if resumable != nil, offset > 0 {
-            logger.info("Resuming an interrupted download", metadata: ["file": .string(entry.path), "offset": .stringConvertible(offset)])
+            logger.info("file.download_resumed", metadata: ["file": .string(entry.path), "outpost.offset": .stringConvertible(offset)])
         }
         staged[slot] = StagedFile(relativePath: relativePath, attributes: entry.attributes)
 
@@ -78,11 +78,11 @@ extension RemotePoller {
         case .vanished:
             forgetStaged(slot)
             files[relativePath] = nil
-            logger.debug("Remote file vanished before pickup", metadata: ["file": .string(entry.path)])
+            logger.debug("file.vanished", metadata: ["file": .string(entry.path)])
         case .changed(let attributes):
             forgetStaged(slot)
             files[relativePath]?.observe(attributes, now: .now)
-            logger.debug("Remote file changed since it was listed; waiting for it to settle", metadata: ["file": .string(entry.path)])
+            logger.debug("file.changed_while_reading", metadata: ["file": .string(entry.path), "hint": "read again once it settles"])
         case .tooLarge(let attributes):
             forgetStaged(slot)
             try await refuseUnread(relativePath, attributes: attributes)
@@ -168,21 +168,23 @@ extension RemotePoller {
             $0.lastPickupAt = now
         }
         files[relativePath]?.handled = .init(sha256: sha256, disposition: .acknowledge)
-        logger.info("File committed", metadata: ["file": .string(relativePath), "events": .stringConvertible(events)])
+        logger.info("file.committed", metadata: ["file": .string(relativePath), "events": .stringConvertible(events)])
     }
 
     private func recordRejection(_ relativePath: String, sha256: String?, reason: QuarantineReason) {
         source.updateStatus { $0.filesRejected += 1 }
         let disposition: TrackedRemoteFile.Disposition = settings.errorDirectory == nil ? .leave : .quarantine(reason)
         files[relativePath]?.handled = .init(sha256: sha256, disposition: disposition)
-        logger.warning(
-            settings.errorDirectory == nil
-                ? "File refused; it is left on the server (set remote_error_dir to move refused files away)"
-                : "File refused; moving it to the remote error directory",
-            metadata: [
-                "file": .string(relativePath), "reason": .string(reason.rejection.code.rawValue),
-                "detail": .string(reason.rejection.detail),
-            ])
+        var metadata: Logger.Metadata = [
+            "file": .string(relativePath), "reason": .string(reason.rejection.code.rawValue),
+            "error": .string(reason.rejection.detail),
+        ]
+        if settings.errorDirectory == nil {
+            metadata["hint"] = "left on the server and not read again while unchanged; set remote_error_dir to move refused files away"
+            logger.warning("file.refused", metadata: metadata)
+        } else {
+            logger.warning("file.quarantined", metadata: metadata)
+        }
     }
 
     func forgetStaged(_ slot: Int) {
@@ -202,8 +204,11 @@ extension RemotePoller {
         }
         if files[relativePath]?.permissionReported == false {
             logger.error(
-                "Remote file is not readable by the SFTP user; grant read permission on the server; it is retried later",
-                metadata: ["file": .string(relativePath), "error": .string(failure.description)])
+                "file.unreadable",
+                metadata: [
+                    "file": .string(relativePath), "error": .string(failure.description),
+                    "hint": "give the SFTP user read permission on the server; tried again later, the other files go on",
+                ])
             files[relativePath]?.permissionReported = true
             source.updateStatus { $0.lastError = "\(relativePath): \(failure.description)" }
         }
@@ -219,10 +224,11 @@ extension RemotePoller {
         file.notBefore = .now + .seconds(delay)
         files[relativePath] = file
         logger.error(
-            "Handing the file over failed; it stays on the server and is retried",
+            "file.handover_failed",
             metadata: [
+                "hint": "the file stays on the server and is tried again",
                 "file": .string(relativePath), "error": .string(String(describing: error)),
-                "retry_in_s": .stringConvertible(delay),
+                "outpost.retry_in": "\((delay * 1000).rounded() / 1000)s",
             ])
     }
 }

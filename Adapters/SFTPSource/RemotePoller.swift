@@ -57,7 +57,7 @@ final class RemotePoller {
             try connection.list(directory, recursive: recursive, skipping: skipping)
         }
         if !wasConnected {
-            logger.info("Connected to the SFTP server", metadata: ["server": .string(settings.endpointDescription)])
+            logger.info("sftp.connected", metadata: ["outpost.server": .string(settings.endpointDescription)])
             wasConnected = true
         }
         apply(listing, now: .now)
@@ -97,7 +97,7 @@ final class RemotePoller {
             return true
         } catch {
             if !Task.isCancelled {
-                logger.error("Intake cannot accept documents; pickup paused", metadata: ["error": .string(String(describing: error))])
+                logger.error("source.intake_unavailable", metadata: ["error": .string(String(describing: error)), "hint": "pickup paused"])
             }
             return false
         }
@@ -107,10 +107,10 @@ final class RemotePoller {
 
     private func apply(_ listing: RemoteListing, now: ContinuousClock.Instant) {
         for name in listing.undecodableNames where reportedUndecodableNames.insert(name).inserted {
-            logger.warning("Remote file name is not valid UTF-8 and cannot be picked up; rename it", metadata: ["file": .string(name)])
+            logger.warning("file.name_not_utf8", metadata: ["file": .string(name), "hint": "rename it on the server to pick it up"])
         }
         for (directory, reason) in listing.unreadableDirectories where reportedUnreadableDirectories.insert(directory).inserted {
-            logger.warning("Cannot list a remote subdirectory; it is skipped", metadata: ["directory": .string(directory), "error": .string(reason)])
+            logger.warning("directory.unreadable", metadata: ["outpost.directory": .string(directory), "error": .string(reason), "hint": "skipped"])
         }
         var present: Set<String> = []
         markers = []

@@ -52,7 +52,7 @@ public final class SFTPSource: Sendable {
         try StagingArea(directory: settings.stagingDirectory).prepare()
         let client = SFTPClient(settings: settings)
         let poller = RemotePoller(settings: settings, intake: intake, logger: logger, client: client, source: self)
-        logger.info("SFTP source started", metadata: ["server": .string(settings.endpointDescription)])
+        logger.info("source.started", metadata: ["outpost.server": .string(settings.endpointDescription)])
 
         let backoff = ReconnectBackoff(initial: settings.reconnectInitial, maximum: settings.reconnectMax)
         var failures = 0
@@ -61,7 +61,7 @@ public final class SFTPSource: Sendable {
                 try await poller.poll()
                 failures = 0
             } catch .hostKey(let detail) {
-                logger.critical("Host key verification failed; this source stops", metadata: ["error": .string(detail)])
+                logger.critical("sftp.host_key_refused", metadata: ["error": .string(detail), "hint": "this source stays stopped until the trust is fixed and the agent restarted"])
                 updateStatus {
                     $0.connected = false
                     $0.stoppedReason = detail
@@ -76,13 +76,13 @@ public final class SFTPSource: Sendable {
                 poller.connectionLost()
                 let delay = backoff.delay(afterFailures: failures)
                 let metadata: Logger.Metadata = [
-                    "server": .string(settings.endpointDescription), "error": .string(error.description),
-                    "retry_in_s": .stringConvertible((delay * 1000).rounded() / 1000),
+                    "outpost.server": .string(settings.endpointDescription), "error": .string(error.description),
+                    "outpost.retry_in": "\((delay * 1000).rounded() / 1000)s",
                 ]
                 if failures == 1 {
-                    logger.error("SFTP connection failed; reconnecting with backoff", metadata: metadata)
+                    logger.error("sftp.connection_failed", metadata: metadata)
                 } else {
-                    logger.warning("SFTP connection failed again", metadata: metadata)
+                    logger.warning("sftp.connection_failed", metadata: metadata)
                 }
                 updateStatus {
                     $0.connected = false
@@ -94,7 +94,7 @@ public final class SFTPSource: Sendable {
             guard await idle(client, seconds: poller.nextListingDelay(now: .now)) else { break }
         }
         await client.shutdown()
-        logger.info("SFTP source stopped")
+        logger.info("source.stopped")
     }
 
     /// Sleeps `seconds` (`poll_interval`, or less when a file is about to settle), sending
