@@ -149,8 +149,7 @@ final class RemotePoller {
     func nextListingDelay(now: ContinuousClock.Instant) -> Double {
         var delay = settings.pollInterval
         for (path, file) in files where file.handled == nil && file.notBefore == nil && filter.marker(for: path) == nil {
-            let due = file.changedAt + .seconds(settings.settle) - now
-            delay = min(delay, Double(due.components.seconds) + Double(due.components.attoseconds) / 1e18)
+            delay = min(delay, (file.changedAt + .seconds(settings.settle) - now) / .seconds(1))
         }
         return max(delay, min(settings.pollInterval, Self.minimumRelisting))
     }

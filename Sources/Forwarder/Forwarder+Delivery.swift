@@ -15,8 +15,7 @@ extension Forwarder {
             if Task.isCancelled { return }
             let started = ContinuousClock.now
             let outcome = await sink.deliver(current)
-            let elapsed = started.duration(to: .now)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = started.duration(to: .now) / .seconds(1)
             switch outcome {
             case .delivered(let rejected):
                 await acknowledge(current, rejected: rejected)
