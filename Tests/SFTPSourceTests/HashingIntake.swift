@@ -7,7 +7,8 @@ import Synchronization
 /// records it; it answers `alreadyCommitted` for content it has committed before (as the
 /// outbox's receipts do), and can be told to refuse, to fail, or to stop accepting.
 /// Like the agent's intake, `begin` starts a submission at once; `hold()` keeps begun
-/// submissions from committing until `release()`.
+/// submissions from committing until `release()`. Submissions begun one after another are
+/// committed in that order, as the protocol promises.
 final class HashingIntake: DocumentIntake {
     struct Submission: Equatable {
         var fileName: String
@@ -29,6 +30,8 @@ final class HashingIntake: DocumentIntake {
         var begun: [String] = []
         var held = false
         var waiting: [CheckedContinuation<Void, Never>] = []
+        /// The submission begun last: the next one commits only after it has finished.
+        var last: Task<Void, Never>?
     }
 
     private let state = Mutex(State())
@@ -53,18 +56,28 @@ final class HashingIntake: DocumentIntake {
     }
 
     func begin(_ document: IncomingDocument) -> PendingSubmission {
-        state.withLock { $0.begun.append(document.fileName) }
-        let task = Task {
-            await withCheckedContinuation { continuation in
-                let wait = state.withLock { state in
-                    if state.held { state.waiting.append(continuation) }
-                    return state.held
-                }
-                if !wait { continuation.resume() }
+        let task = state.withLock { state in
+            state.begun.append(document.fileName)
+            let previous = state.last
+            let task = Task {
+                await previous?.value
+                return try await self.submitWhenReleased(document)
             }
-            return try await self.submit(document)
+            state.last = Task { _ = try? await task.value }
+            return task
         }
         return PendingSubmission { try await task.value }
+    }
+
+    private func submitWhenReleased(_ document: IncomingDocument) async throws -> IntakeResult {
+        await withCheckedContinuation { continuation in
+            let wait = state.withLock { state in
+                if state.held { state.waiting.append(continuation) }
+                return state.held
+            }
+            if !wait { continuation.resume() }
+        }
+        return try await submit(document)
     }
 
     func submit(_ document: IncomingDocument) async throws -> IntakeResult {
