@@ -30,7 +30,10 @@ let package = Package(
         .target(name: "EventModel", path: "Sources/EventModel"),
         .target(
             name: "Outbox",
-            dependencies: ["EventModel", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "EventModel", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             path: "Sources/Outbox"),
         .target(
             name: "Forwarder",

@@ -1,6 +1,7 @@
 import EventModel
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// One write transaction of the outbox: a document's events and its receipt, all or none.
 ///
@@ -16,21 +17,62 @@ public struct OutboxTransaction {
     public private(set) var insertedBytes: Int64 = 0
 
     /// Adds an event; a second event with the same id is ignored (it is the same document).
+    ///
+    /// This runs once per event on the writer, the intake's busiest thread: the values are
+    /// bound straight to SQLite's statements (the JSON from the event's own bytes, which
+    /// SQLite copies into its page), not boxed into arguments and copied into `Data` first.
     public mutating func append(_ event: EncodedEvent, source: String, fileName: String) throws {
         appended += 1
         let insert = try db.cachedStatement(sql: """
             INSERT INTO event (id, partition_key, type, subject, source, file_name, bytes, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-            """)
-        try insert.execute(arguments: [
-            event.id, event.partitionKey, event.type, event.subject, source, fileName, event.json.count, now,
-        ])
+            """).sqliteStatement
+        Self.bind(insert, 1, event.id)
+        Self.bind(insert, 2, event.partitionKey)
+        Self.bind(insert, 3, event.type)
+        Self.bind(insert, 4, event.subject)
+        Self.bind(insert, 5, source)
+        Self.bind(insert, 6, fileName)
+        sqlite3_bind_int64(insert, 7, Int64(event.json.count))
+        sqlite3_bind_double(insert, 8, now)
+        try step(insert)
         guard db.changesCount > 0 else { return }
-        let seq = db.lastInsertedRowID
-        let payload = try db.cachedStatement(sql: "INSERT INTO payload (seq, json) VALUES (?, ?)")
-        try payload.execute(arguments: [seq, Data(event.json)])
+        let payload = try db.cachedStatement(sql: "INSERT INTO payload (seq, json) VALUES (?, ?)").sqliteStatement
+        sqlite3_bind_int64(payload, 1, db.lastInsertedRowID)
+        try event.json.withUnsafeBytes { json throws in
+            // Static: SQLite reads the bytes during the step; the binding is cleared after it.
+            sqlite3_bind_blob(payload, 2, json.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(json.count), nil)
+            try step(payload)
+        }
         inserted += 1
         insertedBytes += Int64(event.json.count)
+    }
+
+    /// SQLite's "copy this value now" destructor.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    private static func bind(_ statement: SQLiteStatement, _ index: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress, !utf8.isEmpty else {
+                sqlite3_bind_text(statement, index, "", 0, transient)
+                return
+            }
+            base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                _ = sqlite3_bind_text(statement, index, $0, Int32(utf8.count), transient)
+            }
+        }
+    }
+
+    /// Runs an insert to its end, then resets it and clears its bindings (none outlives it).
+    private func step(_ statement: SQLiteStatement) throws {
+        let code = sqlite3_step(statement)
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
     }
 
     /// The receipt for an input with this content from this source, if any (read inside the

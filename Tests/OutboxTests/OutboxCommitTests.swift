@@ -53,6 +53,40 @@ struct OutboxCommitTests {
         #expect("\(OutboxError.replaced(path: fixture.path))".contains("Restart the agent"))
     }
 
+    @Test("an insert SQLite refuses throws its error, commits nothing of the input, and later commits go on")
+    func refusedInsertRollsBack() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        // Triggers stand in for any refusal (disk full, I/O error): one on each of the two
+        // inserts an event makes.
+        let writer = try DatabaseQueue(path: fixture.path)
+        try await writer.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse_event BEFORE INSERT ON event WHEN NEW.id = 'bad-event'
+                BEGIN SELECT RAISE(ABORT, 'event refused for the test'); END;
+                CREATE TRIGGER refuse_payload BEFORE INSERT ON payload WHEN length(NEW.json) > 1000
+                BEGIN SELECT RAISE(ABORT, 'payload refused for the test'); END;
+                """)
+        }
+        for (bad, message) in [(event("bad-event"), "event refused"), (event("big", padding: 2000), "payload refused")] {
+            do {
+                try await fixture.append([event("ok-\(message.prefix(5))"), bad])
+                Issue.record("the refused insert did not throw")
+            } catch let error as DatabaseError {
+                #expect(error.resultCode == .SQLITE_CONSTRAINT)
+                #expect(error.message?.contains(message) == true, "\(error)")
+            }
+        }
+        #expect(try await fixture.pendingSequences().isEmpty, "the events before the refused one were rolled back")
+        #expect(try fixture.query { try Int.fetchOne($0, sql: "SELECT count(*) FROM payload") } == 0)
+
+        #expect(try await fixture.append([event("a"), event("", padding: 10), event("b")]) == 3)
+        let window = try await fixture.outbox.pendingWindow(limit: 10)
+        let stored = try await fixture.outbox.outboundEvents(window.map(\.sequence))
+        #expect(stored.map(\.id) == ["a", "", "b"])
+        #expect(stored.map(\.json) == [event("a").json, event("", padding: 10).json, event("b").json])
+    }
+
     @Test("the same id within one transaction is stored once")
     func dedupeWithinTransaction() async throws {
         let fixture = try OutboxFixture()
