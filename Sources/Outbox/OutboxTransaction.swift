@@ -41,7 +41,7 @@ public struct OutboxTransaction {
         sqlite3_bind_int64(payload, 1, db.lastInsertedRowID)
         try event.json.withUnsafeBytes { json throws in
             // Static: SQLite reads the bytes during the step; the binding is cleared after it.
-            sqlite3_bind_blob(payload, 2, json.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(json.count), nil)
+            sqlite3_bind_blob(payload, 2, json.baseAddress ?? Self.emptyValue, Int32(json.count), nil)
             try step(payload)
         }
         inserted += 1
@@ -50,28 +50,28 @@ public struct OutboxTransaction {
 
     /// SQLite's "copy this value now" destructor.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    /// An address for empty values (an empty buffer may have none; SQLite wants one).
+    private static var emptyValue: UnsafeRawPointer { UnsafeRawPointer(("" as StaticString).utf8Start) }
 
     private static func bind(_ statement: SQLiteStatement, _ index: Int32, _ text: String) {
         var text = text
         text.withUTF8 { utf8 in
-            guard let base = utf8.baseAddress, !utf8.isEmpty else {
-                sqlite3_bind_text(statement, index, "", 0, transient)
-                return
-            }
-            base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
-                _ = sqlite3_bind_text(statement, index, $0, Int32(utf8.count), transient)
-            }
+            let bytes = UnsafeRawPointer(utf8.baseAddress) ?? emptyValue
+            sqlite3_bind_text(statement, index, bytes.assumingMemoryBound(to: CChar.self), Int32(utf8.count), transient)
         }
     }
 
     /// Runs an insert to its end, then resets it and clears its bindings (none outlives it).
+    /// Stepped here rather than through GRDB's `execute`, so GRDB's transaction observers
+    /// would not hear of these inserts (the outbox registers none).
     private func step(_ statement: SQLiteStatement) throws {
         let code = sqlite3_step(statement)
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
         guard code == SQLITE_DONE else {
             throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                sql: String(cString: sqlite3_sql(statement)))
         }
     }
 

@@ -31,7 +31,7 @@ final class HashingIntake: DocumentIntake {
         var held = false
         var waiting: [CheckedContinuation<Void, Never>] = []
         /// The submission begun last: the next one commits only after it has finished.
-        var last: Task<Void, Never>?
+        var last: Task<IntakeResult, Error>?
     }
 
     private let state = Mutex(State())
@@ -60,10 +60,10 @@ final class HashingIntake: DocumentIntake {
             state.begun.append(document.fileName)
             let previous = state.last
             let task = Task {
-                await previous?.value
+                _ = try? await previous?.value
                 return try await self.submitWhenReleased(document)
             }
-            state.last = Task { _ = try? await task.value }
+            state.last = task
             return task
         }
         return PendingSubmission { try await task.value }
