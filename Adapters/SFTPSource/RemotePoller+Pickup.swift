@@ -6,13 +6,17 @@ import Logging
 struct StagedFile {
     let relativePath: String
     let attributes: RemoteAttributes
+    /// The whole file when it was downloaded into memory; nil when its bytes are in the
+    /// slot's staging file.
+    var bytes: [UInt8]? = nil
 }
 
 /// A downloaded file whose submission runs while later files download.
 struct InFlightFile {
     let entry: RemoteEntry
     let slot: Int
-    let fd: Int32
+    /// What intake reads: the staged bytes, or the staging file (closed once settled).
+    let input: DocumentInput
     let submission: PendingSubmission
 }
 
@@ -52,49 +56,80 @@ extension RemotePoller {
         let resumable = staged.firstIndex {
             $0.map { $0.relativePath == relativePath && $0.attributes.isUnchanged(from: entry.attributes) } ?? false
         }
-        let slot = resumable ?? freeSlot(besides: busySlots)
-        let (fd, offset) = try staging.open(slot, resuming: resumable != nil)
-        var handedOver = false
-        defer { if !handedOver { close(fd) } }
-        if resumable != nil, offset > 0 {
-            logger.info("file.download_resumed", metadata: ["file": .string(entry.path), "outpost.offset": .stringConvertible(offset)])
+        if let resumable, let bytes = staged[resumable]?.bytes {
+            // A whole copy kept from a submission that failed: submitted again as it is.
+            return begin(entry, slot: resumable, input: .bytes(bytes))
         }
-        staged[slot] = StagedFile(relativePath: relativePath, attributes: entry.attributes)
-
+        let slot = resumable ?? freeSlot(besides: busySlots)
+        let maxSize = settings.maxFileSize
         let result: DownloadResult
-        do {
-            let maxSize = settings.maxFileSize
-            result = try await client.perform { connection, isCancelled throws(SSHFailure) in
-                try connection.download(
-                    entry.path, expected: entry.attributes, into: fd, from: offset, maxSize: maxSize, isCancelled: isCancelled)
+        let input: DocumentInput
+        if resumable == nil, entry.attributes.size <= StagingArea.inMemoryLimit {
+            let downloaded: (result: DownloadResult, bytes: [UInt8])
+            do {
+                downloaded = try await client.perform { connection, isCancelled throws(SSHFailure) in
+                    try connection.downloadIntoMemory(entry.path, expected: entry.attributes, maxSize: maxSize, isCancelled: isCancelled)
+                }
+            } catch {
+                if error.breaksConnection { throw error }
+                downloadFailed(relativePath, error)
+                return nil
             }
-        } catch {
-            if error.breaksConnection { throw error }
-            forgetStaged(slot)
-            downloadFailed(relativePath, error)
-            return nil
+            result = downloaded.result
+            input = .bytes(downloaded.bytes)
+            staged[slot] = StagedFile(relativePath: relativePath, attributes: entry.attributes, bytes: downloaded.bytes)
+        } else {
+            let (fd, offset) = try staging.open(slot, resuming: resumable != nil)
+            input = .fileDescriptor(fd)
+            if resumable != nil, offset > 0 {
+                logger.info("file.download_resumed", metadata: ["file": .string(entry.path), "outpost.offset": .stringConvertible(offset)])
+            }
+            staged[slot] = StagedFile(relativePath: relativePath, attributes: entry.attributes)
+            do {
+                result = try await client.perform { connection, isCancelled throws(SSHFailure) in
+                    try connection.download(
+                        entry.path, expected: entry.attributes, into: fd, from: offset, maxSize: maxSize, isCancelled: isCancelled)
+                }
+            } catch {
+                Glibc.close(fd)
+                if error.breaksConnection { throw error }
+                forgetStaged(slot)
+                downloadFailed(relativePath, error)
+                return nil
+            }
+            lseek(fd, 0, SEEK_SET)
         }
         switch result {
+        case .complete:
+            return begin(entry, slot: slot, input: input)
         case .vanished:
-            forgetStaged(slot)
             files[relativePath] = nil
             logger.debug("file.vanished", metadata: ["file": .string(entry.path)])
         case .changed(let attributes):
-            forgetStaged(slot)
             files[relativePath]?.observe(attributes, now: .now)
             logger.debug("file.changed_while_reading", metadata: ["file": .string(entry.path), "hint": "read again once it settles"])
         case .tooLarge(let attributes):
             forgetStaged(slot)
+            close(input)
             try await refuseUnread(relativePath, attributes: attributes)
-        case .complete:
-            lseek(fd, 0, SEEK_SET)
-            let submission = intake.begin(IncomingDocument(
-                sourceName: settings.name, fileName: entry.name, input: .fileDescriptor(fd),
-                size: entry.attributes.size, format: settings.format))
-            handedOver = true
-            return InFlightFile(entry: entry, slot: slot, fd: fd, submission: submission)
+            return nil
         }
+        forgetStaged(slot)
+        close(input)
         return nil
+    }
+
+    /// Begins the submission of a file downloaded whole into `slot`.
+    private func begin(_ entry: RemoteEntry, slot: Int, input: DocumentInput) -> InFlightFile {
+        let submission = intake.begin(IncomingDocument(
+            sourceName: settings.name, fileName: entry.name, input: input, size: entry.attributes.size,
+            format: settings.format))
+        return InFlightFile(entry: entry, slot: slot, input: input, submission: submission)
+    }
+
+    /// Closes the staging file an input reads from, if it is one.
+    private func close(_ input: DocumentInput) {
+        if case .fileDescriptor(let fd) = input { Glibc.close(fd) }
     }
 
     /// A slot for a new download: never a `busy` one (intake is reading it), preferably an
@@ -116,7 +151,7 @@ extension RemotePoller {
     /// (committed or rejected). A failed submission keeps the staged copy for the retry.
     @discardableResult
     private func settle(_ file: InFlightFile) async -> Bool {
-        defer { close(file.fd) }
+        defer { close(file.input) }
         let path = file.entry.relativePath
         let result: IntakeResult
         do {

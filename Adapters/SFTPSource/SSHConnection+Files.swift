@@ -64,6 +64,48 @@ extension SSHConnection {
         _ path: String, expected: RemoteAttributes, into fd: Int32, from offset: Int64, maxSize: Int64,
         isCancelled: () -> Bool
     ) throws(SSHFailure) -> DownloadResult {
+        try withOpenedFile(path, expected: expected, maxSize: maxSize) { handle, opened throws(SSHFailure) in
+            if offset > 0 { libssh2_sftp_seek64(handle, UInt64(offset)) }
+            return try readToEnd(handle, path, opened: opened, from: offset, isCancelled: isCancelled) {
+                position, count throws(SSHFailure) in
+                let bytes = UnsafeRawBufferPointer(rebasing: readBuffer[0..<count])
+                try Self.writeAll(fd, bytes, at: position)
+            }
+        }
+    }
+
+    /// Reads `path` (which `expected` describes) whole into memory: libssh2 copies each
+    /// reply straight into the returned bytes, with no staging file written and read back.
+    /// The bytes are those of a `.complete` result, else empty.
+    func downloadIntoMemory(
+        _ path: String, expected: RemoteAttributes, maxSize: Int64, isCancelled: () -> Bool
+    ) throws(SSHFailure) -> (result: DownloadResult, bytes: [UInt8]) {
+        var result = DownloadResult.vanished
+        var failure: SSHFailure?
+        let bytes = [UInt8](unsafeUninitializedCapacity: Int(max(0, expected.size))) { buffer, initialized in
+            do throws(SSHFailure) {
+                result = try withOpenedFile(path, expected: expected, maxSize: maxSize) { handle, opened throws(SSHFailure) in
+                    let destination = UnsafeMutableRawBufferPointer(buffer)
+                    return try readToEnd(handle, path, opened: opened, from: 0, isCancelled: isCancelled, into: destination) {
+                        position, count in
+                        initialized = Int(position) + count
+                    }
+                }
+            } catch {
+                failure = error
+            }
+            if case .complete = result {} else { initialized = 0 }
+        }
+        if let failure { throw failure }
+        return (result, bytes)
+    }
+
+    /// Opens `path`, checks it is still the file `expected` describes and not above `maxSize`,
+    /// and runs `body` on it; closes it after.
+    private func withOpenedFile(
+        _ path: String, expected: RemoteAttributes, maxSize: Int64,
+        _ body: (OpaquePointer, RemoteAttributes) throws(SSHFailure) -> DownloadResult
+    ) throws(SSHFailure) -> DownloadResult {
         guard let handle = libssh2_sftp_open_ex(sftp, path, UInt32(path.utf8.count), UInt(LIBSSH2_FXF_READ), 0, LIBSSH2_SFTP_OPENFILE) else {
             let failure = sftpFailure("open", path)
             if failure.isNoSuchFile { return .vanished }
@@ -73,26 +115,39 @@ extension SSHConnection {
         let opened = try fileAttributes(handle, path)
         guard opened.isUnchanged(from: expected) else { return .changed(opened) }
         guard opened.size <= maxSize else { return .tooLarge(opened) }
+        return try body(handle, opened)
+    }
+
+    /// Reads the open file from `offset` up to the size it was `opened` with, into `destination` at each byte's
+    /// own offset or, without one, into the read buffer; `stored(position, count)` follows
+    /// each read. Complete when every byte came and the file did not change meanwhile.
+    private func readToEnd(
+        _ handle: OpaquePointer, _ path: String, opened: RemoteAttributes, from offset: Int64, isCancelled: () -> Bool,
+        into destination: UnsafeMutableRawBufferPointer? = nil,
+        stored: (_ position: Int64, _ count: Int) throws(SSHFailure) -> Void
+    ) throws(SSHFailure) -> DownloadResult {
+        let size = opened.size
         var position = offset
-        if position > 0 { libssh2_sftp_seek64(handle, UInt64(position)) }
         // libssh2 (1.10) sends read requests ahead: up to four times the length a read asks
         // for beyond those in flight. Asking for the right length keeps its requests inside
         // the file: each request past the end costs the server a read and an EOF reply (a
         // 1 MB file used to cost 90 of them, a 5 KB file dozens). `requested` mirrors where
         // its requests end. A file that grew is caught by the size check after the loop.
         var requested = position
-        while position < opened.size {
+        while position < size {
             if isCancelled() { throw .cancelled }
-            let wanted = Self.readLength(position: position, requested: requested, size: opened.size, buffer: readBuffer.count)
+            let capacity = destination.map { _ in Int(size - position) } ?? readBuffer.count
+            let wanted = Self.readLength(position: position, requested: requested, size: size, buffer: capacity)
             requested = max(requested, position + 4 * Int64(wanted))
-            let count = libssh2_sftp_read(handle, readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), wanted)
+            let target = destination.map { $0.baseAddress! + Int(position) } ?? readBuffer.baseAddress!
+            let count = libssh2_sftp_read(handle, target.assumingMemoryBound(to: CChar.self), wanted)
             if count == 0 { break }
             guard count > 0 else { throw sftpFailure("read", path) }
-            try Self.writeAll(fd, UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]), at: position)
+            try stored(position, count)
             position += Int64(count)
         }
         let after = try fileAttributes(handle, path)
-        guard position == opened.size, after.isUnchanged(from: opened) else { return .changed(after) }
+        guard position == size, after.isUnchanged(from: opened) else { return .changed(after) }
         return .complete(opened)
     }
 

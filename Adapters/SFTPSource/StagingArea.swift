@@ -1,17 +1,25 @@
 import Glibc
 
-/// The local directory remote files are downloaded into before intake reads them.
+/// Where remote files are downloaded to before intake reads them: memory for files up to
+/// ``inMemoryLimit``, else a local directory.
 ///
-/// Holds at most ``slots`` files, one per slot (`download.partial`, `download.partial.1`, …):
-/// the files intake is reading while the next one downloads. A slot holds a download in progress,
-/// a finished download being submitted, or one whose submission is to be retried; a
-/// download interrupted by a broken connection stays so that it can resume where it stopped.
+/// Holds at most ``slots`` files, one per slot (on disk `download.partial`,
+/// `download.partial.1`, …): the files intake is reading while the next one downloads. A
+/// slot holds a download in progress, a finished download being submitted, or one whose
+/// submission is to be retried; a download to disk interrupted by a broken connection stays
+/// so that it can resume where it stopped (one to memory starts again).
 struct StagingArea {
     let directory: String
 
     /// How many files can be staged at once: files in flight (being committed, or
     /// downloading). Three measured ~10% faster than two for 1 MB files (docs/BENCHMARKS.md).
     static let slots = 3
+
+    /// Largest file downloaded into memory instead of a staging file: writing a file and
+    /// reading it back twice (hash, decode) cost the session thread and intake more than the
+    /// transfer itself for 1 MB files (docs/BENCHMARKS.md). At most ``slots`` of them are
+    /// held at once (12 MiB); larger files stream to disk, so memory stays bounded for any size.
+    static let inMemoryLimit: Int64 = 4 << 20
 
     func path(_ slot: Int) -> String { directory + (slot == 0 ? "/download.partial" : "/download.partial.\(slot)") }
 

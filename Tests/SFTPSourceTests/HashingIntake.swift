@@ -16,6 +16,8 @@ final class HashingIntake: DocumentIntake {
         var size: Int64
         /// The content, when small (≤ 64 KiB).
         var content: [UInt8]?
+        /// Handed over in memory (else as a staging file's descriptor).
+        var inMemory: Bool
     }
 
     struct OutboxUnavailable: Error {}
@@ -81,18 +83,27 @@ final class HashingIntake: DocumentIntake {
     }
 
     func submit(_ document: IncomingDocument) async throws -> IntakeResult {
-        guard case .fileDescriptor(let fd) = document.input else { throw OutboxUnavailable() }
         var hasher = SHA256()
         var small: [UInt8] = []
         var total: Int64 = 0
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard count >= 0 else { throw OutboxUnavailable() }
-            if count == 0 { break }
-            hasher.update(data: buffer[0..<count])
-            if total + Int64(count) <= 65536 { small.append(contentsOf: buffer[0..<count]) }
-            total += Int64(count)
+        let inMemory: Bool
+        switch document.input {
+        case .bytes(let bytes):
+            inMemory = true
+            hasher.update(data: bytes)
+            small = bytes.count <= 65536 ? bytes : []
+            total = Int64(bytes.count)
+        case .fileDescriptor(let fd):
+            inMemory = false
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                guard count >= 0 else { throw OutboxUnavailable() }
+                if count == 0 { break }
+                hasher.update(data: buffer[0..<count])
+                if total + Int64(count) <= 65536 { small.append(contentsOf: buffer[0..<count]) }
+                total += Int64(count)
+            }
         }
         let sha = Self.hex(hasher.finalize())
         return try state.withLock { state throws -> IntakeResult in
@@ -101,7 +112,8 @@ final class HashingIntake: DocumentIntake {
                 throw OutboxUnavailable()
             }
             state.submissions.append(Submission(
-                fileName: document.fileName, sha256: sha, size: total, content: total <= 65536 ? small : nil))
+                fileName: document.fileName, sha256: sha, size: total, content: total <= 65536 ? small : nil,
+                inMemory: inMemory))
             if let refusal = state.refusal { return .rejected(refusal, sha256: sha) }
             if !state.committed.insert(sha).inserted { return .alreadyCommitted(sha256: sha) }
             return .committed(events: 1, inserted: 1, sha256: sha)

@@ -242,17 +242,32 @@ struct SFTPSourceTests {
         #expect(intake.submittedNames == ["wait.xml"])
     }
 
-    @Test("a failed submission leaves the file and retries it from the staged copy")
+    @Test("a failed submission leaves the file and retries it from the staged copy, in memory or on disk")
     func failedSubmissionRetried() async throws {
-        let fixture = try SFTPFixture()
+        let fixture = try SFTPFixture(logRequests: true)
         let intake = HashingIntake()
-        intake.failNext(2)
+        intake.failNext(4)
         let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
-        try fixture.write("retry.xml", "<retry/>")
+        try fixture.write("retry.xml", "<retry/>", age: 30)
+        // Above the in-memory limit: staged on disk.
+        let large = String(repeating: "<x/>", count: Int(StagingArea.inMemoryLimit) / 4 + 1)
+        try fixture.write("retry-large.xml", large, age: 20)
         try await fixture.running(source) {
-            try await eventually("archived after retries") { fixture.exists(fixture.archive + "/retry.xml") }
+            try await eventually(timeout: 30, "archived after retries") {
+                fixture.names(in: fixture.archive) == ["retry-large.xml", "retry.xml"]
+            }
         }
-        #expect(intake.submittedNames == ["retry.xml"])
+        #expect(intake.submittedNames == ["retry.xml", "retry-large.xml"])
+        #expect(intake.submissions.map(\.inMemory) == [true, false])
+        #expect(intake.submissions.last?.sha256 == HashingIntake.sha256Hex(Array(large.utf8)))
+        // sftp-server logs `request N: read "PATH" (handle H) off OFFSET len LENGTH` (CRLF).
+        let log = try String(contentsOfFile: fixture.server.requestLog, encoding: .utf8)
+        for name in ["retry.xml", "retry-large.xml"] {
+            let firstReads = log.split(whereSeparator: \.isNewline).filter {
+                $0.contains(": read \"") && $0.contains("/\(name)\"") && $0.contains(" off 0 ")
+            }
+            #expect(firstReads.count == 1, "\(name) downloaded once, then submitted again from its staged copy: \(firstReads)")
+        }
     }
 
     @Test("later files download while earlier ones commit; each is acknowledged only after its own commit")
@@ -275,13 +290,14 @@ struct SFTPSourceTests {
             #expect(intake.submissions.isEmpty)
             #expect(fixture.names(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == names,
                     "nothing is acknowledged before its commit")
-            #expect(fixture.names(in: fixture.staging).count == slots, "one staged copy per file in flight")
+            #expect(fixture.names(in: fixture.staging).isEmpty, "small files are staged in memory, not on disk")
             intake.release()
             try await eventually("all archived") { fixture.names(in: fixture.archive) == names }
         }
         #expect(intake.begunNames == names)
         #expect(intake.submissions.map(\.content) == ["<a/>", "<b/>", "<c/>", "<d/>"].map { Array($0.utf8) },
                 "each from its own staged copy")
+        #expect(intake.submissions.allSatisfy { $0.inMemory })
     }
 
     @Test("sshd killed while a commit is pending: after the restart both files are acknowledged, each submitted once")
