@@ -9,7 +9,8 @@
 # Outpost runs `after: delete`, `format: idoc-xml`, poll_interval 100ms, settle 0s, with no
 # hub listening (events stay in the outbox); a run ends when the remote directory is empty,
 # i.e. when the last file is committed AND acknowledged. Startup and the first two
-# listings are included in the time (conservative).
+# listings are included in the time (conservative). A last run reads the large files from a
+# local drop directory (file_drop, no SFTP): how fast intake alone goes on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SMALL=${1:-2000}
@@ -98,10 +99,18 @@ ceiling() {
 }
 
 # Outpost picking up every file of $1 into a fresh outbox with codec $2 (default idoc-xml);
-# returns start and end times.
+# with $3 = local, from a file_drop source on $1 itself instead of over SFTP (the intake's own
+# ceiling on this machine). Returns start and end times.
 outpost_run() {
-  local dir=$1 format=${2:-idoc-xml} data="$WORK/agent-data"
+  local dir=$1 format=${2:-idoc-xml} data="$WORK/agent-data" source
   rm -rf "$data"
+  if [[ ${3:-} == local ]]; then
+    source="{name: bench-local, type: file_drop, path: $dir, settle: 0s, after: delete, error_dir: $WORK/error, format: $format}"
+  else
+    source="{name: bench-sftp, type: sftp, host: 127.0.0.1, port: $PORT, user: $USER_NAME,
+      private_key_file: $WORK/client_ed25519, known_hosts_file: $WORK/known_hosts, remote_dir: $dir,
+      poll_interval: 100ms, settle: 0s, format: $format, after: delete}"
+  fi
   echo "bench-token" >"$WORK/hub.token"
   cat >"$WORK/agent.yaml" <<YAML
 agent:
@@ -109,18 +118,7 @@ agent:
   region: emea
   data_dir: $data
 sources:
-  - name: bench-sftp
-    type: sftp
-    host: 127.0.0.1
-    port: $PORT
-    user: $USER_NAME
-    private_key_file: $WORK/client_ed25519
-    known_hosts_file: $WORK/known_hosts
-    remote_dir: $dir
-    poll_interval: 100ms
-    settle: 0s
-    format: $format
-    after: delete
+  - $source
 hub:
   url: http://127.0.0.1:9/v1/events
   token_file: $WORK/hub.token
@@ -179,5 +177,9 @@ for set in small large; do
     generate "$src" "$count" "$per" "$first"
     read -r s e < <(outpost_run "$src" raw)
     report "outpost sftp source, large, raw" "$count" "$bytes" "$s" "$e"
+    # No SFTP at all: the same files from a local drop directory (what intake alone reaches).
+    generate "$src" "$count" "$per" "$first"
+    read -r s e < <(outpost_run "$src" idoc-xml local)
+    report "outpost file_drop, large (no SFTP)" "$count" "$bytes" "$s" "$e"
   fi
 done
