@@ -2,6 +2,7 @@ import EventModel
 import Foundation
 import Glibc
 @testable import SFTPSource
+import Synchronization
 import Testing
 
 @Suite(.enabled(if: TestSSHServer.isAvailable, "needs OpenSSH's /usr/sbin/sshd: apt-get install -y openssh-server"))
@@ -401,6 +402,50 @@ struct SFTPSourceTests {
             // Beyond what libssh2 keeps in flight, a batch of requests may end in one probe.
             #expect(seen.pastEnd <= (size > 8 << 20 ? 1 : 0), "\(name) (\(size) bytes): \(seen.pastEnd) read requests past the end")
         }
+    }
+
+    @Test("a download into memory returns the whole file, or nothing: changed, cancelled or refused")
+    func downloadIntoMemoryWholeOrNothing() async throws {
+        let fixture = try SFTPFixture()
+        var content = [UInt8](repeating: 0, count: 1_000_003)
+        for offset in content.indices { content[offset] = UInt8(truncatingIfNeeded: offset &* 7 &+ offset >> 9) }
+        let path = fixture.inbox + "/whole.dat"
+        try Data(content).write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o644)
+        let connection = try SSHConnection(settings: try fixture.keySettings())
+        defer { connection.close(graceful: true) }
+        let listed = try #require(try connection.stat(path))
+        let never = { false }
+
+        let whole = try connection.downloadIntoMemory(path, expected: listed, maxSize: 1 << 30, isCancelled: never)
+        #expect(whole.result == .complete(listed))
+        // Compared outside #expect: its diff of two megabyte arrays would take minutes.
+        let identical = whole.bytes == content
+        #expect(identical, "every byte, in place (got \(whole.bytes.count) bytes)")
+
+        var older = listed
+        older.mtime -= 60
+        let changed = try connection.downloadIntoMemory(path, expected: older, maxSize: 1 << 30, isCancelled: never)
+        #expect(changed.result == .changed(listed))
+        #expect(changed.bytes.isEmpty, "nothing of a file that is not the one listed")
+
+        let tooLarge = try connection.downloadIntoMemory(path, expected: listed, maxSize: 1000, isCancelled: never)
+        #expect(tooLarge.result == .tooLarge(listed) && tooLarge.bytes.isEmpty)
+
+        let gone = try connection.downloadIntoMemory(path + ".missing", expected: listed, maxSize: 1 << 30, isCancelled: never)
+        #expect(gone.result == .vanished && gone.bytes.isEmpty)
+
+        // Cancelled after the first read: throws, no partial bytes come back.
+        let reads = Mutex(0)
+        #expect(throws: SSHFailure.cancelled) {
+            _ = try connection.downloadIntoMemory(path, expected: listed, maxSize: 1 << 30) {
+                reads.withLock { count in
+                    count += 1
+                    return count > 1
+                }
+            }
+        }
+        #expect(reads.withLock { $0 } == 2, "cancelled between reads, not before the first")
     }
 
     @Test("a removal is sent without waiting for its reply; the reply is read later, refusals and files already gone included")
