@@ -118,9 +118,10 @@ extension SSHConnection {
         return try body(handle, opened)
     }
 
-    /// Reads the open file from `offset` up to the size it was `opened` with, into `destination` at each byte's
-    /// own offset or, without one, into the read buffer; `stored(position, count)` follows
-    /// each read. Complete when every byte came and the file did not change meanwhile.
+    /// Reads the open file from `offset` up to the size it was `opened` with: into
+    /// `destination` at each byte's own offset or, without one, into the read buffer;
+    /// `stored(position, count)` follows each read. Complete when every byte came and the
+    /// file did not change meanwhile.
     private func readToEnd(
         _ handle: OpaquePointer, _ path: String, opened: RemoteAttributes, from offset: Int64, isCancelled: () -> Bool,
         into destination: UnsafeMutableRawBufferPointer? = nil,

@@ -15,10 +15,10 @@ struct StagingArea {
     /// downloading). Three measured ~10% faster than two for 1 MB files (docs/BENCHMARKS.md).
     static let slots = 3
 
-    /// Largest file downloaded into memory instead of a staging file: writing a file and
-    /// reading it back twice (hash, decode) cost the session thread and intake more than the
-    /// transfer itself for 1 MB files (docs/BENCHMARKS.md). At most ``slots`` of them are
-    /// held at once (12 MiB); larger files stream to disk, so memory stays bounded for any size.
+    /// Largest file downloaded into memory instead of a staging file, which is created,
+    /// written, read back twice (hash, decode) and removed per file: about 6% of the agent's
+    /// CPU for 1 MB files (docs/BENCHMARKS.md). At most ``slots`` of them are held at once
+    /// (12 MiB); larger files stream to disk, so memory stays bounded for any size.
     static let inMemoryLimit: Int64 = 4 << 20
 
     func path(_ slot: Int) -> String { directory + (slot == 0 ? "/download.partial" : "/download.partial.\(slot)") }
