@@ -61,47 +61,50 @@ extension RemotePoller {
             return begin(entry, slot: resumable, input: .bytes(bytes))
         }
         let slot = resumable ?? freeSlot(besides: busySlots)
+        let inMemory = resumable == nil && entry.attributes.size <= StagingArea.inMemoryLimit
+        let onDisk = inMemory ? nil : try staging.open(slot, resuming: resumable != nil)
+        if let onDisk {
+            if resumable != nil, onDisk.offset > 0 {
+                logger.info("file.download_resumed", metadata: ["file": .string(entry.path), "outpost.offset": .stringConvertible(onDisk.offset)])
+            }
+            // Staged from the first byte on disk (a cut download resumes); in memory only whole.
+            staged[slot] = StagedFile(relativePath: relativePath, attributes: entry.attributes)
+        }
         let maxSize = settings.maxFileSize
         let result: DownloadResult
         let input: DocumentInput
-        if resumable == nil, entry.attributes.size <= StagingArea.inMemoryLimit {
-            let downloaded: (result: DownloadResult, bytes: [UInt8])
-            do {
-                downloaded = try await client.perform { connection, isCancelled throws(SSHFailure) in
-                    try connection.downloadIntoMemory(entry.path, expected: entry.attributes, maxSize: maxSize, isCancelled: isCancelled)
+        do throws(SSHFailure) {
+            (result, input) = try await client.perform { connection, isCancelled throws(SSHFailure) in
+                guard let onDisk else {
+                    let downloaded = try connection.downloadIntoMemory(
+                        entry.path, expected: entry.attributes, maxSize: maxSize, isCancelled: isCancelled)
+                    return (downloaded.result, DocumentInput.bytes(downloaded.bytes))
                 }
-            } catch {
-                if error.breaksConnection { throw error }
-                downloadFailed(relativePath, error)
-                return nil
+                let result = try connection.download(
+                    entry.path, expected: entry.attributes, into: onDisk.fd, from: onDisk.offset, maxSize: maxSize,
+                    isCancelled: isCancelled)
+                return (result, DocumentInput.fileDescriptor(onDisk.fd))
             }
-            result = downloaded.result
-            input = .bytes(downloaded.bytes)
-            staged[slot] = StagedFile(relativePath: relativePath, attributes: entry.attributes, bytes: downloaded.bytes)
-        } else {
-            let (fd, offset) = try staging.open(slot, resuming: resumable != nil)
-            input = .fileDescriptor(fd)
-            if resumable != nil, offset > 0 {
-                logger.info("file.download_resumed", metadata: ["file": .string(entry.path), "outpost.offset": .stringConvertible(offset)])
-            }
-            staged[slot] = StagedFile(relativePath: relativePath, attributes: entry.attributes)
-            do {
-                result = try await client.perform { connection, isCancelled throws(SSHFailure) in
-                    try connection.download(
-                        entry.path, expected: entry.attributes, into: fd, from: offset, maxSize: maxSize, isCancelled: isCancelled)
-                }
-            } catch {
-                Glibc.close(fd)
-                if error.breaksConnection { throw error }
-                forgetStaged(slot)
-                downloadFailed(relativePath, error)
-                return nil
-            }
-            lseek(fd, 0, SEEK_SET)
+        } catch {
+            if let onDisk { Glibc.close(onDisk.fd) }
+            // A broken connection keeps a partial staging file: the next download resumes it.
+            if error.breaksConnection { throw error }
+            forgetStaged(slot)
+            downloadFailed(relativePath, error)
+            return nil
         }
+        if case .complete = result {
+            switch input {
+            case .bytes(let bytes): staged[slot] = StagedFile(relativePath: relativePath, attributes: entry.attributes, bytes: bytes)
+            case .fileDescriptor(let fd): lseek(fd, 0, SEEK_SET)
+            }
+            return begin(entry, slot: slot, input: input)
+        }
+        forgetStaged(slot)
+        close(input)
         switch result {
         case .complete:
-            return begin(entry, slot: slot, input: input)
+            break
         case .vanished:
             files[relativePath] = nil
             logger.debug("file.vanished", metadata: ["file": .string(entry.path)])
@@ -109,13 +112,8 @@ extension RemotePoller {
             files[relativePath]?.observe(attributes, now: .now)
             logger.debug("file.changed_while_reading", metadata: ["file": .string(entry.path), "hint": "read again once it settles"])
         case .tooLarge(let attributes):
-            forgetStaged(slot)
-            close(input)
             try await refuseUnread(relativePath, attributes: attributes)
-            return nil
         }
-        forgetStaged(slot)
-        close(input)
         return nil
     }
 

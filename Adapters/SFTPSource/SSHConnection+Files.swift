@@ -137,7 +137,7 @@ extension SSHConnection {
         var requested = position
         while position < size {
             if isCancelled() { throw .cancelled }
-            let capacity = destination.map { _ in Int(size - position) } ?? readBuffer.count
+            let capacity = destination == nil ? readBuffer.count : Int(size - position)
             let wanted = Self.readLength(position: position, requested: requested, size: size, buffer: capacity)
             requested = max(requested, position + 4 * Int64(wanted))
             let target = destination.map { $0.baseAddress! + Int(position) } ?? readBuffer.baseAddress!
