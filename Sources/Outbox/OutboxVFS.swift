@@ -13,9 +13,11 @@ enum OutboxVFS {
     static var logWrites: Int64 { outpost_outbox_vfs_log_writes() }
 
     /// What to open for the database at `path`: a `file:` URI naming the VFS, or `path`.
+    /// An absolute path gets an empty authority (`file:///…`), so that one beginning with
+    /// `//` is not read as a host name.
     static func sqliteName(forPath path: String) -> String {
         guard let name else { return path }
-        return "file:" + uriEscaped(path) + "?vfs=" + name
+        return (path.hasPrefix("/") ? "file://" : "file:") + uriEscaped(path) + "?vfs=" + name
     }
 
     /// `path` with every byte but unreserved ones and `/` percent-encoded (SQLite decodes

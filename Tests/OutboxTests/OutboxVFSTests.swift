@@ -115,9 +115,19 @@ struct OutboxVFSTests {
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["data dir %41 ?x=1 #frag"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["outbox.sqlite"])
-        let reopened = try Outbox(path: path)
-        #expect(try await reopened.pendingWindow(limit: 10).count == 1)
-        try await reopened.close()
+        // The same file again, also when named with a leading "//" (no URI host) or relatively.
+        for name in [path, "/" + path, relativePath(to: path)] {
+            let reopened = try Outbox(path: name)
+            #expect(try await reopened.pendingWindow(limit: 10).count == 1, "\(name)")
+            try await reopened.close()
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["outbox.sqlite"])
+    }
+
+    /// `path` relative to the working directory.
+    func relativePath(to path: String) -> String {
+        let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
+        return String(repeating: "../", count: depth) + path.drop { $0 == "/" }
     }
 
     #if canImport(Glibc)
