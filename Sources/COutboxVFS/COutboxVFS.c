@@ -15,6 +15,7 @@
 static const char vfs_name[] = "outpost-outbox";
 static sqlite3_vfs outbox_vfs;
 static _Atomic long long log_writes;
+static _Atomic long long log_syncs;
 
 typedef struct OutboxFile OutboxFile;
 struct OutboxFile {
@@ -44,13 +45,12 @@ static int write_batch(OutboxFile *p) {
     return rc;
 }
 
-/* Before a shared-memory call on a database file: its log's appends reach the file. */
+/* Before a shared-memory call on a database file: its log's appends reach the file. A
+   write that fails drops them, as a failed write would have: with a sync at every commit
+   they are frames of no commit (a transaction's spill, or one being rolled back). */
 static int write_partner_batch(OutboxFile *p) {
     if (p->is_log || p->partner == NULL) return SQLITE_OK;
-    OutboxFile *log = p->partner;
-    int rc = write_batch(log);
-    if (rc != SQLITE_OK && log->failed == SQLITE_OK) log->failed = rc;
-    return rc;
+    return write_batch(p->partner);
 }
 
 static int file_close(sqlite3_file *f) {
@@ -108,6 +108,7 @@ static int file_truncate(sqlite3_file *f, sqlite3_int64 size) {
 static int file_sync(sqlite3_file *f, int flags) {
     OutboxFile *p = (OutboxFile *)f;
     if (p->failed) return p->failed;
+    if (p->is_log) atomic_fetch_add(&log_syncs, 1);
     int rc = write_batch(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xSync(p->real, flags);
 }
@@ -164,6 +165,8 @@ static int file_device_characteristics(sqlite3_file *f) {
 
 static int file_shm_map(sqlite3_file *f, int region, int size, int extend, void volatile **out) {
     OutboxFile *p = (OutboxFile *)f;
+    /* Mapping more of the index: spilled frames are about to be indexed; a failed write fails
+       that (and so the transaction). */
     int rc = write_partner_batch(p);
     if (rc != SQLITE_OK) return rc;
     return p->real->pMethods->xShmMap(p->real, region, size, extend, out);
@@ -172,16 +175,22 @@ static int file_shm_map(sqlite3_file *f, int region, int size, int extend, void 
 static int file_shm_lock(sqlite3_file *f, int offset, int n, int flags) {
     OutboxFile *p = (OutboxFile *)f;
     /* Before a lock changes hands (a writer's, above all): what this connection wrote must be
-       in the file, or another writer could append where this batch is later written. */
-    int rc = write_partner_batch(p);
-    if (rc != SQLITE_OK) return rc;
+       in the file, or another writer could append where this batch is later written. What is
+       pending here belongs to no commit; the lock is changed whatever the write did. */
+    (void)write_partner_batch(p);
     return p->real->pMethods->xShmLock(p->real, offset, n, flags);
 }
 
 static void file_shm_barrier(sqlite3_file *f) {
     OutboxFile *p = (OutboxFile *)f;
-    /* Published next: a log index header naming these frames. */
-    (void)write_partner_batch(p);
+    /* Published next: a log index header naming these frames. Frames still pending here mean
+       a commit without a sync (synchronous below FULL, which the outbox refuses); if their
+       write fails now, nothing can report it, so that log fails every later call. */
+    if (!p->is_log && p->partner != NULL && p->partner->used > 0) {
+        OutboxFile *log = p->partner;
+        int rc = write_batch(log);
+        if (rc != SQLITE_OK) log->failed = rc;
+    }
     p->real->pMethods->xShmBarrier(p->real);
 }
 
@@ -325,3 +334,5 @@ const char *outpost_outbox_vfs_register(void) {
 }
 
 long long outpost_outbox_vfs_log_writes(void) { return atomic_load(&log_writes); }
+
+long long outpost_outbox_vfs_log_syncs(void) { return atomic_load(&log_syncs); }

@@ -56,6 +56,16 @@ public final class Outbox: Sendable {
             pool = try DatabasePool(path: OutboxVFS.sqliteName(forPath: path), configuration: config)
             fileIdentity = FileIdentity(path: path)
             if !readOnly {
+                // GRDB sets a pool's writer to `synchronous = NORMAL` when it turns WAL on, after
+                // `prepareDatabase`: FULL again, and checked, so that every commit's log is
+                // synced before the commit returns and a source removes its input.
+                try pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                    let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+                    guard level == 2 else {
+                        throw OutboxError.unusable(path: path, underlying: "SQLite kept synchronous = \(level ?? -1), not FULL (2)")
+                    }
+                }
                 try OutboxSchema.migrator.migrate(pool)
             }
             try pool.read { db in try db.execute(sql: "SELECT count(*) FROM event LIMIT 1") }

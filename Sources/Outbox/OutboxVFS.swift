@@ -12,6 +12,9 @@ enum OutboxVFS {
     /// Log write calls that reached the file since the process started (tests).
     static var logWrites: Int64 { outpost_outbox_vfs_log_writes() }
 
+    /// Syncs of a log since the process started (tests).
+    static var logSyncs: Int64 { outpost_outbox_vfs_log_syncs() }
+
     /// What to open for the database at `path`: a `file:` URI naming the VFS, or `path`.
     /// An absolute path gets an empty authority (`file:///…`), so that one beginning with
     /// `//` is not read as a host name.

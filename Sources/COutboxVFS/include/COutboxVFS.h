@@ -13,8 +13,8 @@
 /// a file control, a truncation, a write that is not the next append, and close.
 /// A write that fails there fails that call, as the unbatched write would have. The one
 /// point that cannot report a failure is the memory barrier; with `synchronous = FULL`,
-/// which every outbox connection that writes uses, the commit's sync has written the
-/// frames before it, and after a failure there every later call on that log fails.
+/// which the outbox's writer uses (and checks), the commit's sync has written the frames
+/// before it. Without it, a write failing there makes every later call on that log fail.
 ///
 /// Registers the VFS (once per process, not as the default); returns its name, or NULL when
 /// this SQLite cannot take it (then the caller opens files as usual).
@@ -23,5 +23,9 @@ const char *outpost_outbox_vfs_register(void);
 /// Log writes that reached the file since the process started: for tests, which check
 /// that appends are gathered (fewer writes than frames) and that nothing is left unwritten.
 long long outpost_outbox_vfs_log_writes(void);
+
+/// Syncs of a log since the process started: for tests, which check that a commit is
+/// synced before it returns.
+long long outpost_outbox_vfs_log_syncs(void);
 
 #endif
