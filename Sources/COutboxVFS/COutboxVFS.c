@@ -45,6 +45,12 @@ static int write_batch(OutboxFile *p) {
     return rc;
 }
 
+/* Before a call that needs the log's bytes in the file: the failure a barrier left, or the
+   pending appends written. */
+static int write_pending(OutboxFile *p) {
+    return p->failed ? p->failed : write_batch(p);
+}
+
 /* Before a shared-memory call on a database file: its log's appends reach the file. A
    write that fails drops them, as a failed write would have: with a sync at every commit
    they are frames of no commit (a transaction's spill, or one being rolled back). */
@@ -100,23 +106,20 @@ static int file_write(sqlite3_file *f, const void *data, int amount, sqlite3_int
 
 static int file_truncate(sqlite3_file *f, sqlite3_int64 size) {
     OutboxFile *p = (OutboxFile *)f;
-    if (p->failed) return p->failed;
-    int rc = write_batch(p);
+    int rc = write_pending(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xTruncate(p->real, size);
 }
 
 static int file_sync(sqlite3_file *f, int flags) {
     OutboxFile *p = (OutboxFile *)f;
-    if (p->failed) return p->failed;
     if (p->is_log) atomic_fetch_add(&log_syncs, 1);
-    int rc = write_batch(p);
+    int rc = write_pending(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xSync(p->real, flags);
 }
 
 static int file_size(sqlite3_file *f, sqlite3_int64 *size) {
     OutboxFile *p = (OutboxFile *)f;
-    if (p->failed) return p->failed;
-    int rc = write_batch(p);
+    int rc = write_pending(p);
     return rc != SQLITE_OK ? rc : p->real->pMethods->xFileSize(p->real, size);
 }
 
@@ -137,13 +140,10 @@ static int file_check_reserved_lock(sqlite3_file *f, int *out) {
 
 static int file_control(sqlite3_file *f, int op, void *arg) {
     OutboxFile *p = (OutboxFile *)f;
-    if (p->is_log) {
-        if (p->failed) return p->failed;
-        int rc = write_batch(p);
-        if (rc != SQLITE_OK) return rc;
-    }
+    int rc = write_pending(p);
+    if (rc != SQLITE_OK) return rc;
     if (op == SQLITE_FCNTL_VFSNAME) {
-        int rc = p->real->pMethods->xFileControl(p->real, op, arg);
+        rc = p->real->pMethods->xFileControl(p->real, op, arg);
         if (rc == SQLITE_OK && arg != NULL) {
             char *below = *(char **)arg;
             *(char **)arg = sqlite3_mprintf("%s/%z", vfs_name, below);
@@ -186,11 +186,8 @@ static void file_shm_barrier(sqlite3_file *f) {
     /* Published next: a log index header naming these frames. Frames still pending here mean
        a commit without a sync (synchronous below FULL, which the outbox refuses); if their
        write fails now, nothing can report it, so that log fails every later call. */
-    if (!p->is_log && p->partner != NULL && p->partner->used > 0) {
-        OutboxFile *log = p->partner;
-        int rc = write_batch(log);
-        if (rc != SQLITE_OK) log->failed = rc;
-    }
+    int rc = write_partner_batch(p);
+    if (rc != SQLITE_OK) p->partner->failed = rc;
     p->real->pMethods->xShmBarrier(p->real);
 }
 

@@ -37,9 +37,6 @@ public final class Outbox: Sendable {
         config.label = "outbox"
         config.prepareDatabase { db in
             if !db.configuration.readonly {
-                // FULL: a commit survives a power cut, because the source is acknowledged
-                // right after it.
-                try db.execute(sql: "PRAGMA synchronous = FULL")
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Outbox.backstopCheckpointPages)")
             }
         }
@@ -56,9 +53,10 @@ public final class Outbox: Sendable {
             pool = try DatabasePool(path: OutboxVFS.sqliteName(forPath: path), configuration: config)
             fileIdentity = FileIdentity(path: path)
             if !readOnly {
-                // GRDB sets a pool's writer to `synchronous = NORMAL` when it turns WAL on, after
-                // `prepareDatabase`: FULL again, and checked, so that every commit's log is
-                // synced before the commit returns and a source removes its input.
+                // FULL: every commit's log is synced before the commit returns, because the
+                // source removes its input right after it (a commit survives a power cut). Set
+                // here, not in `prepareDatabase`: GRDB sets a pool's writer to NORMAL when it
+                // turns WAL on, after that. Checked, since SQLite may refuse a setting.
                 try pool.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA synchronous = FULL")
                     let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")

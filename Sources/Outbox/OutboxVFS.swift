@@ -26,18 +26,9 @@ enum OutboxVFS {
     /// `path` with every byte but unreserved ones and `/` percent-encoded (SQLite decodes
     /// `%HH` in a URI's path; `?`, `#` and `%` would otherwise end or change it).
     static func uriEscaped(_ path: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(path.utf8.count)
-        for byte in path.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "/"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "-"), UInt8(ascii: "~"):
-                escaped.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                escaped += String(format: "%%%02X", byte)
-            }
-        }
-        return escaped
+        path.addingPercentEncoding(withAllowedCharacters: kept) ?? path
     }
+
+    private static let kept = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-~")
 }

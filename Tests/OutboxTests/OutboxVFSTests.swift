@@ -20,7 +20,8 @@ struct OutboxVFSTests {
         (0..<count).map { event("\(prefix)-\($0)", padding: padding) }
     }
 
-    /// The payloads stored for `ids`, read through a connection of its own.
+    /// The payload stored for each event id in the outbox at `path`, read through a connection
+    /// of its own.
     static func storedJSON(at path: String) throws -> [String: [UInt8]] {
         try DatabaseQueue(path: path).read { db in
             var stored: [String: [UInt8]] = [:]
@@ -153,7 +154,7 @@ struct OutboxVFSTests {
         try #require(mount("tmpfs", mountPoint, "tmpfs", 0, "size=6m") == 0, "mount tmpfs: \(String(cString: strerror(errno)))")
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
         // Room to free later, enough for closing too (which copies the log into the database).
-        FileManager.default.createFile(atPath: mountPoint + "/reserve", contents: Data(count: 4 << 20))
+        try #require(FileManager.default.createFile(atPath: mountPoint + "/reserve", contents: Data(count: 4 << 20)))
 
         let path = mountPoint + "/outbox.sqlite"
         let outbox = try Outbox(path: path)
