@@ -20,6 +20,12 @@ import EventModel
 ///
 /// It streams: the input is read in chunks into a buffer that holds the markup being read;
 /// only the current IDoc is kept beside it.
+///
+/// The steps the scanning loops call are `mutating` even where they only read (checking a
+/// start tag, an attribute value, a reference, a UTF-8 sequence): called as borrowing
+/// methods from mutating ones, they made the compiler copy the whole scanner, about 400
+/// bytes, into a temporary on every call, which for IDoc XML came to 16 bytes copied per
+/// input byte (docs/BENCHMARKS.md, session 10).
 struct PlainIDocScanner: ~Copyable {
     /// The input offset where the scanner became unsure (tests only; the caller just falls back).
     private(set) var unsureAt: Int?
@@ -345,7 +351,7 @@ struct PlainIDocScanner: ~Copyable {
     /// Checks the start tag at `position`: `<` name (S attribute)* S? (`>` | `/>`). Returns
     /// the name's length, where the tag's `>` is and whether the element is empty; nil when
     /// the buffer ends before the tag does.
-    private func parseStartTag() throws(Stop) -> (nameLength: Int, end: Int, empty: Bool)? {
+    private mutating func parseStartTag() throws(Stop) -> (nameLength: Int, end: Int, empty: Bool)? {
         let nameStart = position + 1
         var cursor = nameStart
         while cursor < end, isNameByte(buffer[cursor]) { cursor += 1 }
@@ -398,7 +404,7 @@ struct PlainIDocScanner: ~Copyable {
 
     /// Checks an attribute value from `start` to its closing `quote`; returns the index after
     /// it, or nil when the buffer ends first.
-    private func attributeValue(from start: Int, quote: UInt8) throws(Stop) -> Int? {
+    private mutating func attributeValue(from start: Int, quote: UInt8) throws(Stop) -> Int? {
         var cursor = start
         while true {
             guard cursor < end else { return nil }
@@ -554,7 +560,7 @@ struct PlainIDocScanner: ~Copyable {
 
     /// The length and value of the reference at `index` (`&name;`, `&#N;`, `&#xH;`), within
     /// `buffer[index..<limit]`.
-    private func referenceLength(at index: Int, limit: Int) throws(Stop) -> (length: Int, scalar: Unicode.Scalar) {
+    private mutating func referenceLength(at index: Int, limit: Int) throws(Stop) -> (length: Int, scalar: Unicode.Scalar) {
         var cursor = index + 1
         guard cursor < limit else { throw .unsure }
         var value: UInt32 = 0
@@ -605,7 +611,7 @@ struct PlainIDocScanner: ~Copyable {
 
     /// The length of the well-formed UTF-8 sequence at `index` that encodes an XML character
     /// (no surrogates, no U+FFFE or U+FFFF, nothing above U+10FFFF, no overlong forms).
-    private func utf8Length(at index: Int, limit: Int) throws(Stop) -> Int {
+    private mutating func utf8Length(at index: Int, limit: Int) throws(Stop) -> Int {
         let lead = buffer[index]
         let length: Int
         var low: UInt8 = 0x80
