@@ -91,7 +91,7 @@ public struct MaintenanceService: Service, CustomStringConvertible {
 /// Runs `body` and cancels it when graceful shutdown starts.
 func cancelWhenGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
     do {
-        try await cancelOnGracefulShutdown {
+        try await ServiceLifecycle.cancelWhenGracefulShutdown {
             try await body()
         }
     } catch is CancellationError {

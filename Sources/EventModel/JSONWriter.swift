@@ -48,88 +48,43 @@ public struct JSONWriter: Sendable {
     /// JSON string escaping of UTF-8 bytes: quote, backslash and control characters.
     /// Bytes ≥ 0x80 are copied as they are (the input is UTF-8).
     ///
-    /// The buffer grows once by the input's size plus a quarter, runs of plain bytes are found
-    /// 16 at a time and copied whole, and escapes are written in place. Input with more escapes
-    /// than that room (rare: a quarter of its bytes) is written again with exact sizing.
+    /// Room for the input and an eighth more is reserved once (the buffer at least doubles
+    /// when it grows); runs of plain bytes are found 16 at a time and appended whole, each
+    /// escape after the run before it. Nothing is written twice.
     public static func appendEscaped(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         guard let base = utf8.baseAddress, utf8.count > 0 else { return }
         let source = base.assumingMemoryBound(to: UInt8.self)
         let count = utf8.count
-        let start = out.count
-        let room = count + count / 4 + 8
-        grow(&out, by: room)
-        let written = out.withUnsafeMutableBufferPointer { buffer -> Int? in
-            escape(source, count: count, into: buffer.baseAddress! + start, capacity: room)
-        }
-        if let written {
-            out.removeLast(room - written)
-            return
-        }
-        var needed = 0
-        for index in 0..<count { needed += escapeLength(source[index]) }
-        out.removeLast(room)
-        grow(&out, by: needed)
-        _ = out.withUnsafeMutableBufferPointer { buffer in
-            escape(source, count: count, into: buffer.baseAddress! + start, capacity: needed)
-        }
-    }
-
-    /// Zeros a buffer grows by before escapes are written into it in place.
-    private static let zeros = [UInt8](repeating: 0, count: 16 << 10)
-
-    /// Appends `count` zeros, copied in blocks (appending a repeated zero goes byte by byte).
-    private static func grow(_ out: inout [UInt8], by count: Int) {
-        zeros.withUnsafeBufferPointer { zeros in
-            var left = count
-            while left > 0 {
-                let block = min(left, zeros.count)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: zeros[0..<block]))
-                left -= block
-            }
-        }
-    }
-
-    /// Writes the escaped bytes; returns how many, or nil when `capacity` is too small.
-    private static func escape(
-        _ source: UnsafePointer<UInt8>, count: Int, into target: UnsafeMutablePointer<UInt8>, capacity: Int
-    ) -> Int? {
+        let needed = out.count + count + count / 8 + 8
+        if out.capacity < needed { out.reserveCapacity(max(needed, 2 * out.capacity)) }
         let quote = SIMD16<UInt8>(repeating: 0x22)
         let backslash = SIMD16<UInt8>(repeating: 0x5C)
         let space = SIMD16<UInt8>(repeating: 0x20)
-        var written = 0
         var index = 0
         var runStart = 0
         while true {
             while index + 16 <= count {
                 let block = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD16<UInt8>.self)
-                if !any((block .< space) .| (block .== quote) .| (block .== backslash)) {
-                    index += 16
-                } else {
-                    break
-                }
+                if any((block .< space) .| (block .== quote) .| (block .== backslash)) { break }
+                index += 16
             }
             while index < count && escapeLength(source[index]) == 1 { index += 1 }
-            let run = index - runStart
-            let escaped = index < count ? escapeLength(source[index]) : 0
-            guard written + run + escaped <= capacity else { return nil }
-            (target + written).update(from: source + runStart, count: run)
-            written += run
-            guard index < count else { return written }
+            if index > runStart { out.append(contentsOf: UnsafeBufferPointer(start: source + runStart, count: index - runStart)) }
+            guard index < count else { return }
             let byte = source[index]
-            target[written] = 0x5C
+            out.append(0x5C)
             switch byte {
-            case 0x22, 0x5C: target[written + 1] = byte
-            case 0x0A: target[written + 1] = UInt8(ascii: "n")
-            case 0x0D: target[written + 1] = UInt8(ascii: "r")
-            case 0x09: target[written + 1] = UInt8(ascii: "t")
+            case 0x22, 0x5C: out.append(byte)
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "t"))
             default:
-                target[written + 1] = UInt8(ascii: "u")
-                target[written + 2] = UInt8(ascii: "0")
-                target[written + 3] = UInt8(ascii: "0")
-                target[written + 4] = hexDigit(byte >> 4)
-                target[written + 5] = hexDigit(byte & 0xF)
+                out.append(UInt8(ascii: "u"))
+                out.append(UInt8(ascii: "0"))
+                out.append(UInt8(ascii: "0"))
+                out.append(hexDigit(byte >> 4))
+                out.append(hexDigit(byte & 0xF))
             }
-            written += escaped
             index += 1
             runStart = index
         }
