@@ -29,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let level = logLevel
         LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level, format: .logfmt) }
+        LogfmtLogHandler.ignoreBrokenPipes()
         var logger = Logger(label: "outpost-hub")
         logger.logLevel = logLevel
         let storage: SQLiteHubStorage

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 extension EndToEnd {
@@ -148,6 +149,39 @@ extension EndToEnd {
                 let after = try await s.agent.cli(["dlq", "list"])
                 #expect(after.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "no dead letters", "\(after)")
                 #expect(try await s.agent.status()["dead_letters"] as? Int == 0)
+            }
+        }
+
+        @Test("the reader of the agent's log goes away (a closed pipe): the agent keeps ingesting and delivering")
+        func closedLogPipe() async throws {
+            try await Scenario.run("closed-log-pipe") { s in
+                try await s.hub.start()
+                try s.agent.configurationYAML().write(toFile: s.agent.configPath, atomically: true, encoding: .utf8)
+                let fifo = s.dirs.work + "/agent-log.fifo"
+                #expect(mkfifo(fifo, 0o600) == 0)
+                // Opened first (without waiting for a writer), so that the agent's open succeeds.
+                let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+                #expect(reader >= 0)
+                let agent = try Subprocess(
+                    try Binaries.path("outpost"), ["run", "--config", s.agent.configPath], stderr: .append(fifo))
+                defer { agent.killAndReap() }
+                var logged = ""
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                try await s.eventually("the agent logs agent.started into the pipe") {
+                    let count = read(reader, &chunk, chunk.count)
+                    if count > 0 { logged += String(decoding: chunk[0..<count], as: UTF8.self) }
+                    guard agent.isRunning else { throw ScenarioError("the agent exited: \(logged)", fatal: true) }
+                    return logged.contains("agent.started")
+                }
+                close(reader)
+                // Every later log line (pickup, commit, delivery) now meets a closed pipe.
+                let docnums = (1...3).map { IDocFixtures.docnum(950_000 + $0) }
+                try s.dirs.publish("after-close.xml", IDocFixtures.xmlFile(docnums: docnums))
+                try await s.waitForHubEvents(3)
+                #expect(agent.isRunning, "the agent still runs")
+                agent.send(SIGTERM)
+                let status = await agent.waitForExit(timeout: 20)
+                #expect(status == 0, "exit status after SIGTERM")
             }
         }
 

@@ -1,5 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
+import Synchronization
 import Testing
 
 @testable import LogFormat
@@ -7,6 +11,44 @@ import Testing
 @Suite("Log lines")
 struct LogfmtLogHandlerTests {
     let time = Date(timeIntervalSince1970: 1_795_000_000.25)
+
+    @Test("a line goes out whole; a reader that went away drops the line and stops nothing")
+    func writesWholeLinesAndSurvivesAClosedPipe() throws {
+        LogfmtLogHandler.ignoreBrokenPipes()
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        let line = "ts=x level=info msg=" + String(repeating: "é", count: 30_000) + "\n"
+        let reader = Thread { [read = ends[0]] in
+            var received: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = Glibc.read(read, &chunk, chunk.count)
+                if count <= 0 { break }
+                received += chunk[0..<count]
+            }
+            Glibc.close(read)
+            LogfmtLogHandlerTests.received.withLock { $0 = received }
+        }
+        reader.start()
+        // Larger than a pipe holds: written in several parts while the reader drains it.
+        LogfmtLogHandler.write(line, to: ends[1])
+        Glibc.close(ends[1])
+        var whole: [UInt8]?
+        for _ in 0..<500 where whole == nil {
+            whole = LogfmtLogHandlerTests.received.withLock { $0 }
+            usleep(10_000)
+        }
+        #expect(whole == Array(line.utf8))
+
+        // Now the reader is gone: the write fails (EPIPE, no SIGPIPE) and returns.
+        #expect(pipe(&ends) == 0)
+        Glibc.close(ends[0])
+        LogfmtLogHandler.write(line, to: ends[1])
+        LogfmtLogHandler.write("one more\n", to: ends[1])
+        Glibc.close(ends[1])
+    }
+
+    private static let received = Mutex<[UInt8]?>(nil)
 
     @Test("logfmt: time, level, message, then metadata sorted by key; values with blanks or quotes are quoted")
     func logfmtLine() {
