@@ -17,7 +17,7 @@ struct LogfmtLogHandlerTests {
         LogfmtLogHandler.ignoreBrokenPipes()
         var ends: [Int32] = [0, 0]
         #expect(pipe(&ends) == 0)
-        let line = "ts=x level=info msg=" + String(repeating: "é", count: 30_000) + "\n"
+        let line = "ts=x level=info msg=" + String(repeating: "é", count: 50_000) + "\n"
         let reader = Thread { [read = ends[0]] in
             var received: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
@@ -30,7 +30,7 @@ struct LogfmtLogHandlerTests {
             LogfmtLogHandlerTests.received.withLock { $0 = received }
         }
         reader.start()
-        // Larger than a pipe holds: written in several parts while the reader drains it.
+        // 100 KB, more than a pipe holds (64 KiB): written in parts while the reader drains it.
         LogfmtLogHandler.write(line, to: ends[1])
         Glibc.close(ends[1])
         var whole: [UInt8]?
