@@ -60,13 +60,18 @@ public struct LogfmtLogHandler: LogHandler {
         }
     }
 
-    /// For the daemons (`outpost run`, `outpost-hub serve`): a closed log pipe (the reader of
-    /// stderr gone) must not end the process, so SIGPIPE is ignored and the write fails
-    /// instead (then ``write(_:to:)`` drops the line). SwiftNIO ignores SIGPIPE for the whole
-    /// process too, but only once it opens its first socket, and systemd ignores it for its
-    /// services (`IgnoreSIGPIPE=yes`); this holds from the first log line, however the
-    /// daemon is run.
-    public static func ignoreBrokenPipes() {
+    /// Makes these lines the process's log; for the daemons (`outpost run`, `outpost-hub
+    /// serve`). A closed log pipe (the reader of stderr gone) must not end the process, so
+    /// SIGPIPE is ignored first and a write fails instead (then ``write(_:to:)`` drops the
+    /// line). SwiftNIO ignores SIGPIPE for the whole process too, but only once it opens its
+    /// first socket, and systemd ignores it for its services (`IgnoreSIGPIPE=yes`); this holds
+    /// from the first log line, however the daemon is run.
+    public static func bootstrap(level: Logger.Level, format: Format) {
+        ignoreBrokenPipes()
+        LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level, format: format) }
+    }
+
+    static func ignoreBrokenPipes() {
         signal(SIGPIPE, SIG_IGN)
     }
 

@@ -28,8 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.configurationError
         }
         let level = logLevel
-        LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level, format: .logfmt) }
-        LogfmtLogHandler.ignoreBrokenPipes()
+        LogfmtLogHandler.bootstrap(level: level, format: .logfmt)
         var logger = Logger(label: "outpost-hub")
         logger.logLevel = logLevel
         let storage: SQLiteHubStorage

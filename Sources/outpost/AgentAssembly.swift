@@ -50,7 +50,7 @@ enum AgentAssembly {
     static func bootstrapLogging(_ config: LoggingConfiguration) {
         let level = logLevel(config.level)
         let format: LogfmtLogHandler.Format = config.format == .json ? .json : .logfmt
-        LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level, format: format) }
+        LogfmtLogHandler.bootstrap(level: level, format: format)
     }
 
     /// Reads the hub token file (one line; surrounding white space ignored).

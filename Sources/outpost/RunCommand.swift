@@ -8,7 +8,6 @@ import FileDrop
 import Forwarder
 import Foundation
 import HTTPSink
-import LogFormat
 import Logging
 import Outbox
 import OutpostConfig
@@ -25,7 +24,6 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try LoadedConfig.agent(options.config, checkEnvironment: true)
         AgentAssembly.bootstrapLogging(config.logging)
-        LogfmtLogHandler.ignoreBrokenPipes()
         let metricsRegistry = AgentOperations.bootstrapMetrics()
         let logger = Logger(label: "outpost")
 
