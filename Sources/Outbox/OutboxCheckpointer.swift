@@ -8,7 +8,7 @@ import Synchronization
 /// SQLite's own checkpoint runs inside the commit that crosses its threshold, on the
 /// writer's thread: every few files one commit would also write megabytes into the database
 /// file and fsync it. Here the writer's automatic checkpoint is only a backstop (at
-/// ``Outbox/backstopCheckpointPages``); after every ``threshold`` bytes of new events this
+/// ``Outbox/backstopLogBytes``); after every ``threshold`` bytes of new events this
 /// runs a passive checkpoint, which never blocks the writer or the readers, on another core.
 /// A checkpoint that fails (a full disk) is simply tried again after the next threshold;
 /// the backstop still bounds the log.

@@ -110,11 +110,20 @@ public enum OutboxSalvage {
         }
         while true {
             if let rows = try? fetch("SELECT rowid, \(columns) FROM \(table) WHERE rowid > ? ORDER BY rowid LIMIT \(chunk)", after) {
-                guard let final = rows.last, let rowid = Int64.fromDatabaseValue(final.databaseValues.first ?? .null) else { break }
-                result += rows.map { Array($0.databaseValues.dropFirst()) }
-                after = rowid
-                failedInARow = 0
-                continue
+                if rows.isEmpty { break }
+                // Only rows that move forward count: a damaged page can make SQLite return
+                // rows it already returned, and taking them would loop (and fill memory) forever.
+                var advanced = false
+                for row in rows {
+                    guard let rowid = Int64.fromDatabaseValue(row.databaseValues.first ?? .null), rowid > after else { continue }
+                    result.append(Array(row.databaseValues.dropFirst()))
+                    after = rowid
+                    advanced = true
+                }
+                if advanced {
+                    failedInARow = 0
+                    continue
+                }
             }
             for rowid in (after + 1)...(after + skip) {
                 if let rows = try? fetch("SELECT rowid, \(columns) FROM \(table) WHERE rowid = ?", rowid) {

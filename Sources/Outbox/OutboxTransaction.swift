@@ -79,7 +79,7 @@ public struct OutboxTransaction {
     /// transaction, so no other writer can add one between this check and the commit).
     public func receipt(source: String, sha256: String) throws -> Receipt? {
         try Row.fetchOne(
-            db, sql: "SELECT * FROM receipt WHERE source = ? AND sha256 = ?", arguments: [source, sha256]
+            db.cachedStatement(sql: "SELECT * FROM receipt WHERE source = ? AND sha256 = ?"), arguments: [source, sha256]
         ).map(Receipt.init(row:))
     }
 
@@ -88,13 +88,12 @@ public struct OutboxTransaction {
     public func recordReceipt(
         source: String, sha256: String, fileName: String, size: Int64, events: Int, outcome: ReceiptOutcome
     ) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO receipt (source, sha256, file_name, size, events, outcome, committed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(source, sha256) DO UPDATE SET committed_at = excluded.committed_at
-                """,
-            arguments: [source, sha256, fileName, size, events, outcome.rawValue, now])
+        // Cached, like the inserts: parsed once per connection, not once per commit.
+        try db.cachedStatement(sql: """
+            INSERT INTO receipt (source, sha256, file_name, size, events, outcome, committed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(source, sha256) DO UPDATE SET committed_at = excluded.committed_at
+            """).execute(arguments: [source, sha256, fileName, size, events, outcome.rawValue, now])
     }
 }
 

@@ -22,7 +22,7 @@ struct OutboxCheckpointTests {
         }
         await checkpointer.drain()
         let committed = Int64(commits * perCommit * padding)
-        #expect(committed < Int64(Outbox.backstopCheckpointPages) * 4096 / 2, "well below the backstop")
+        #expect(committed < Int64(Outbox.backstopLogBytes) / 2, "well below the backstop")
         #expect(fileSize(fixture.path) >= OutboxCheckpointer.threshold, "the database file holds the checkpointed pages")
         #expect(try await fixture.pendingSequences().count == commits * perCommit)
     }

@@ -177,6 +177,44 @@ struct OutboxOpeningTests {
         #expect(fixture.outbox.undeliveredBytes == sizeC + Int64(event("a", padding: 100).json.count))
     }
 
+    @Test("a new outbox gets 16 KiB pages; one made with 4 KiB pages keeps them; both checkpoint at 32 MiB of log")
+    func pageSizes() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        func pageSettings(_ outbox: Outbox) async throws -> (pageSize: Int?, autocheckpoint: Int?) {
+            try await outbox.pool.writeWithoutTransaction { db in
+                (try Int.fetchOne(db, sql: "PRAGMA page_size"), try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint"))
+            }
+        }
+        let fresh = try await pageSettings(fixture.outbox)
+        #expect(fresh.pageSize == 16384)
+        #expect(fresh.autocheckpoint == (32 << 20) / 16384)
+
+        // An outbox from before: a database file whose pages are 4 KiB.
+        let olderPath = fixture.directory + "/older.sqlite"
+        do {
+            let older = try DatabaseQueue(path: olderPath)
+            try await older.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA page_size = 4096; CREATE TABLE placeholder (x); DROP TABLE placeholder")
+            }
+            try older.close()
+        }
+        let older = try Outbox(path: olderPath)
+        let kept = try await pageSettings(older)
+        #expect(kept.pageSize == 4096, "SQLite cannot change the page size of a WAL database; the outbox must not try")
+        #expect(kept.autocheckpoint == (32 << 20) / 4096)
+        let events = (0..<40).map { event("older-\($0)", padding: 6000) }
+        let inserted = try await older.commit { tx in
+            for event in events { try tx.append(event, source: "src", fileName: "f") }
+            return tx.inserted
+        }
+        #expect(inserted == 40)
+        #expect(try older.integrityProblems().isEmpty)
+        try await older.close()
+        let reopened = try Outbox(path: olderPath, readOnly: true)
+        #expect(try await reopened.status().pendingEvents == 40)
+    }
+
     @Test("a fresh outbox passes its integrity check")
     func integrity() async throws {
         let fixture = try OutboxFixture()
