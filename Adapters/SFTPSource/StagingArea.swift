@@ -12,13 +12,15 @@ struct StagingArea {
     let directory: String
 
     /// How many files can be staged at once: files in flight (being committed, or
-    /// downloading). Three measured ~10% faster than two for 1 MB files (docs/BENCHMARKS.md).
-    static let slots = 3
+    /// downloading). Three measured ~10% faster than two for 1 MB files, six another ~10%
+    /// faster than three (the downloads run on while a commit waits for its sync; eight were
+    /// no faster than six); docs/BENCHMARKS.md, sessions 7 and 11.
+    static let slots = 6
 
     /// Largest file downloaded into memory instead of a staging file, which is created,
     /// written, read back twice (hash, decode) and removed per file: about 6% of the agent's
     /// CPU for 1 MB files (docs/BENCHMARKS.md). At most ``slots`` of them are held at once
-    /// (12 MiB); larger files stream to disk, so memory stays bounded for any size.
+    /// (24 MiB); larger files stream to disk, so memory stays bounded for any size.
     static let inMemoryLimit: Int64 = 4 << 20
 
     func path(_ slot: Int) -> String { directory + (slot == 0 ? "/download.partial" : "/download.partial.\(slot)") }

@@ -274,14 +274,15 @@ struct SFTPSourceTests {
     @Test("later files download while earlier ones commit; each is acknowledged only after its own commit")
     func downloadOverlapsCommit() async throws {
         let fixture = try SFTPFixture()
-        let names = ["a.xml", "b.xml", "c.xml", "d.xml"]
+        let slots = StagingArea.slots
+        // Two more files than slots: the bound on files in flight is visible.
+        let names = (0..<(slots + 2)).map { String(UnicodeScalar(UInt8(ascii: "a") + UInt8($0))) + ".xml" }
         for (index, name) in names.enumerated() {
             try fixture.write(name, "<\(name.prefix(1))/>", age: 30 - Double(index))
         }
         let intake = HashingIntake()
         intake.hold()
         let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
-        let slots = StagingArea.slots
         try await fixture.running(source) {
             try await eventually("\(slots) files downloaded while a is being committed") {
                 intake.begunNames == Array(names.prefix(slots))
@@ -296,7 +297,7 @@ struct SFTPSourceTests {
             try await eventually("all archived") { fixture.names(in: fixture.archive) == names }
         }
         #expect(intake.begunNames == names)
-        #expect(intake.submissions.map(\.content) == ["<a/>", "<b/>", "<c/>", "<d/>"].map { Array($0.utf8) },
+        #expect(intake.submissions.map(\.content) == names.map { Array("<\($0.prefix(1))/>".utf8) },
                 "each from its own staged copy")
         #expect(intake.submissions.allSatisfy { $0.inMemory })
     }
