@@ -46,8 +46,8 @@ public final class Outbox: Sendable {
                 // Before WAL is turned on, so that a new database takes it; a no-op on one
                 // that exists.
                 try db.execute(sql: "PRAGMA page_size = \(Outbox.newDatabasePageSize)")
-                let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Outbox.backstopLogBytes / max(pageSize, 512))")
+                let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? Outbox.newDatabasePageSize
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Outbox.backstopLogBytes / pageSize)")
             }
         }
         do {
