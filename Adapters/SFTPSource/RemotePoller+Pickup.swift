@@ -25,27 +25,49 @@ extension RemotePoller {
     ///
     /// Files overlap: while intake hashes, decodes and commits the earlier ones (each read
     /// from its own staging slot), the next downloads into a free slot; each file is
-    /// acknowledged once its own commit is done, in order. Whatever happens, no submission is
-    /// left running on return.
+    /// acknowledged after its own commit, in order. Whatever happens, no submission is left
+    /// running on return, and every file committed here is acknowledged (or, when that
+    /// fails, remembered for the next poll).
+    ///
+    /// While every slot is busy, a file committed is acknowledged only when the source next
+    /// waits for a commit, not before the next download: an SFTP server answers its requests
+    /// one after the other, and a removal can keep it busy for a millisecond or more (ext4
+    /// with `discard` frees the file's blocks before it replies), so a removal sent first
+    /// held up the next file's requests behind it. Sent just before a wait, it is done while
+    /// the source would wait anyway (docs/BENCHMARKS.md, session 12). So at most one committed
+    /// file waits for its acknowledgement at a time, remembered like any other (also while
+    /// intake backpressure pauses the loop before the next download).
     func handOverReadyFiles() async throws(SSHFailure) {
         let now = ContinuousClock.now
         let ready = files.filter { isReady($0.key, $0.value, now: now) }
             .sorted { ($0.value.entry.attributes.mtime, $0.key) < ($1.value.entry.attributes.mtime, $1.key) }
             .map(\.key)
         var inFlight: [InFlightFile] = []
+        var committed: [String] = []
         do throws(SSHFailure) {
             for path in ready {
                 guard !Task.isCancelled else { break }
                 guard await waitForIntake() else { break }
                 guard let next = try await download(path, busySlots: inFlight.map(\.slot)) else { continue }
                 inFlight.append(next)
-                if inFlight.count == StagingArea.slots { try await finish(inFlight.removeFirst()) }
+                if inFlight.count == StagingArea.slots {
+                    try await acknowledge(&committed)
+                    let oldest = inFlight.removeFirst()
+                    if await settle(oldest) { committed.append(oldest.entry.relativePath) }
+                }
             }
+            try await acknowledge(&committed)
             while !inFlight.isEmpty { try await finish(inFlight.removeFirst()) }
         } catch {
             for file in inFlight { await settle(file) }
             throw error
         }
+    }
+
+    /// Acknowledges the committed files listed in `paths` and empties the list.
+    private func acknowledge(_ paths: inout [String]) async throws(SSHFailure) {
+        defer { paths = [] }
+        for path in paths { try await acknowledge(path) }
     }
 
     /// Downloads one file into a free staging slot and begins its submission; nil when there

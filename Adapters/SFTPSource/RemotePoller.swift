@@ -29,6 +29,7 @@ final class RemotePoller {
     var reportedUndecodableNames: Set<String> = []
     var reportedUnreadableDirectories: Set<String> = []
     var wasConnected = false
+    var schedule: ListingSchedule
 
     /// Seconds before a file the server refuses to open is tried again.
     var unreadableRetry: Double { max(60, settings.pollInterval) }
@@ -39,6 +40,7 @@ final class RemotePoller {
         self.logger = logger
         self.client = client
         self.source = source
+        schedule = ListingSchedule(pollInterval: settings.pollInterval, settle: settings.settle)
         staging = StagingArea(directory: settings.stagingDirectory)
         filter = FileNameFilter(include: settings.include, exclude: settings.exclude, doneMarker: settings.doneMarker)
         var skipped: Set<String> = []
@@ -142,20 +144,13 @@ final class RemotePoller {
         return file.isSettled(now: now, settle: settings.settle)
     }
 
-    /// Seconds until the next listing: `poll_interval`, or less when a file only waits for a
-    /// listing `settle` after its size and mtime were first seen (it is then picked up that
-    /// much sooner). Never less than `minimumRelisting` (a file that keeps changing is not
-    /// listed in a tight loop), nor more than `poll_interval`.
+    /// Seconds until the next listing (``ListingSchedule``).
     func nextListingDelay(now: ContinuousClock.Instant) -> Double {
-        var delay = settings.pollInterval
-        for (path, file) in files where file.handled == nil && file.notBefore == nil && filter.marker(for: path) == nil {
-            delay = min(delay, (file.changedAt + .seconds(settings.settle) - now) / .seconds(1))
-        }
-        return max(delay, min(settings.pollInterval, Self.minimumRelisting))
+        let settling = files.lazy
+            .filter { path, file in file.handled == nil && file.notBefore == nil && self.filter.marker(for: path) == nil }
+            .map { ListingSchedule.SettlingFile(changedAt: $0.value.changedAt, listings: $0.value.listings) }
+        return schedule.delay(settling: settling, now: now)
     }
-
-    /// The shortest pause between two listings made early for a settling file.
-    static let minimumRelisting = 0.5
 
     /// Seconds to wait after the `failures`-th consecutive failure of one file.
     func retryDelay(after failures: Int) -> Double {
