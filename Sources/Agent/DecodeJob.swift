@@ -4,17 +4,23 @@ import Synchronization
 
 /// Decodes one input into CloudEvents on a thread of its own, handing them over in chunks
 /// through a bounded ``EventHandoff``: it starts as soon as the input is hashed and runs
-/// ahead of the outbox writer by at most the handoff's capacity.
+/// ahead of the outbox writer by at most the handoff's capacity, counted in bytes of event
+/// JSON, so that an input of large documents (IDocs of megabytes) holds a few of them, not
+/// hundreds. Per input being decoded: at most ``waitingBytes`` in chunks waiting, plus the
+/// chunk being built and the one being inserted (each at most ``chunkBytes`` plus one event).
 ///
 /// The input (a descriptor the source owns) is read until ``finished()`` returns, so the
 /// intake awaits that before it returns to the source, on every path.
 final class DecodeJob: Sendable {
-    /// Events per chunk, and chunks that may wait for the writer.
-    static let chunkSize = 32
-    static let capacity = 8
+    /// A chunk is handed over at this many events or bytes, whichever comes first.
+    static let chunkEvents = 32
+    static let chunkBytes = 256 << 10
+    /// Bytes of chunks that may wait for the writer: for events of a few kilobytes, some
+    /// hundreds of them (a whole 1 MB file of 5 KB IDocs decodes ahead of its commit).
+    static let waitingBytes = 2 << 20
     private static let queue = DispatchQueue(label: "outpost.decode", attributes: .concurrent)
 
-    let handoff = EventHandoff(capacity: DecodeJob.capacity)
+    let handoff = EventHandoff(byteCapacity: DecodeJob.waitingBytes)
     private let state = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     /// Starts decoding `input` with `codec`.
@@ -57,15 +63,19 @@ final class DecodeJob: Sendable {
         var encoder = CloudEventEncoder(origin: origin)
         try input.rewind()
         var chunk: [EncodedEvent] = []
-        chunk.reserveCapacity(chunkSize)
+        var bytes = 0
+        chunk.reserveCapacity(chunkEvents)
         try codec.decode(input, limits: limits) { record in
-            chunk.append(encoder.encode(record))
-            if chunk.count == chunkSize {
-                try handoff.put(chunk)
+            let event = encoder.encode(record)
+            bytes += event.json.count
+            chunk.append(event)
+            if chunk.count == chunkEvents || bytes >= chunkBytes {
+                try handoff.put(chunk, bytes: bytes)
                 chunk = []
-                chunk.reserveCapacity(chunkSize)
+                bytes = 0
+                chunk.reserveCapacity(chunkEvents)
             }
         }
-        if !chunk.isEmpty { try handoff.put(chunk) }
+        if !chunk.isEmpty { try handoff.put(chunk, bytes: bytes) }
     }
 }

@@ -4,34 +4,45 @@ import Foundation
 /// A bounded hand-over of encoded events from the thread that decodes a document to the
 /// outbox writer, so that parsing and SQLite inserts run on two cores at once.
 ///
-/// The producer ``put(_:)``s chunks and ends with ``finish(throwing:)``; the consumer
-/// ``take()``s them in order until `nil` (or the producer's error). At most `capacity` chunks
-/// wait at a time, so memory stays bounded whatever the document's size. ``cancel()`` makes
-/// a blocked or later ``put(_:)`` throw, so a failed commit stops the decoder promptly.
+/// The producer ``put(_:bytes:)``s chunks and ends with ``finish(throwing:)``; the consumer
+/// ``take()``s them in order until `nil` (or the producer's error). The chunks waiting hold
+/// at most `byteCapacity` bytes, or one chunk when a single chunk is larger, so memory stays
+/// bounded whatever the size of the input or of its documents. ``cancel()`` makes a blocked
+/// or later ``put(_:bytes:)`` throw, so a failed commit stops the decoder promptly.
 final class EventHandoff: @unchecked Sendable {
-    /// Thrown by ``put(_:)`` once the consumer has cancelled.
+    /// Thrown by ``put(_:bytes:)`` once the consumer has cancelled.
     struct Cancelled: Error {}
 
     private let condition = NSCondition()
-    private let capacity: Int
+    private let byteCapacity: Int
     // Guarded by `condition`.
-    private var chunks: [[EncodedEvent]] = []
+    private var chunks: [(events: [EncodedEvent], bytes: Int)] = []
     private var head = 0
+    private var queuedBytes = 0
     private var finished = false
     private var failure: (any Error)?
     private var cancelled = false
 
-    init(capacity: Int) {
-        self.capacity = max(1, capacity)
+    init(byteCapacity: Int) {
+        self.byteCapacity = byteCapacity
     }
 
-    /// Producer: adds a chunk, waiting while `capacity` chunks are queued.
-    func put(_ chunk: [EncodedEvent]) throws {
+    /// Bytes in the chunks put and not yet taken.
+    var waitingBytes: Int {
         condition.lock()
         defer { condition.unlock() }
-        while chunks.count - head >= capacity && !cancelled { condition.wait() }
+        return queuedBytes
+    }
+
+    /// Producer: adds a chunk of `bytes` bytes, waiting while it would take the chunks queued
+    /// past `byteCapacity` (a chunk is always taken when none waits).
+    func put(_ chunk: [EncodedEvent], bytes: Int) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while queuedBytes > 0 && queuedBytes + bytes > byteCapacity && !cancelled { condition.wait() }
         if cancelled { throw Cancelled() }
-        chunks.append(chunk)
+        chunks.append((chunk, bytes))
+        queuedBytes += bytes
         condition.broadcast()
     }
 
@@ -51,8 +62,9 @@ final class EventHandoff: @unchecked Sendable {
         defer { condition.unlock() }
         while head == chunks.count && !finished { condition.wait() }
         if head < chunks.count {
-            let chunk = chunks[head]
-            chunks[head] = []
+            let (chunk, bytes) = chunks[head]
+            chunks[head] = ([], 0)
+            queuedBytes -= bytes
             head += 1
             if head == chunks.count {
                 chunks.removeAll(keepingCapacity: true)
