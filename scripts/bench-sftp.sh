@@ -2,26 +2,32 @@
 # SFTP source benchmark: files/s and MB/s from a loopback OpenSSH sshd into the outbox,
 # beside OpenSSH's own client (`sftp -b`) fetching the same files (the ceiling).
 #
-# Usage: scripts/bench-sftp.sh [SMALL_FILES] [LARGE_FILES]      (defaults 2000 and 300)
+# Usage: scripts/bench-sftp.sh [SMALL_FILES] [LARGE_FILES] [ROUNDS]   (defaults 2000, 300, 3)
 #   SMALL: SMALL_FILES files of ~5 KB (one ORDERS05 IDoc each)
-#   LARGE: LARGE_FILES files of ~1 MB (about 200 IDocs each)
+#   LARGE: LARGE_FILES files of ~1 MB (about 200 IDocs each), OpenSSH and Outpost alternated
+#          ROUNDS times: this machine's noise moves OpenSSH's figure far more than Outpost's,
+#          so the ratio is given per round and as the median.
 # Needs root (it creates the unprivileged login user `outpostsftp`, like the tests).
 # Outpost runs `after: delete`, `format: idoc-xml`, poll_interval 100ms, settle 0s, with no
 # hub listening (events stay in the outbox); a run ends when the remote directory is empty,
 # i.e. when the last file is committed AND acknowledged. Startup and the first two
 # listings are included in the time (conservative). Each run starts after a `sync`, so none
-# pays for writing back what the one before left in the page cache. A last run reads the large files from a
-# local drop directory (file_drop, no SFTP): how fast intake alone goes on this machine.
+# pays for writing back what the one before left in the page cache. Then, for the large files:
+# Outpost with `format: raw` (no XML parsing), libssh2 alone (scripts/bench/sftp_ceiling.c:
+# the same library and read pattern, nothing stored; then deleting each file after it), and
+# Outpost from a local drop directory (file_drop, no SFTP): what intake alone reaches here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SMALL=${1:-2000}
 LARGE=${2:-300}
+ROUNDS=${3:-3}
 scripts/install-deps.sh --test
 swift build -c release --product outpost >/dev/null
 OUTPOST="$(swift build -c release --show-bin-path)/outpost"
 
 WORK=$(mktemp -d /tmp/outpost-bench-sftp.XXXXXX)
 chmod 755 "$WORK"
+cc -O2 -o "$WORK/sftp_ceiling" scripts/bench/sftp_ceiling.c -lssh2
 USER_NAME=outpostsftp
 id -u "$USER_NAME" >/dev/null 2>&1 || useradd -M -d /nonexistent -s /bin/sh "$USER_NAME"
 echo "$USER_NAME:outpost-sftp-bench-$RANDOM$RANDOM" | chpasswd
@@ -86,6 +92,19 @@ generate() { # directory count idocs-per-file first-docnum
 }
 
 now() { date +%s.%N; }
+
+# A fresh copy of the generated files $1 at $2 (each run consumes its directory).
+fill() { rm -rf "$2"; cp -a "$1" "$2"; }
+
+# libssh2 alone fetching every file of $1 (with $2 = delete, removing each): start and end.
+libssh2_run() {
+  local start end
+  sync
+  start=$(now)
+  "$WORK/sftp_ceiling" "$PORT" "$USER_NAME" "$WORK/client_ed25519" "$1" ${2:-} >/dev/null
+  end=$(now)
+  echo "$start $end"
+}
 
 # OpenSSH's sftp fetching every file of $1 (the ceiling).
 ceiling() {
@@ -167,24 +186,42 @@ report() { # label files bytes start end
 
 echo "| run                                | files |     MiB |      time |  files/s |   MiB/s |"
 echo "|------------------------------------|-------|---------|-----------|----------|---------|"
+mib_s() { awk -v b="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.3f", b / 1048576 / (e - s) }'; }
 for set in small large; do
-  if [[ $set == small ]]; then count=$SMALL; per=1; first=1; else count=$LARGE; per=200; first=1000000; fi
-  src="$WORK/remote-$set"
-  generate "$src" "$count" "$per" "$first"
-  bytes=$(du -sb "$src" | cut -f1)
-  read -r s e < <(ceiling "$src")
-  report "OpenSSH sftp -b, $set files" "$count" "$bytes" "$s" "$e"
-  read -r s e < <(outpost_run "$src")
-  report "outpost sftp source, $set files" "$count" "$bytes" "$s" "$e"
-  events=$(sqlite3 "$WORK/agent-data/outbox.sqlite" "select count(*) from event where type like 'sap.idoc.%'" 2>/dev/null || echo "?")
-  echo "|   (IDoc events committed: $events)"
+  if [[ $set == small ]]; then count=$SMALL; per=1; first=1; rounds=1; else count=$LARGE; per=200; first=1000000; rounds=$ROUNDS; fi
+  pristine="$WORK/generated-$set" src="$WORK/remote-$set"
+  generate "$pristine" "$count" "$per" "$first"
+  bytes=$(du -sb "$pristine" | cut -f1)
+  ratios=()
+  for ((round = 1; round <= rounds; round++)); do
+    fill "$pristine" "$src"
+    read -r s e < <(ceiling "$src")
+    report "OpenSSH sftp -b, $set files" "$count" "$bytes" "$s" "$e"
+    ceiling_rate=$(mib_s "$bytes" "$s" "$e")
+    read -r s e < <(outpost_run "$src")
+    report "outpost sftp source, $set files" "$count" "$bytes" "$s" "$e"
+    ratio=$(awk -v a="$(mib_s "$bytes" "$s" "$e")" -v c="$ceiling_rate" 'BEGIN { printf "%.0f", 100 * a / c }')
+    ratios+=("$ratio")
+    events=$(sqlite3 "$WORK/agent-data/outbox.sqlite" "select count(*) from event where type like 'sap.idoc.%'" 2>/dev/null || echo "?")
+    echo "|   (IDoc events committed: $events; $ratio% of OpenSSH's MiB/s in this round)"
+  done
   if [[ $set == large ]]; then
+    median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    echo "|   (large files, Outpost against OpenSSH per round: ${ratios[*]} %; median $median%)"
     # The transfer alone: format raw (one event per file, no XML parsing), same files again.
-    generate "$src" "$count" "$per" "$first"
+    fill "$pristine" "$src"
     read -r s e < <(outpost_run "$src" raw)
     report "outpost sftp source, large, raw" "$count" "$bytes" "$s" "$e"
+    # libssh2 alone, storing nothing: the download's own ceiling; then with a removal per
+    # file (what `after: delete` costs the server: ext4 mounted with `discard` frees the
+    # blocks before it replies).
+    fill "$pristine" "$src"
+    read -r s e < <(libssh2_run "$src")
+    report "libssh2 alone, large, nothing kept" "$count" "$bytes" "$s" "$e"
+    read -r s e < <(libssh2_run "$src" delete)
+    report "libssh2 alone, large, + delete" "$count" "$bytes" "$s" "$e"
     # No SFTP at all: the same files from a local drop directory (what intake alone reaches).
-    generate "$src" "$count" "$per" "$first"
+    fill "$pristine" "$src"
     read -r s e < <(outpost_run "$src" idoc-xml local)
     report "outpost file_drop, large (no SFTP)" "$count" "$bytes" "$s" "$e"
   fi
