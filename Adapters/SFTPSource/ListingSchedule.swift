@@ -3,10 +3,11 @@
 /// Every `poll_interval`, and sooner for a file that only waits to settle: a file is ready
 /// when two listings at least `settle` apart showed it unchanged, so its second listing is
 /// due `settle` after its size and mtime were first seen. Listings made early are never
-/// closer together than ``minimumPause`` (a file that keeps changing is not listed in a
-/// tight loop), except one: when a file's settle time has already passed (always, with
-/// `settle: 0s`), the second listing it needs follows at once — but never two such
-/// listings in a row, so even then the directory is listed at most twice per pause.
+/// closer together than `poll_interval` or ``minimumPause``, whichever is shorter (a file
+/// that keeps changing is not listed in a tight loop), except one: when a file's settle time
+/// has already passed (always, with `settle: 0s`), the second listing it needs follows at
+/// once — but never two such listings in a row, so even then the directory is listed at
+/// most twice per pause.
 struct ListingSchedule {
     let pollInterval: Double
     let settle: Double
