@@ -36,36 +36,18 @@ public struct LogfmtLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let line = render(level: event.level, message: "\(event.message)", metadata: event.metadata, at: Date())
         LogfmtLogHandler.lock.withLock { _ in
-            LogfmtLogHandler.write(line, to: STDERR_FILENO)
-        }
-    }
-
-    /// Writes the whole line to `fd`, or as much as the descriptor takes: a line the reader
-    /// cannot take (its pipe closed, a full disk) is dropped, since there is nowhere to report
-    /// it. (Foundation's `FileHandle.write` stops the process on such an error.)
-    static func write(_ line: String, to fd: Int32) {
-        var line = line
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
+            // A line the reader cannot take (its pipe closed, a full disk) is dropped: there is
+            // nowhere to report it.
+            StandardStream.write(line, to: STDERR_FILENO)
         }
     }
 
     /// Makes these lines the process's log; for the daemons (`outpost run`, `outpost-hub
     /// serve`). A closed log pipe (the reader of stderr gone) must not end the process, so
-    /// SIGPIPE is ignored first and a write fails instead (then ``write(_:to:)`` drops the
-    /// line). SwiftNIO ignores SIGPIPE for the whole process too, but only once it opens its
-    /// first socket, and systemd ignores it for its services (`IgnoreSIGPIPE=yes`); this holds
-    /// from the first log line, however the daemon is run.
+    /// SIGPIPE is ignored first and a write fails instead (then the line is dropped).
+    /// SwiftNIO ignores SIGPIPE for the whole process too, but only once it opens its first
+    /// socket, and systemd ignores it for its services (`IgnoreSIGPIPE=yes`); this holds from
+    /// the first log line, however the daemon is run.
     public static func bootstrap(level: Logger.Level, format: Format) {
         ignoreBrokenPipes()
         LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level, format: format) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LogFormat
 
 /// `outpost-hub`: the reference hub (SPEC §5).
 ///
@@ -22,7 +23,7 @@ struct OutpostHubCommand: AsyncParsableCommand {
             }
         } catch {
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                printError(fullMessage(for: error))
                 exit(withError: ExitCode.failure)
             }
             exit(withError: error)
@@ -37,7 +38,8 @@ extension ExitCode {
     static let runtimeFailure = ExitCode(2)
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error; one stderr cannot take (closed) is lost, the exit code
+/// stays.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    StandardStream.write(message + "\n", to: STDERR_FILENO)
 }

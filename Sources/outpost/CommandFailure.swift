@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import Glibc
+import LogFormat
 
 /// Prints `outpost: <message>` on stderr and exits with the SPEC's code.
 enum CommandFailure {
@@ -15,7 +16,8 @@ enum CommandFailure {
         return ExitCode(2)
     }
 
+    /// Writes the message; one stderr cannot take (closed) is lost, the exit code stays.
     static func printError(_ message: String) {
-        FileHandle.standardError.write(Data("outpost: \(message)\n".utf8))
+        StandardStream.write("outpost: \(message)\n", to: STDERR_FILENO)
     }
 }

@@ -2,6 +2,8 @@ import Agent
 import ArgumentParser
 import EventModel
 import Foundation
+import Glibc
+import LogFormat
 
 /// `outpost parse FILE`: the events a file would produce, as JSON lines.
 struct ParseCommand: AsyncParsableCommand {
@@ -31,21 +33,26 @@ struct ParseCommand: AsyncParsableCommand {
             }
             documentFormat = f
         }
-        let out = FileHandle.standardOutput
         var count = 0
         do {
             try DocumentPreview.events(
                 path: file, format: documentFormat, codecs: AgentAssembly.codecs, agentID: agent, region: region,
                 sourceName: source
             ) { event in
-                out.write(Data(event.json + [0x0A]))
+                let line = event.json + [0x0A]
+                guard line.withUnsafeBytes({ StandardStream.write($0, to: STDOUT_FILENO) }) else { throw OutputClosed() }
                 count += 1
             }
+        } catch is OutputClosed {
+            throw CommandFailure.runtime("cannot write the events to standard output (closed?); stopped after \(count)")
         } catch let rejection as DocumentRejection {
             throw CommandFailure.user("\(file) would be rejected: \(rejection)")
         } catch {
             throw CommandFailure.user("cannot read \(file): \(error.localizedDescription)")
         }
-        FileHandle.standardError.write(Data("\(file): \(count) event(s)\n".utf8))
+        StandardStream.write("\(file): \(count) event(s)\n", to: STDERR_FILENO)
     }
 }
+
+/// Standard output took only part of an event, or none.
+private struct OutputClosed: Error {}

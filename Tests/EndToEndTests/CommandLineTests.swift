@@ -1,4 +1,6 @@
 import Foundation
+import Glibc
+import TestSupport
 import Testing
 
 extension EndToEnd {
@@ -39,6 +41,27 @@ extension EndToEnd {
                 let ok = try await s.agent.cli(["check-config"])
                 #expect(ok.status == 0, "\(ok)")
                 #expect(ok.stdout.contains("ok"))
+            }
+        }
+
+        @Test("with stdout and stderr closed pipes and SIGPIPE ignored (as systemd runs them), errors keep their exit codes")
+        func closedOutputKeepsExitCodes() async throws {
+            // Inherited by the children: a write to a closed pipe fails instead of killing
+            // them. (Foundation's FileHandle.write stopped them with SIGILL instead of exit 1.)
+            signal(SIGPIPE, SIG_IGN)
+            let sample = try Binaries.publicSamples().appendingPathComponent("orders05-namespaced-ext.xml").path
+            let runs: [(String, [String], Int32)] = [
+                ("outpost", ["check-config", "--config", "/nonexistent/agent.yaml"], 1),
+                // Standard output closed: the events cannot be written, a runtime failure.
+                ("outpost", ["parse", sample], 2),
+                ("outpost", ["parse", "/nonexistent/file.xml"], 1),
+                ("outpost-hub", ["check-config", "--config", "/nonexistent/hub.yaml"], 1),
+            ]
+            for (binary, arguments, expected) in runs {
+                let child = try Subprocess(
+                    try Binaries.path(binary), arguments, stdout: .closedPipe, stderr: .closedPipe, keepIgnoredSIGPIPE: true)
+                let status = await child.waitForExit(timeout: 60)
+                #expect(status == expected, "`\(binary) \(arguments.joined(separator: " "))` exited \(status.map(String.init) ?? "never")")
             }
         }
 

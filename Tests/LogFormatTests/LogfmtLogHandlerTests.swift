@@ -31,7 +31,7 @@ struct LogfmtLogHandlerTests {
         }
         reader.start()
         // 100 KB, more than a pipe holds (64 KiB): written in parts while the reader drains it.
-        LogfmtLogHandler.write(line, to: ends[1])
+        #expect(StandardStream.write(line, to: ends[1]))
         Glibc.close(ends[1])
         var whole: [UInt8]?
         for _ in 0..<500 where whole == nil {
@@ -43,8 +43,8 @@ struct LogfmtLogHandlerTests {
         // Now the reader is gone: the write fails (EPIPE, no SIGPIPE) and returns.
         #expect(pipe(&ends) == 0)
         Glibc.close(ends[0])
-        LogfmtLogHandler.write(line, to: ends[1])
-        LogfmtLogHandler.write("one more\n", to: ends[1])
+        #expect(!StandardStream.write(line, to: ends[1]))
+        #expect(!StandardStream.write("one more\n", to: ends[1]))
         Glibc.close(ends[1])
     }
 

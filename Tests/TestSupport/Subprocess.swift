@@ -19,6 +19,9 @@ public final class Subprocess: @unchecked Sendable {
         /// This file, truncated when the child starts (then appended to, so that stdout and
         /// stderr can share it).
         case truncate(String)
+        /// A pipe whose reading end is already closed: every write fails (EPIPE, or SIGPIPE
+        /// unless the child keeps it ignored, see `keepIgnoredSIGPIPE`).
+        case closedPipe
     }
 
     public let pid: pid_t
@@ -31,7 +34,7 @@ public final class Subprocess: @unchecked Sendable {
     public init(
         _ executable: String, _ arguments: [String], stdin: String? = nil,
         stdout: Output = .null, stderr: Output = .null,
-        environment: [String: String]? = nil, newProcessGroup: Bool = false
+        environment: [String: String]? = nil, newProcessGroup: Bool = false, keepIgnoredSIGPIPE: Bool = false
     ) throws {
         let path = try Subprocess.resolve(executable)
         self.executable = path
@@ -41,8 +44,18 @@ public final class Subprocess: @unchecked Sendable {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, stdin ?? "/dev/null", O_RDONLY, 0)
+        var closedPipe: Int32 = -1
+        defer { if closedPipe >= 0 { close(closedPipe) } }
         for (fd, output) in [(Int32(1), stdout), (Int32(2), stderr)] {
             switch output {
+            case .closedPipe:
+                if closedPipe < 0 {
+                    var ends: [Int32] = [0, 0]
+                    guard pipe(&ends) == 0 else { throw SubprocessError("pipe: \(String(cString: strerror(errno)))") }
+                    close(ends[0])
+                    closedPipe = ends[1]
+                }
+                posix_spawn_file_actions_adddup2(&actions, closedPipe, fd)
             case .null: posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
             case .append(let file):
                 posix_spawn_file_actions_addopen(&actions, fd, file, O_WRONLY | O_CREAT | O_APPEND, 0o644)
@@ -62,6 +75,9 @@ public final class Subprocess: @unchecked Sendable {
         sigfillset(&defaults)
         sigdelset(&defaults, SIGKILL)
         sigdelset(&defaults, SIGSTOP)
+        // Kept as the parent has it (ignored, when the caller ignores it), as a service
+        // manager passes it on.
+        if keepIgnoredSIGPIPE { sigdelset(&defaults, SIGPIPE) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
         if newProcessGroup {
