@@ -12,7 +12,7 @@ final class SFTPClient: @unchecked Sendable {
 
     init(settings: SFTPSourceSettings) {
         self.settings = settings
-        thread = SessionThread(name: "outpost-sftp-\(settings.name)")
+        thread = SessionThread(name: "sftp-\(settings.name)")
     }
 
     /// Whether a session is open (as of the last call).

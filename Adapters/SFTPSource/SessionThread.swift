@@ -8,10 +8,33 @@ final class SessionThread: @unchecked Sendable {
     private var jobs: [@Sendable () -> Void] = []
     private var finished = false
 
+    /// - Parameter name: the thread's name in `top -H`, `ps -L` and `perf`, cut to the 15
+    ///   bytes Linux keeps (it refuses a longer name whole, and the thread kept the name of
+    ///   the queue that started it).
     init(name: String) {
-        let thread = Thread { [self] in loop() }
-        thread.name = name
+        let short = Self.threadName(name)
+        let thread = Thread { [self] in
+            Self.nameCurrentThread(short)
+            loop()
+        }
         thread.start()
+    }
+
+    /// Names the calling thread by writing its `comm` (what `pthread_setname_np` does on
+    /// Linux, which Swift's Glibc module does not export; Foundation's `Thread.name` does not
+    /// reach the kernel). A failure only leaves the old name.
+    private static func nameCurrentThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = name.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+    }
+
+    /// `name` cut to at most 15 UTF-8 bytes, on a character boundary.
+    static func threadName(_ name: String) -> String {
+        var short = Substring(name)
+        while short.utf8.count > 15 { short = short.dropLast() }
+        return String(short)
     }
 
     /// Runs `body` on the thread and returns its result.
