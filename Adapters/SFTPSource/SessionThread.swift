@@ -9,8 +9,7 @@ final class SessionThread: @unchecked Sendable {
     private var finished = false
 
     /// - Parameter name: the thread's name in `top -H`, `ps -L` and `perf`, cut to the 15
-    ///   bytes Linux keeps (it refuses a longer name whole, and the thread kept the name of
-    ///   the queue that started it).
+    ///   bytes Linux keeps (the kernel refuses a longer name whole).
     init(name: String) {
         let short = Self.threadName(name)
         let thread = Thread { [self] in
