@@ -10,6 +10,11 @@ struct EventHandoffTests {
         EncodedEvent(id: "e\(id)", type: "t", subject: "s", partitionKey: "p", json: [])
     }
 
+    /// Runs a producer on a thread of its own (a blocked `put` must not hold a test thread).
+    static func produce(_ body: @escaping @Sendable () -> Void) {
+        Thread(block: body).start()
+    }
+
     /// Waits until `condition` holds (or ~5 s pass), then reports whether it does.
     static func settles(_ condition: () -> Bool) async throws -> Bool {
         for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
@@ -20,14 +25,13 @@ struct EventHandoffTests {
     func byteBound() async throws {
         let handoff = EventHandoff(byteCapacity: 1000)
         let put = Counter()
-        let producer = Thread {
+        Self.produce {
             for index in 0..<10 {
                 guard (try? handoff.put([Self.event(index)], bytes: 300)) != nil else { return }
                 put.increment()
             }
             handoff.finish(throwing: nil)
         }
-        producer.start()
         // 3 × 300 fit in 1000; the fourth would not.
         #expect(try await Self.settles { put.count == 3 })
         try await Task.sleep(for: .milliseconds(200))
@@ -46,10 +50,9 @@ struct EventHandoffTests {
         let handoff = EventHandoff(byteCapacity: 1000)
         try handoff.put([Self.event(0)], bytes: 5000)
         let second = Counter()
-        let producer = Thread {
+        Self.produce {
             if (try? handoff.put([Self.event(1)], bytes: 10)) != nil { second.increment() }
         }
-        producer.start()
         try await Task.sleep(for: .milliseconds(200))
         #expect(second.count == 0, "queued beside a chunk already past the capacity")
         #expect(try handoff.take()?.map(\.id) == ["e0"])
@@ -62,10 +65,9 @@ struct EventHandoffTests {
         let handoff = EventHandoff(byteCapacity: 10)
         try handoff.put([Self.event(0)], bytes: 10)
         let thrown = Counter()
-        let producer = Thread {
+        Self.produce {
             do { try handoff.put([Self.event(1)], bytes: 10) } catch is EventHandoff.Cancelled { thrown.increment() } catch {}
         }
-        producer.start()
         try await Task.sleep(for: .milliseconds(100))
         handoff.cancel()
         #expect(try await Self.settles { thrown.count == 1 })
