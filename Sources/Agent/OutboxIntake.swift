@@ -131,10 +131,8 @@ public final class OutboxIntake: DocumentIntake {
                 return nil
             }
             while let chunk = try job.handoff.take() {
-                for event in chunk {
-                    try tx.append(event, source: origin.sourceName, fileName: origin.fileName)
-                    if debugLog { DocumentLog.committed(event, origin: origin, logger: logger) }
-                }
+                try tx.append(contentsOf: chunk, source: origin.sourceName, fileName: origin.fileName)
+                if debugLog { for event in chunk { DocumentLog.committed(event, origin: origin, logger: logger) } }
             }
             try tx.recordReceipt(
                 source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,

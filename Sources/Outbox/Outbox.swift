@@ -48,6 +48,10 @@ public final class Outbox: Sendable {
                 try db.execute(sql: "PRAGMA page_size = \(Outbox.newDatabasePageSize)")
                 let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? Outbox.newDatabasePageSize
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Outbox.backstopLogBytes / pageSize)")
+                // A chunk's multi-row insert may stop half-way, so SQLite journals the pages
+                // it changes for the statement: in memory (a few pages), not in a temporary
+                // file whose writes doubled an ingest's write calls.
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
         }
         do {

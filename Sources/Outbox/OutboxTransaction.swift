@@ -9,7 +9,7 @@ import GRDBSQLite
 public struct OutboxTransaction {
     let db: Database
     let now: Double
-    /// Events offered to ``append(_:source:fileName:)`` so far.
+    /// Events offered to ``append(_:source:fileName:)`` and ``append(contentsOf:source:fileName:)`` so far.
     public private(set) var appended = 0
     /// Events that were new (the rest were already in the outbox).
     public private(set) var inserted = 0
@@ -17,35 +17,117 @@ public struct OutboxTransaction {
     public private(set) var insertedBytes: Int64 = 0
 
     /// Adds an event; a second event with the same id is ignored (it is the same document).
-    ///
-    /// This runs once per event on the writer, the intake's busiest thread: the values are
-    /// bound straight to SQLite's statements (the JSON from the event's own bytes, which
-    /// SQLite copies into its page), not boxed into arguments and copied into `Data` first.
     public mutating func append(_ event: EncodedEvent, source: String, fileName: String) throws {
-        appended += 1
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO event (id, partition_key, type, subject, source, file_name, bytes, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-            """).sqliteStatement
-        Self.bind(insert, 1, event.id)
-        Self.bind(insert, 2, event.partitionKey)
-        Self.bind(insert, 3, event.type)
-        Self.bind(insert, 4, event.subject)
-        Self.bind(insert, 5, source)
-        Self.bind(insert, 6, fileName)
-        sqlite3_bind_int64(insert, 7, Int64(event.json.count))
-        sqlite3_bind_double(insert, 8, now)
-        try step(insert)
-        guard db.changesCount > 0 else { return }
-        let payload = try db.cachedStatement(sql: "INSERT INTO payload (seq, json) VALUES (?, ?)").sqliteStatement
-        sqlite3_bind_int64(payload, 1, db.lastInsertedRowID)
-        try event.json.withUnsafeBytes { json throws in
-            // Static: SQLite reads the bytes during the step; the binding is cleared after it.
-            sqlite3_bind_blob(payload, 2, json.baseAddress ?? Self.emptyValue, Int32(json.count), nil)
-            try step(payload)
+        try insert([event][...], source: source, fileName: fileName)
+    }
+
+    /// Adds events in their order; an event whose id is already in the outbox (or earlier in
+    /// `events`) is ignored (it is the same document).
+    ///
+    /// This runs on the writer, the intake's busiest thread, so it costs per group of up to
+    /// ``rowsPerStatement`` events, not per event: one statement inserts the group's event
+    /// rows (the source, file name and time bound once) and returns the new rows' sequence
+    /// numbers, and one more inserts their payloads. The values are bound straight to
+    /// SQLite's statements (the JSON from the event's own bytes, which SQLite copies into its
+    /// page), not boxed into arguments and copied into `Data` first.
+    public mutating func append(contentsOf events: [EncodedEvent], source: String, fileName: String) throws {
+        for group in stride(from: 0, to: events.count, by: Self.rowsPerStatement) {
+            try insert(events[group..<min(group + Self.rowsPerStatement, events.count)], source: source, fileName: fileName)
         }
-        inserted += 1
-        insertedBytes += Int64(event.json.count)
+    }
+
+    /// Events per insert statement: enough to pay a statement's set-up (its program, the
+    /// cursors on the table and its indexes) once for a decoder's chunk.
+    static let rowsPerStatement = 32
+
+    private mutating func insert(_ events: ArraySlice<EncodedEvent>, source: String, fileName: String) throws {
+        let count = events.count
+        appended += count
+        let insert = try db.cachedStatement(sql: Self.eventInserts[count]).sqliteStatement
+        Self.bind(insert, 1, source)
+        Self.bind(insert, 2, fileName)
+        sqlite3_bind_double(insert, 3, now)
+        var parameter: Int32 = 4
+        for event in events {
+            Self.bind(insert, parameter, event.id)
+            Self.bind(insert, parameter + 1, event.partitionKey)
+            Self.bind(insert, parameter + 2, event.type)
+            Self.bind(insert, parameter + 3, event.subject)
+            sqlite3_bind_int64(insert, parameter + 4, Int64(event.json.count))
+            parameter += 5
+        }
+        // The new rows' sequence numbers and ids: RETURNING gives them in no promised order,
+        // and leaves out the rows an existing id kept out.
+        var added: [(seq: Int64, event: Int)] = []
+        added.reserveCapacity(count)
+        var code = sqlite3_step(insert)
+        while code == SQLITE_ROW {
+            let seq = sqlite3_column_int64(insert, 0)
+            let id = UnsafeRawBufferPointer(
+                start: sqlite3_column_text(insert, 1), count: Int(sqlite3_column_bytes(insert, 1)))
+            guard let index = Self.firstIndex(in: events, of: id, after: added.last?.event) else {
+                sqlite3_reset(insert)
+                sqlite3_clear_bindings(insert)
+                throw DatabaseError(message: "outbox insert returned an id that was not offered")
+            }
+            added.append((seq, index))
+            code = sqlite3_step(insert)
+        }
+        try finish(insert, code)
+        guard !added.isEmpty else { return }
+        added.sort { $0.seq < $1.seq }
+        let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count]).sqliteStatement
+        try bindPayloads(payloads, of: events, added[...], parameter: 1)
+        inserted += added.count
+        for (_, index) in added { insertedBytes += Int64(events[index].json.count) }
+    }
+
+    /// The first event with this id, looked for from the one after `previous` on and then
+    /// from the start (events come back in their order in practice; this does not rely on it).
+    private static func firstIndex(
+        in events: ArraySlice<EncodedEvent>, of id: UnsafeRawBufferPointer, after previous: Int?
+    ) -> Int? {
+        func matches(_ index: Int) -> Bool {
+            var eventID = events[index].id
+            return eventID.withUTF8 { $0.elementsEqual(id) }
+        }
+        let from = previous.map { $0 + 1 } ?? events.startIndex
+        return (from..<events.endIndex).first(where: matches) ?? (events.startIndex..<from).first(where: matches)
+    }
+
+    /// Binds each added event's JSON without copying it (each bound inside its array's
+    /// `withUnsafeBytes`, so the binding nests one level per payload) and runs the insert.
+    private func bindPayloads(
+        _ statement: SQLiteStatement, of events: ArraySlice<EncodedEvent>, _ added: ArraySlice<(seq: Int64, event: Int)>,
+        parameter: Int32
+    ) throws {
+        guard let (seq, index) = added.first else {
+            try finish(statement, sqlite3_step(statement))
+            return
+        }
+        sqlite3_bind_int64(statement, parameter, seq)
+        try events[index].json.withUnsafeBytes { json throws in
+            // Static: SQLite reads the bytes during the step; the binding is cleared after it.
+            sqlite3_bind_blob(statement, parameter + 1, json.baseAddress ?? Self.emptyValue, Int32(json.count), nil)
+            try bindPayloads(statement, of: events, added.dropFirst(), parameter: parameter + 2)
+        }
+    }
+
+    /// `INSERT INTO event` for 1 … ``rowsPerStatement`` rows, by count (built once).
+    private static let eventInserts: [String] = (0...rowsPerStatement).map { rows in
+        let values = (0..<rows).map { row in
+            let p = 4 + 5 * row
+            return "(?\(p), ?\(p + 1), ?\(p + 2), ?\(p + 3), ?1, ?2, ?\(p + 4), ?3)"
+        }
+        return """
+            INSERT INTO event (id, partition_key, type, subject, source, file_name, bytes, created_at)
+            VALUES \(values.joined(separator: ", ")) ON CONFLICT(id) DO NOTHING RETURNING seq, id
+            """
+    }
+
+    /// `INSERT INTO payload` for 1 … ``rowsPerStatement`` rows, by count (built once).
+    private static let payloadInserts: [String] = (0...rowsPerStatement).map { rows in
+        "INSERT INTO payload (seq, json) VALUES " + Array(repeating: "(?, ?)", count: rows).joined(separator: ", ")
     }
 
     /// SQLite's "copy this value now" destructor.
@@ -61,11 +143,11 @@ public struct OutboxTransaction {
         }
     }
 
-    /// Runs an insert to its end, then resets it and clears its bindings (none outlives it).
-    /// Stepped here rather than through GRDB's `execute`, so GRDB's transaction observers
-    /// would not hear of these inserts (the outbox registers none).
-    private func step(_ statement: SQLiteStatement) throws {
-        let code = sqlite3_step(statement)
+    /// Ends a statement whose last step gave `code`: resets it and clears its bindings (none
+    /// outlives it), and throws SQLite's error if the step failed. Stepped here rather than
+    /// through GRDB's `execute`, so GRDB's transaction observers would not hear of these
+    /// inserts (the outbox registers none).
+    private func finish(_ statement: SQLiteStatement, _ code: Int32) throws {
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
         guard code == SQLITE_DONE else {

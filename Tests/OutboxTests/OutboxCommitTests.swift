@@ -68,13 +68,17 @@ struct OutboxCommitTests {
                 BEGIN SELECT RAISE(ABORT, 'payload refused for the test'); END;
                 """)
         }
-        for (bad, message) in [(event("bad-event"), "event refused"), (event("big", padding: 2000), "payload refused")] {
-            do {
-                try await fixture.append([event("ok-\(message.prefix(5))"), bad])
-                Issue.record("the refused insert did not throw")
-            } catch let error as DatabaseError {
-                #expect(error.resultCode == .SQLITE_CONSTRAINT)
-                #expect(error.message?.contains(message) == true, "\(error)")
+        let refusals = [(event("bad-event"), "event refused"), (event("big", padding: 2000), "payload refused")]
+        for (bad, message) in refusals {
+            for chunk in [false, true] {
+                do {
+                    let events = [event("ok-\(message.prefix(5))"), bad, event("after")]
+                    if chunk { try await fixture.appendChunk(events) } else { try await fixture.append(events) }
+                    Issue.record("the refused insert did not throw")
+                } catch let error as DatabaseError {
+                    #expect(error.resultCode == .SQLITE_CONSTRAINT)
+                    #expect(error.message?.contains(message) == true, "\(error)")
+                }
             }
         }
         #expect(try await fixture.pendingSequences().isEmpty, "the events before the refused one were rolled back")
@@ -85,6 +89,46 @@ struct OutboxCommitTests {
         let stored = try await fixture.outbox.outboundEvents(window.map(\.sequence))
         #expect(stored.map(\.id) == ["a", "", "b"])
         #expect(stored.map(\.json) == [event("a").json, event("", padding: 10).json, event("b").json])
+    }
+
+    @Test("a chunk longer than one insert statement is stored in order; ids stored before or earlier in it are skipped")
+    func chunkAcrossStatements() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        let stored = ["e0", "e31", "e32", "e50", "e74"]
+        #expect(try await fixture.append(stored.map { event($0, padding: 1) }) == 5)
+
+        // 75 offered (three insert statements: 32, 32, 11), with two repeats that carry other
+        // bytes: one in the same statement as its first, one in the next statement.
+        var chunk = (0..<75).map { event("e\($0)", padding: $0 * 7) }
+        chunk.insert(event("e3", padding: 999), at: 20)
+        chunk.insert(event("e10", padding: 998), at: 45)
+        let offered = chunk
+        let counts = try await fixture.outbox.commit { tx in
+            try tx.append(contentsOf: offered, source: "src", fileName: "chunk.xml")
+            return (tx.appended, tx.inserted, tx.insertedBytes)
+        }
+
+        var expected: [EncodedEvent] = []
+        for candidate in offered where !stored.contains(candidate.id) && !expected.contains(where: { $0.id == candidate.id }) {
+            expected.append(candidate)
+        }
+        #expect(expected.count == 70)
+        #expect(counts.0 == 77)
+        #expect(counts.1 == 70)
+        #expect(counts.2 == Int64(expected.map(\.json.count).reduce(0, +)))
+
+        let window = try await fixture.outbox.pendingWindow(limit: 100)
+        let back = try await fixture.outbox.outboundEvents(window.map(\.sequence))
+        #expect(back.map(\.id) == stored + expected.map(\.id), "outbox order is the order offered")
+        #expect(back.dropFirst(5).map(\.json) == expected.map(\.json), "each payload is its own event's, the first of a repeat")
+        let rows = try fixture.query { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.id, e.bytes, e.partition_key, length(p.json) AS stored
+                FROM event e JOIN payload p USING (seq) WHERE e.file_name = 'chunk.xml' ORDER BY e.seq
+                """).map { row -> [String] in [row["id"], "\(row["bytes"] as Int)", row["partition_key"], "\(row["stored"] as Int)"] }
+        }
+        #expect(rows == expected.map { [$0.id, "\($0.json.count)", $0.partitionKey, "\($0.json.count)"] })
     }
 
     @Test("the same id within one transaction is stored once")

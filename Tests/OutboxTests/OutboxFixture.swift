@@ -28,6 +28,16 @@ struct OutboxFixture {
         }
     }
 
+    /// Appends `events` in one transaction through the chunk call the intake uses; returns
+    /// how many were new.
+    @discardableResult
+    func appendChunk(_ events: [EncodedEvent], source: String = "src", fileName: String = "f.xml") async throws -> Int {
+        try await outbox.commit { tx in
+            try tx.append(contentsOf: events, source: source, fileName: fileName)
+            return tx.inserted
+        }
+    }
+
     /// Sequence numbers of the pending events, in outbox order.
     func pendingSequences() async throws -> [Int64] {
         try await outbox.pendingWindow(limit: 10_000).map(\.sequence)
