@@ -43,7 +43,7 @@ public struct OutboxTransaction {
     private mutating func insert(_ events: ArraySlice<EncodedEvent>, source: String, fileName: String) throws {
         let count = events.count
         appended += count
-        let insert = try db.cachedStatement(sql: Self.eventInserts[count]).sqliteStatement
+        let insert = try db.cachedStatement(sql: Self.eventInserts[count - 1]).sqliteStatement
         Self.bind(insert, 1, source)
         Self.bind(insert, 2, fileName)
         sqlite3_bind_double(insert, 3, now)
@@ -76,7 +76,7 @@ public struct OutboxTransaction {
         try finish(insert, code)
         guard !added.isEmpty else { return }
         added.sort { $0.seq < $1.seq }
-        let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count]).sqliteStatement
+        let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count - 1]).sqliteStatement
         try bindPayloads(payloads, of: events, added[...], parameter: 1)
         inserted += added.count
         for (_, index) in added { insertedBytes += Int64(events[index].json.count) }
@@ -113,8 +113,8 @@ public struct OutboxTransaction {
         }
     }
 
-    /// `INSERT INTO event` for 1 … ``rowsPerStatement`` rows, by count (built once).
-    private static let eventInserts: [String] = (0...rowsPerStatement).map { rows in
+    /// `INSERT INTO event` for 1 … ``rowsPerStatement`` rows, at index rows − 1 (built once).
+    private static let eventInserts: [String] = (1...rowsPerStatement).map { rows in
         let values = (0..<rows).map { row in
             let p = 4 + 5 * row
             return "(?\(p), ?\(p + 1), ?\(p + 2), ?\(p + 3), ?1, ?2, ?\(p + 4), ?3)"
@@ -125,8 +125,8 @@ public struct OutboxTransaction {
             """
     }
 
-    /// `INSERT INTO payload` for 1 … ``rowsPerStatement`` rows, by count (built once).
-    private static let payloadInserts: [String] = (0...rowsPerStatement).map { rows in
+    /// `INSERT INTO payload` for 1 … ``rowsPerStatement`` rows, at index rows − 1 (built once).
+    private static let payloadInserts: [String] = (1...rowsPerStatement).map { rows in
         "INSERT INTO payload (seq, json) VALUES " + Array(repeating: "(?, ?)", count: rows).joined(separator: ", ")
     }
 
