@@ -6,7 +6,8 @@
 #   SMALL: SMALL_FILES files of ~5 KB (one ORDERS05 IDoc each)
 #   LARGE: LARGE_FILES files of ~1 MB (about 200 IDocs each), OpenSSH and Outpost alternated
 #          ROUNDS times: this machine's noise moves OpenSSH's figure far more than Outpost's,
-#          so the ratio is given per round and as the median.
+#          so the ratio is given per round and as the median, each round with the
+#          machine's I/O wait and steal during both runs (rounds with either are suspect).
 # Needs root (it creates the unprivileged login user `outpostsftp`, like the tests).
 # Outpost runs `after: delete`, `format: idoc-xml`, poll_interval 100ms, settle 0s, with no
 # hub listening (events stay in the outbox); a run ends when the remote directory is empty,
@@ -187,6 +188,12 @@ report() { # label files bytes start end
 echo "| run                                | files |     MiB |      time |  files/s |   MiB/s |"
 echo "|------------------------------------|-------|---------|-----------|----------|---------|"
 mib_s() { awk -v b="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.3f", b / 1048576 / (e - s) }'; }
+# The machine's I/O wait and steal so far, in ticks of /proc/stat (1/100 s): a neighbour on
+# the host (steal) or a slow disk (I/O wait) moves a round's figures far more than a change.
+ticks() { awk '/^cpu / { print $6, $9 }' /proc/stat; }
+# "I/O wait X s, steal Y s" between two `ticks` snapshots.
+noise() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+  printf "I/O wait %.2f s, steal %.2f s", (y[1] - x[1]) / 100, (y[2] - x[2]) / 100 }'; }
 for set in small large; do
   if [[ $set == small ]]; then count=$SMALL; per=1; first=1; rounds=1; else count=$LARGE; per=200; first=1000000; rounds=$ROUNDS; fi
   pristine="$WORK/generated-$set" src="$WORK/remote-$set"
@@ -195,15 +202,19 @@ for set in small large; do
   ratios=()
   for ((round = 1; round <= rounds; round++)); do
     fill "$pristine" "$src"
+    t0=$(ticks)
     read -r s e < <(ceiling "$src")
+    t1=$(ticks)
     report "OpenSSH sftp -b, $set files" "$count" "$bytes" "$s" "$e"
     ceiling_rate=$(mib_s "$bytes" "$s" "$e")
     read -r s e < <(outpost_run "$src")
+    t2=$(ticks)
     report "outpost sftp source, $set files" "$count" "$bytes" "$s" "$e"
     ratio=$(awk -v a="$(mib_s "$bytes" "$s" "$e")" -v c="$ceiling_rate" 'BEGIN { printf "%.0f", 100 * a / c }')
     ratios+=("$ratio")
     events=$(sqlite3 "$WORK/agent-data/outbox.sqlite" "select count(*) from event where type like 'sap.idoc.%'" 2>/dev/null || echo "?")
     echo "|   (IDoc events committed: $events; $ratio% of OpenSSH's MiB/s in this round)"
+    echo "|   (machine during OpenSSH's run: $(noise "$t0" "$t1"); during Outpost's: $(noise "$t1" "$t2"))"
   done
   if [[ $set == large ]]; then
     median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
