@@ -96,8 +96,8 @@ extension Outbox {
     /// commit. The delivery bookkeeping is not waited for: a power cut that undoes it only
     /// sends some events again, and the hub drops what it already has.
     func durableWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let (result, commit) = try await writeCounted(updates)
-        try await waitUntilDurable(OutboxCommit(number: commit))
+        let result = try await pool.write(updates)
+        if let logSync { try await logSync.waitUntilDurable(logSync.counted()) }
         return result
     }
 }

@@ -219,32 +219,17 @@ extension Outbox {
     public func commitBeforeSync<T: Sendable>(
         _ body: @escaping @Sendable (inout OutboxTransaction) throws -> T
     ) async throws -> (T, OutboxCommit) {
-        let ((result, events, bytes), number) = try await writeCounted { [path, fileIdentity] db -> (T, Int, Int64) in
+        let (result, events, bytes) = try await pool.write { [path, fileIdentity] db -> (T, Int, Int64) in
             var tx = OutboxTransaction(db: db, now: Date().timeIntervalSince1970)
             let result = try body(&tx)
             // Last, before COMMIT: a commit into a file no longer at `path` would be lost.
             if let fileIdentity, FileIdentity(path: path) != fileIdentity { throw OutboxError.replaced(path: path) }
             return (result, tx.inserted, tx.insertedBytes)
         }
-        let commit = OutboxCommit(number: number)
+        let commit = OutboxCommit(number: logSync?.counted() ?? 0)
         counters.add(events: Int64(events), bytes: bytes)
         checkpointer?.committed(bytes: bytes)
         return (result, commit)
-    }
-
-    /// `pool.write`, with the commit counted for ``OutboxLogSync`` on the writer right after
-    /// its COMMIT (not before: a sync begun in between would not hold its frames), so that
-    /// any later write, such as one that finds this commit's receipt, comes after the count.
-    func writeCounted<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> (T, UInt64) {
-        try await pool.writeWithoutTransaction { [logSync] db in
-            var result: T?
-            try db.inTransaction {
-                result = try updates(db)
-                return .commit
-            }
-            guard let result else { preconditionFailure("a committed transaction without its result") }
-            return (result, logSync?.counted() ?? 0)
-        }
     }
 
     /// Returns once `commit` is durable; throws ``OutboxError/syncFailed(path:reason:)`` when
