@@ -196,29 +196,10 @@ public struct Receipt: Sendable, Equatable {
     public var committedAt: Double
 }
 
-/// A commit that has returned, to wait for until it is durable
-/// (``Outbox/waitUntilDurable(_:)``).
-public struct OutboxCommit: Sendable, Equatable {
-    let number: UInt64
-}
-
 extension Outbox {
     /// Runs `body` in one write transaction (off the cooperative pool, on the database's
-    /// writer queue), commits it, and returns once the commit is durable (its log synced);
-    /// throws and rolls back everything when `body` throws.
+    /// writer queue) and commits it; throws and rolls back everything when `body` throws.
     public func commit<T: Sendable>(_ body: @escaping @Sendable (inout OutboxTransaction) throws -> T) async throws -> T {
-        let (result, commit) = try await commitBeforeSync(body)
-        try await waitUntilDurable(commit)
-        return result
-    }
-
-    /// ``commit(_:)`` without waiting for the sync: the events are in the outbox (readers see
-    /// them, later commits follow them) but may not survive a power cut until
-    /// ``waitUntilDurable(_:)`` for the returned commit has returned. Nothing may be
-    /// acknowledged to a source before that.
-    public func commitBeforeSync<T: Sendable>(
-        _ body: @escaping @Sendable (inout OutboxTransaction) throws -> T
-    ) async throws -> (T, OutboxCommit) {
         let (result, events, bytes) = try await pool.write { [path, fileIdentity] db -> (T, Int, Int64) in
             var tx = OutboxTransaction(db: db, now: Date().timeIntervalSince1970)
             let result = try body(&tx)
@@ -226,23 +207,9 @@ extension Outbox {
             if let fileIdentity, FileIdentity(path: path) != fileIdentity { throw OutboxError.replaced(path: path) }
             return (result, tx.inserted, tx.insertedBytes)
         }
-        let commit = OutboxCommit(number: logSync?.counted() ?? 0)
         counters.add(events: Int64(events), bytes: bytes)
         checkpointer?.committed(bytes: bytes)
-        return (result, commit)
-    }
-
-    /// Returns once `commit` is durable; throws ``OutboxError/syncFailed(path:reason:)`` when
-    /// the log could not be synced.
-    public func waitUntilDurable(_ commit: OutboxCommit) async throws {
-        try await logSync?.waitUntilDurable(commit.number)
-    }
-
-    /// Returns once every commit that has returned so far is durable: for a caller that acts
-    /// on committed data it did not commit itself (a receipt found in the outbox).
-    public func waitUntilDurable() async throws {
-        guard let logSync else { return }
-        try await logSync.waitUntilDurable(logSync.lastCounted)
+        return result
     }
 
     /// The receipt for an input with this content from this source, if any.
