@@ -201,5 +201,53 @@ struct OutboxVFSTests {
         #expect(try outbox.integrityProblems().isEmpty)
         try await outbox.close()
     }
+
+    @Test("a commit small enough to stay in the gathered batch fails on a full disk instead of returning unwritten")
+    func fullDiskSmallCommit() async throws {
+        guard geteuid() == 0 else {
+            print("skipped: mounting a tmpfs to fill needs root (CI runs as root)")
+            return
+        }
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-small-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: mountPoint) }
+        try #require(mount("tmpfs", mountPoint, "tmpfs", 0, "size=4m") == 0, "mount tmpfs: \(String(cString: strerror(errno)))")
+        defer { umount2(mountPoint, Int32(MNT_DETACH)) }
+        let path = mountPoint + "/outbox.sqlite"
+        let outbox = try Outbox(path: path)
+        try await outbox.setState("probe", "before")
+
+        // Every free byte taken: the log can only grow, so the next frame append fails. A state
+        // write changes two 16 KiB pages, so all its frames wait in the batch until the commit
+        // writes them (with a sync at every commit, in the sync, where a failure fails it).
+        let fillerPath = mountPoint + "/filler"
+        let filler = open(fillerPath, O_WRONLY | O_CREAT, 0o600)
+        try #require(filler >= 0)
+        let block = [UInt8](repeating: 0, count: 4096)
+        while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+        close(filler)
+
+        var refusal: (any Error)?
+        do {
+            try await outbox.setState("probe", "on a full disk")
+        } catch {
+            refusal = error
+        }
+        // A separate connection reads what the write said: refused, the old value.
+        let seen = try await DatabaseQueue(path: path).read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM agent_state WHERE key = 'probe'")
+        }
+        #expect((refusal as? DatabaseError)?.resultCode == .SQLITE_FULL, "the write returned \(refusal.map { "\($0)" } ?? "success")")
+        #expect(seen == "before")
+
+        try FileManager.default.removeItem(atPath: fillerPath)
+        try await outbox.setState("probe", "after")
+        let after = try await DatabaseQueue(path: path).read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM agent_state WHERE key = 'probe'")
+        }
+        #expect(after == "after", "commits go on once there is room")
+        #expect(try outbox.integrityProblems().isEmpty)
+        try await outbox.close()
+    }
     #endif
 }
