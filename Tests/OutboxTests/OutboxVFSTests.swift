@@ -154,100 +154,101 @@ struct OutboxVFSTests {
     }
 
     #if canImport(Glibc)
-    @Test("a full disk fails the commit that does not fit, keeps every earlier one, and commits again once there is room")
-    func fullDisk() async throws {
+    /// Runs `body` with a fresh tmpfs of `megabytes` mounted at the path it gets (a disk that
+    /// fills up on purpose), unmounted and removed afterwards; skipped unless root.
+    static func onSmallDisk(megabytes: Int, _ body: (String) async throws -> Void) async throws {
         guard geteuid() == 0 else {
             print("skipped: mounting a tmpfs to fill needs root (CI runs as root)")
             return
         }
-        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-full-\(UUID().uuidString)").path
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-disk-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: mountPoint) }
-        try #require(mount("tmpfs", mountPoint, "tmpfs", 0, "size=6m") == 0, "mount tmpfs: \(String(cString: strerror(errno)))")
+        try #require(mount("tmpfs", mountPoint, "tmpfs", 0, "size=\(megabytes)m") == 0, "mount tmpfs: \(String(cString: strerror(errno)))")
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
-        // Room to free later, enough for closing too (which copies the log into the database).
-        try #require(FileManager.default.createFile(atPath: mountPoint + "/reserve", contents: Data(count: 4 << 20)))
+        try await body(mountPoint)
+    }
 
-        let path = mountPoint + "/outbox.sqlite"
-        let outbox = try Outbox(path: path)
-        var committed: [EncodedEvent] = []
-        var refusal: (any Error)?
-        for round in 0..<40 where refusal == nil {
-            let batch = Self.events("r\(round)", count: 10, padding: 6000)
-            do {
-                _ = try await outbox.commit { tx in
-                    for item in batch { try tx.append(item, source: "src", fileName: "f\(round).xml") }
+    @Test("a full disk fails the commit that does not fit, keeps every earlier one, and commits again once there is room")
+    func fullDisk() async throws {
+        try await Self.onSmallDisk(megabytes: 6) { mountPoint in
+            // Room to free later, enough for closing too (which copies the log into the database).
+            try #require(FileManager.default.createFile(atPath: mountPoint + "/reserve", contents: Data(count: 4 << 20)))
+
+            let path = mountPoint + "/outbox.sqlite"
+            let outbox = try Outbox(path: path)
+            var committed: [EncodedEvent] = []
+            var refusal: (any Error)?
+            for round in 0..<40 where refusal == nil {
+                let batch = Self.events("r\(round)", count: 10, padding: 6000)
+                do {
+                    _ = try await outbox.commit { tx in
+                        for item in batch { try tx.append(item, source: "src", fileName: "f\(round).xml") }
+                    }
+                    committed += batch
+                } catch {
+                    refusal = error
                 }
-                committed += batch
-            } catch {
-                refusal = error
             }
-        }
-        let error = try #require(refusal, "2 MB of room cannot hold 40 commits of 60 KB")
-        #expect((error as? DatabaseError)?.resultCode == .SQLITE_FULL, "\(error)")
+            let error = try #require(refusal, "2 MB of room cannot hold 40 commits of 60 KB")
+            #expect((error as? DatabaseError)?.resultCode == .SQLITE_FULL, "\(error)")
 
-        var stored = try Self.storedJSON(at: path)
-        #expect(stored.count == committed.count, "every commit that returned is in the file, the refused one is not")
-        #expect(committed.allSatisfy { stored[$0.id] == $0.json })
+            var stored = try Self.storedJSON(at: path)
+            #expect(stored.count == committed.count, "every commit that returned is in the file, the refused one is not")
+            #expect(committed.allSatisfy { stored[$0.id] == $0.json })
 
-        try FileManager.default.removeItem(atPath: mountPoint + "/reserve")
-        let again = Self.events("again", count: 10, padding: 6000)
-        _ = try await outbox.commit { tx in
-            for item in again { try tx.append(item, source: "src", fileName: "again.xml") }
+            try FileManager.default.removeItem(atPath: mountPoint + "/reserve")
+            let again = Self.events("again", count: 10, padding: 6000)
+            _ = try await outbox.commit { tx in
+                for item in again { try tx.append(item, source: "src", fileName: "again.xml") }
+            }
+            stored = try Self.storedJSON(at: path)
+            #expect(stored.count == committed.count + again.count)
+            #expect(again.allSatisfy { stored[$0.id] == $0.json })
+            #expect(try outbox.integrityProblems().isEmpty)
+            try await outbox.close()
         }
-        stored = try Self.storedJSON(at: path)
-        #expect(stored.count == committed.count + again.count)
-        #expect(again.allSatisfy { stored[$0.id] == $0.json })
-        #expect(try outbox.integrityProblems().isEmpty)
-        try await outbox.close()
     }
 
     @Test("a commit small enough to stay in the gathered batch fails on a full disk instead of returning unwritten")
     func fullDiskSmallCommit() async throws {
-        guard geteuid() == 0 else {
-            print("skipped: mounting a tmpfs to fill needs root (CI runs as root)")
-            return
-        }
-        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-small-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: mountPoint) }
-        try #require(mount("tmpfs", mountPoint, "tmpfs", 0, "size=4m") == 0, "mount tmpfs: \(String(cString: strerror(errno)))")
-        defer { umount2(mountPoint, Int32(MNT_DETACH)) }
-        let path = mountPoint + "/outbox.sqlite"
-        let outbox = try Outbox(path: path)
-        try await outbox.setState("probe", "before")
+        try await Self.onSmallDisk(megabytes: 4) { mountPoint in
+            let path = mountPoint + "/outbox.sqlite"
+            let outbox = try Outbox(path: path)
+            try await outbox.setState("probe", "before")
 
-        // Every free byte taken: the log can only grow, so the next frame append fails. A state
-        // write changes two 16 KiB pages, so all its frames wait in the batch until the commit
-        // writes them (with a sync at every commit, in the sync, where a failure fails it).
-        let fillerPath = mountPoint + "/filler"
-        let filler = open(fillerPath, O_WRONLY | O_CREAT, 0o600)
-        try #require(filler >= 0)
-        let block = [UInt8](repeating: 0, count: 4096)
-        while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
-        close(filler)
+            // Every free byte taken: the log can only grow, so the next frame append fails. A state
+            // write changes two 16 KiB pages, so all its frames wait in the batch until the commit
+            // writes them (with a sync at every commit, in the sync, where a failure fails it).
+            let fillerPath = mountPoint + "/filler"
+            let filler = open(fillerPath, O_WRONLY | O_CREAT, 0o600)
+            try #require(filler >= 0)
+            let block = [UInt8](repeating: 0, count: 4096)
+            while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+            close(filler)
 
-        var refusal: (any Error)?
-        do {
-            try await outbox.setState("probe", "on a full disk")
-        } catch {
-            refusal = error
-        }
-        // A separate connection reads what the write said: refused, the old value.
-        let seen = try await DatabaseQueue(path: path).read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM agent_state WHERE key = 'probe'")
-        }
-        #expect((refusal as? DatabaseError)?.resultCode == .SQLITE_FULL, "the write returned \(refusal.map { "\($0)" } ?? "success")")
-        #expect(seen == "before")
+            var refusal: (any Error)?
+            do {
+                try await outbox.setState("probe", "on a full disk")
+            } catch {
+                refusal = error
+            }
+            // A separate connection reads what the write said: refused, the old value.
+            let seen = try await DatabaseQueue(path: path).read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM agent_state WHERE key = 'probe'")
+            }
+            #expect((refusal as? DatabaseError)?.resultCode == .SQLITE_FULL, "the write returned \(refusal.map { "\($0)" } ?? "success")")
+            #expect(seen == "before")
 
-        try FileManager.default.removeItem(atPath: fillerPath)
-        try await outbox.setState("probe", "after")
-        let after = try await DatabaseQueue(path: path).read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM agent_state WHERE key = 'probe'")
+            try FileManager.default.removeItem(atPath: fillerPath)
+            try await outbox.setState("probe", "after")
+            let after = try await DatabaseQueue(path: path).read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM agent_state WHERE key = 'probe'")
+            }
+            #expect(after == "after", "commits go on once there is room")
+            #expect(try outbox.integrityProblems().isEmpty)
+            try await outbox.close()
         }
-        #expect(after == "after", "commits go on once there is room")
-        #expect(try outbox.integrityProblems().isEmpty)
-        try await outbox.close()
     }
     #endif
 }
