@@ -29,6 +29,11 @@ struct OutboxFile {
     /* An error from writing the batch at a point that cannot report one (a memory barrier):
        every later call on the log fails with it. */
     int failed;
+    /* A log: the offset of the page whose frame header said "commit" (the next write), or -1.
+       Once that page is written, the batch is too, so that a commit's frames are in the file
+       (or its write failed, failing the commit) before SQLite publishes it, whatever the
+       sync setting. */
+    sqlite3_int64 commit_page;
     /* A database file: its open log (whose batch is written before any shared-memory call);
        a log: its database file. */
     OutboxFile *partner;
@@ -52,8 +57,9 @@ static int write_pending(OutboxFile *p) {
 }
 
 /* Before a shared-memory call on a database file: its log's appends reach the file. A
-   write that fails drops them, as a failed write would have: with a sync at every commit
-   they are frames of no commit (a transaction's spill, or one being rolled back). */
+   write that fails drops them, as a failed write would have: a commit's frames were written
+   with its last page, so these are frames of no commit (a transaction's spill, or one being
+   rolled back). */
 static int write_partner_batch(OutboxFile *p) {
     if (p->is_log || p->partner == NULL) return SQLITE_OK;
     return write_batch(p->partner);
@@ -80,10 +86,31 @@ static int file_read(sqlite3_file *f, void *data, int amount, sqlite3_int64 offs
     return p->real->pMethods->xRead(p->real, data, amount, offset);
 }
 
+/* A log frame header (24 bytes after the 32-byte log header) whose second field, the
+   database size after a commit, is not zero: the header of a transaction's last frame. */
+static int is_commit_header(const void *data, int amount, sqlite3_int64 offset) {
+    const unsigned char *b = data;
+    return amount == 24 && offset >= 32 && (b[4] | b[5] | b[6] | b[7]) != 0;
+}
+
+static int gather(OutboxFile *p, const void *data, int amount, sqlite3_int64 offset);
+
 static int file_write(sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset) {
     OutboxFile *p = (OutboxFile *)f;
     if (!p->is_log) return p->real->pMethods->xWrite(p->real, data, amount, offset);
     if (p->failed) return p->failed;
+    int commit_page = p->commit_page == offset;
+    p->commit_page = is_commit_header(data, amount, offset) ? offset + amount : -1;
+    int rc = gather(p, data, amount, offset);
+    if (rc != SQLITE_OK || !commit_page) return rc;
+    /* The commit's last page: everything gathered goes to the file now, where a failure
+       (a full disk) still fails the commit. */
+    return write_batch(p);
+}
+
+/* Appends to the batch, or writes the batch and then starts a new one (or writes a large
+   write straight to the file). */
+static int gather(OutboxFile *p, const void *data, int amount, sqlite3_int64 offset) {
     if (p->used > 0 && offset == p->offset + p->used && p->used + amount <= BATCH_BYTES) {
         memcpy(p->batch + p->used, data, (size_t)amount);
         p->used += amount;
@@ -183,9 +210,9 @@ static int file_shm_lock(sqlite3_file *f, int offset, int n, int flags) {
 
 static void file_shm_barrier(sqlite3_file *f) {
     OutboxFile *p = (OutboxFile *)f;
-    /* Published next: a log index header naming these frames. Frames still pending here mean
-       a commit without a sync (synchronous below FULL, which the outbox refuses); if their
-       write fails now, nothing can report it, so that log fails every later call. */
+    /* Published next: a log index header. A commit's frames were written with its last page
+       (file_write), so frames still pending here belong to no commit; if their write fails
+       now, nothing can report it, so that log fails every later call. */
     int rc = write_partner_batch(p);
     if (rc != SQLITE_OK) p->partner->failed = rc;
     p->real->pMethods->xShmBarrier(p->real);
@@ -221,6 +248,7 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int fla
     OutboxFile *p = (OutboxFile *)f;
     memset(p, 0, sizeof *p);
     p->real = (sqlite3_file *)&p[1];
+    p->commit_page = -1;
     int rc = real_vfs()->xOpen(real_vfs(), name, p->real, flags, out_flags);
     if (rc != SQLITE_OK) {
         if (p->real->pMethods != NULL) p->real->pMethods->xClose(p->real);

@@ -250,5 +250,52 @@ struct OutboxVFSTests {
             try await outbox.close()
         }
     }
+
+    @Test("with no sync at all, a small commit on a full disk fails: its frames are written with its last page")
+    func fullDiskUnsyncedCommit() async throws {
+        try await Self.onSmallDisk(megabytes: 4) { mountPoint in
+            let path = mountPoint + "/plain.sqlite"
+            // A connection of the outbox VFS that never syncs: what reaches the file before the
+            // commit returns is what the VFS itself writes.
+            let queue = try DatabaseQueue(path: OutboxVFS.sqliteName(forPath: path))
+            try await queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA page_size = 16384")
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = OFF")
+                try db.execute(sql: "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+                try db.execute(sql: "INSERT INTO t VALUES ('probe', 'before')")
+            }
+            let writesBefore = OutboxVFS.logWrites
+            try await queue.write { db in try db.execute(sql: "UPDATE t SET v = 'second' WHERE k = 'probe'") }
+            #expect(OutboxVFS.logWrites > writesBefore, "the commit's frames were written before it returned")
+
+            let fillerPath = mountPoint + "/filler"
+            let filler = open(fillerPath, O_WRONLY | O_CREAT, 0o600)
+            try #require(filler >= 0)
+            let block = [UInt8](repeating: 0, count: 4096)
+            while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+            close(filler)
+
+            var refusal: (any Error)?
+            do {
+                try await queue.write { db in try db.execute(sql: "UPDATE t SET v = 'on a full disk' WHERE k = 'probe'") }
+            } catch {
+                refusal = error
+            }
+            let seen = try await DatabaseQueue(path: path).read { db in
+                try String.fetchOne(db, sql: "SELECT v FROM t WHERE k = 'probe'")
+            }
+            #expect((refusal as? DatabaseError)?.resultCode == .SQLITE_FULL, "the write returned \(refusal.map { "\($0)" } ?? "success")")
+            #expect(seen == "second")
+
+            try FileManager.default.removeItem(atPath: fillerPath)
+            try await queue.write { db in try db.execute(sql: "UPDATE t SET v = 'after' WHERE k = 'probe'") }
+            let after = try await DatabaseQueue(path: path).read { db in
+                try String.fetchOne(db, sql: "SELECT v FROM t WHERE k = 'probe'")
+            }
+            #expect(after == "after", "commits go on once there is room")
+            try queue.close()
+        }
+    }
     #endif
 }
