@@ -3,6 +3,9 @@
 # beside OpenSSH's own client (`sftp -b`) fetching the same files (the ceiling).
 #
 # Usage: scripts/bench-sftp.sh [SMALL_FILES] [LARGE_FILES] [ROUNDS]   (defaults 2000, 300, 3)
+#        SLOW_SYNC_US=5000 scripts/bench-sftp.sh …   Outpost's runs on a disk whose syncs take
+#          5 ms (scripts/bench/slow_sync.c, preloaded: each fsync/fdatasync waits that long
+#          first, like a network or cloud volume's); OpenSSH's client never syncs.
 #   SMALL: SMALL_FILES files of ~5 KB (one ORDERS05 IDoc each)
 #   LARGE: LARGE_FILES files of ~1 MB (about 200 IDocs each), OpenSSH and Outpost alternated
 #          ROUNDS times: this machine's noise moves OpenSSH's figure far more than Outpost's,
@@ -29,6 +32,12 @@ OUTPOST="$(swift build -c release --show-bin-path)/outpost"
 WORK=$(mktemp -d /tmp/outpost-bench-sftp.XXXXXX)
 chmod 755 "$WORK"
 cc -O2 -o "$WORK/sftp_ceiling" scripts/bench/sftp_ceiling.c -lssh2
+PRELOAD=""
+if [[ -n "${SLOW_SYNC_US:-}" ]]; then
+  cc -O2 -shared -fPIC -o "$WORK/slow_sync.so" scripts/bench/slow_sync.c -ldl
+  PRELOAD="$WORK/slow_sync.so"
+  echo "(Outpost's runs: every fsync/fdatasync waits ${SLOW_SYNC_US} µs first, scripts/bench/slow_sync.c)"
+fi
 USER_NAME=outpostsftp
 id -u "$USER_NAME" >/dev/null 2>&1 || useradd -M -d /nonexistent -s /bin/sh "$USER_NAME"
 echo "$USER_NAME:outpost-sftp-bench-$RANDOM$RANDOM" | chpasswd
@@ -161,7 +170,7 @@ YAML
   # this run, and every commit's sync would wait behind them.
   sync
   start=$(now)
-  "$OUTPOST" run --config "$WORK/agent.yaml" >"$WORK/agent.log" 2>&1 &
+  LD_PRELOAD="$PRELOAD" "$OUTPOST" run --config "$WORK/agent.yaml" >"$WORK/agent.log" 2>&1 &
   AGENT=$!
   # Waits on inotify (deletions and moves out of the directory) and looks whether the
   # directory is empty after each batch of events: no polling, so the watcher takes no CPU

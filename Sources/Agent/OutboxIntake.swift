@@ -65,7 +65,11 @@ public final class OutboxIntake: DocumentIntake {
     }
 
     private func submit(_ document: IncomingDocument, turn: Int) async throws -> IntakeResult {
-        defer { turns.finish(turn) }
+        // The turn passes once this input's commit is made, before its sync is waited for: the
+        // next input's commit then runs while this one's log sync does, and one sync can
+        // cover both. A rejection's commit still happens within the turn.
+        var turnPassed = false
+        defer { if !turnPassed { turns.finish(turn) } }
         let pickupTime = Date().timeIntervalSince1970
         pickups.withLock { $0[document.sourceName] = pickupTime }
         logger.debug("intake.picked_up", metadata: [
@@ -87,14 +91,19 @@ public final class OutboxIntake: DocumentIntake {
         await turns.wait(for: turn)
         do {
             let decoding = try job.get()
-            let counts = try await commitEvents(of: decoding, origin: origin, size: document.size)
+            let (counts, commit) = try await commitEvents(of: decoding, origin: origin, size: document.size)
             await decoding.finished()
+            turns.finish(turn)
+            turnPassed = true
             guard let (events, inserted) = counts else {
+                // The receipt may be a commit of the same content not yet synced.
+                try await outbox.waitUntilDurable()
                 logger.info("intake.already_committed", metadata: [
                     "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.sha256": "\(sha)",
                 ])
                 return .alreadyCommitted(sha256: sha)
             }
+            try await outbox.waitUntilDurable(commit)
             onCommit()
             metrics.committed(source: document.sourceName, events: inserted, bytes: document.size)
             logger.info("intake.committed", metadata: [
@@ -117,12 +126,15 @@ public final class OutboxIntake: DocumentIntake {
         }
     }
 
-    /// Inserts the job's events and the input's receipt in one transaction; nil when this
-    /// content was committed before (then nothing is inserted and the job is stopped).
-    private func commitEvents(of job: DecodeJob, origin: DocumentOrigin, size: Int64) async throws -> (events: Int, inserted: Int)? {
+    /// Inserts the job's events and the input's receipt in one transaction; nil counts when
+    /// this content was committed before (then nothing is inserted and the job is stopped).
+    /// Returns before the commit is durable: the caller waits for that.
+    private func commitEvents(
+        of job: DecodeJob, origin: DocumentOrigin, size: Int64
+    ) async throws -> ((events: Int, inserted: Int)?, OutboxCommit) {
         let logger = self.logger
         let debugLog = logger.logLevel <= .debug
-        return try await outbox.commit { tx -> (events: Int, inserted: Int)? in
+        return try await outbox.commitBeforeSync { tx -> (events: Int, inserted: Int)? in
             defer { job.cancel() }
             // Checked in the transaction that would add the events: no window between the
             // check and the commit.

@@ -42,7 +42,7 @@ extension Outbox {
     /// Returns how many were re-queued.
     @discardableResult
     public func replayDeadLetters(ids: [String]?) async throws -> Int {
-        try await pool.write { db in
+        try await durableWrite { db in
             if let ids {
                 var n = 0
                 for id in ids {
@@ -61,7 +61,7 @@ extension Outbox {
     /// Deletes dead letters for good (all of them when `ids` is nil). Returns how many.
     @discardableResult
     public func purgeDeadLetters(ids: [String]?) async throws -> Int {
-        let n = try await pool.write { db -> Int in
+        let n = try await durableWrite { db -> Int in
             let condition = ids == nil ? "state = 'dead'" : "state = 'dead' AND id = ?"
             var n = 0
             for id in ids.map({ $0.map(Optional.some) }) ?? [nil] {
@@ -80,7 +80,7 @@ extension Outbox {
     /// (the hub drops the ones it already has). Returns how many.
     @discardableResult
     public func replayDelivered(since: Double) async throws -> Int {
-        let n = try await pool.write { db -> Int in
+        let n = try await durableWrite { db -> Int in
             try db.execute(
                 sql: "UPDATE event SET state = 'pending', delivered_at = NULL WHERE state = 'delivered' AND delivered_at >= ?",
                 arguments: [since])
@@ -88,6 +88,17 @@ extension Outbox {
         }
         try refreshCounters()
         return n
+    }
+}
+
+extension Outbox {
+    /// A write an operator asked for (`outpost dlq …`): it returns once it is durable, like a
+    /// commit. The delivery bookkeeping is not waited for: a power cut that undoes it only
+    /// sends some events again, and the hub drops what it already has.
+    func durableWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let (result, commit) = try await writeCounted(updates)
+        try await waitUntilDurable(OutboxCommit(number: commit))
+        return result
     }
 }
 

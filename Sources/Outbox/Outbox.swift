@@ -16,6 +16,8 @@ public final class Outbox: Sendable {
     let counters = OutboxCounters()
     /// Checkpoints the log away from the writer (nil when opened read-only).
     let checkpointer: OutboxCheckpointer?
+    /// Syncs the log away from the writer; commits wait for it (nil when opened read-only).
+    let logSync: OutboxLogSync?
     /// The database file as opened (device, inode). A commit checks that `path` still names
     /// it: SQLite keeps writing into a file removed under it (a deleted or replaced
     /// data_dir), and its commits would vanish with it while the sources delete their files.
@@ -67,21 +69,24 @@ public final class Outbox: Sendable {
             pool = try DatabasePool(path: OutboxVFS.sqliteName(forPath: path), configuration: config)
             fileIdentity = FileIdentity(path: path)
             if !readOnly {
-                // FULL: every commit's log is synced before the commit returns, because the
-                // source removes its input right after it (a commit survives a power cut). Set
-                // here, not in `prepareDatabase`: GRDB sets a pool's writer to NORMAL when it
-                // turns WAL on, after that. Checked, since SQLite may refuse a setting.
+                // NORMAL: the writer does not sync the log at each commit; `OutboxLogSync`
+                // does, off the writer, and a commit returns only once a sync that began
+                // after it has finished (the source removes its input right after it, so a
+                // commit must survive a power cut). SQLite still syncs around checkpoints.
+                // Set here, not in `prepareDatabase`: GRDB sets a pool's writer to NORMAL
+                // when it turns WAL on, after that; checked, since SQLite may refuse a setting.
                 try pool.writeWithoutTransaction { db in
-                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
                     let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
-                    guard level == 2 else {
-                        throw OutboxError.unusable(path: path, underlying: "SQLite kept synchronous = \(level ?? -1), not FULL (2)")
+                    guard level == 1 else {
+                        throw OutboxError.unusable(path: path, underlying: "SQLite kept synchronous = \(level ?? -1), not NORMAL (1)")
                     }
                 }
                 try OutboxSchema.migrator.migrate(pool)
             }
             try pool.read { db in try db.execute(sql: "SELECT count(*) FROM event LIMIT 1") }
             checkpointer = readOnly ? nil : OutboxCheckpointer(path: path)
+            logSync = readOnly ? nil : OutboxLogSync(databasePath: path)
             // Reads both partial indexes: damage there is found now, not by the first commit.
             if !readOnly { try refreshCounters() }
         } catch let error as OutboxError {
@@ -169,6 +174,9 @@ public enum OutboxError: Error, CustomStringConvertible, Equatable {
     case unusable(path: String, underlying: String)
     /// The database file was removed or replaced while open: nothing more is committed.
     case replaced(path: String)
+    /// Syncing the write-ahead log failed: commits since the last good sync may not survive a
+    /// power cut, and none is confirmed any more.
+    case syncFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -184,6 +192,10 @@ public enum OutboxError: Error, CustomStringConvertible, Equatable {
                 + "deleted?); nothing more is committed to it, so every input stays in its source. Restart the agent once "
                 + "the events already in the removed file are delivered (metric outpost_outbox_events at 0): it opens a new "
                 + "outbox at that path and picks the inputs up (docs/OPERATIONS.md, 'Directories the agent writes')"
+        case .syncFailed(let path, let reason):
+            return "syncing the outbox log \(path) to disk failed (\(reason)); no commit is confirmed any more, so every "
+                + "input stays in its source. Check the disk and the kernel log (dmesg), then restart the agent: inputs "
+                + "whose commit did reach the disk are recognised by their receipts and not added twice"
         }
     }
 }

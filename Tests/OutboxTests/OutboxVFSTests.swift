@@ -69,15 +69,6 @@ struct OutboxVFSTests {
         #expect(try await fixture.outbox.pool.write { try Int.fetchOne($0, sql: "PRAGMA temp_store") } == 2)
     }
 
-    @Test("every commit's log is synced before the commit returns (GRDB's WAL set-up would leave NORMAL)")
-    func commitsAreSynced() async throws {
-        let fixture = try OutboxFixture()
-        defer { fixture.removeAll() }
-        #expect(try await fixture.outbox.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
-        let syncsBefore = OutboxVFS.logSyncs
-        for id in ["a", "b", "c"] { #expect(try await fixture.append([event(id)]) == 1) }
-        #expect(OutboxVFS.logSyncs - syncsBefore >= 3, "one sync of the log per commit")
-    }
 
     @Test("a rolled-back transaction's spilled frames are written before the write lock passes to another writer")
     func rollbackThenOtherWriter() async throws {
