@@ -93,21 +93,6 @@ static int is_commit_header(const void *data, int amount, sqlite3_int64 offset) 
     return amount == 24 && offset >= 32 && (b[4] | b[5] | b[6] | b[7]) != 0;
 }
 
-static int gather(OutboxFile *p, const void *data, int amount, sqlite3_int64 offset);
-
-static int file_write(sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset) {
-    OutboxFile *p = (OutboxFile *)f;
-    if (!p->is_log) return p->real->pMethods->xWrite(p->real, data, amount, offset);
-    if (p->failed) return p->failed;
-    int commit_page = p->commit_page == offset;
-    p->commit_page = is_commit_header(data, amount, offset) ? offset + amount : -1;
-    int rc = gather(p, data, amount, offset);
-    if (rc != SQLITE_OK || !commit_page) return rc;
-    /* The commit's last page: everything gathered goes to the file now, where a failure
-       (a full disk) still fails the commit. */
-    return write_batch(p);
-}
-
 /* Appends to the batch, or writes the batch and then starts a new one (or writes a large
    write straight to the file). */
 static int gather(OutboxFile *p, const void *data, int amount, sqlite3_int64 offset) {
@@ -129,6 +114,19 @@ static int gather(OutboxFile *p, const void *data, int amount, sqlite3_int64 off
     }
     atomic_fetch_add(&log_writes, 1);
     return p->real->pMethods->xWrite(p->real, data, amount, offset);
+}
+
+static int file_write(sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset) {
+    OutboxFile *p = (OutboxFile *)f;
+    if (!p->is_log) return p->real->pMethods->xWrite(p->real, data, amount, offset);
+    if (p->failed) return p->failed;
+    int commit_page = p->commit_page == offset;
+    p->commit_page = is_commit_header(data, amount, offset) ? offset + amount : -1;
+    int rc = gather(p, data, amount, offset);
+    if (rc != SQLITE_OK || !commit_page) return rc;
+    /* The commit's last page: everything gathered goes to the file now, where a failure
+       (a full disk) still fails the commit. */
+    return write_batch(p);
 }
 
 static int file_truncate(sqlite3_file *f, sqlite3_int64 size) {
