@@ -209,8 +209,9 @@ struct OutboxVFSTests {
             try await outbox.setState("probe", "before")
 
             // Every free byte taken: the log can only grow, so the next frame append fails. A state
-            // write changes two 16 KiB pages, so all its frames wait in the batch until the commit
-            // writes them (with a sync at every commit, in the sync, where a failure fails it).
+            // write changes two 16 KiB pages, so all its frames wait in the batch until the VFS
+            // writes them with the commit's last page (the writer does not sync at commit), where
+            // a failure fails the commit.
             let fillerPath = mountPoint + "/filler"
             let filler = open(fillerPath, O_WRONLY | O_CREAT, 0o600)
             try #require(filler >= 0)
