@@ -160,6 +160,34 @@ struct OutboxVFSTests {
         try await body(mountPoint)
     }
 
+    /// Takes every free byte of the disk mounted at `mountPoint` with one file; returns its
+    /// path (removing it makes room again).
+    static func fillDisk(_ mountPoint: String) throws -> String {
+        let fillerPath = mountPoint + "/filler"
+        let filler = open(fillerPath, O_WRONLY | O_CREAT, 0o600)
+        try #require(filler >= 0)
+        let block = [UInt8](repeating: 0, count: 4096)
+        while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+        close(filler)
+        return fillerPath
+    }
+
+    /// What `body` throws; nil when it returns.
+    static func error(_ body: () async throws -> Void) async -> (any Error)? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// The text `sql` selects from the database at `path`, read through a connection of its
+    /// own on the default VFS (as another process would).
+    static func value(at path: String, _ sql: String) async throws -> String? {
+        try await DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: sql) }
+    }
+
     @Test("a full disk fails the commit that does not fit, keeps every earlier one, and commits again once there is room")
     func fullDisk() async throws {
         try await Self.onSmallDisk(megabytes: 6) { mountPoint in
@@ -212,31 +240,17 @@ struct OutboxVFSTests {
             // write changes two 16 KiB pages, so all its frames wait in the batch until the VFS
             // writes them with the commit's last page (the writer does not sync at commit), where
             // a failure fails the commit.
-            let fillerPath = mountPoint + "/filler"
-            let filler = open(fillerPath, O_WRONLY | O_CREAT, 0o600)
-            try #require(filler >= 0)
-            let block = [UInt8](repeating: 0, count: 4096)
-            while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
-            close(filler)
+            let fillerPath = try Self.fillDisk(mountPoint)
 
-            var refusal: (any Error)?
-            do {
-                try await outbox.setState("probe", "on a full disk")
-            } catch {
-                refusal = error
-            }
+            let refusal = await Self.error { try await outbox.setState("probe", "on a full disk") }
             // A separate connection reads what the write said: refused, the old value.
-            let seen = try await DatabaseQueue(path: path).read { db in
-                try String.fetchOne(db, sql: "SELECT value FROM agent_state WHERE key = 'probe'")
-            }
+            let seen = try await Self.value(at: path, "SELECT value FROM agent_state WHERE key = 'probe'")
             #expect((refusal as? DatabaseError)?.resultCode == .SQLITE_FULL, "the write returned \(refusal.map { "\($0)" } ?? "success")")
             #expect(seen == "before")
 
             try FileManager.default.removeItem(atPath: fillerPath)
             try await outbox.setState("probe", "after")
-            let after = try await DatabaseQueue(path: path).read { db in
-                try String.fetchOne(db, sql: "SELECT value FROM agent_state WHERE key = 'probe'")
-            }
+            let after = try await Self.value(at: path, "SELECT value FROM agent_state WHERE key = 'probe'")
             #expect(after == "after", "commits go on once there is room")
             #expect(try outbox.integrityProblems().isEmpty)
             try await outbox.close()
@@ -261,30 +275,18 @@ struct OutboxVFSTests {
             try await queue.write { db in try db.execute(sql: "UPDATE t SET v = 'second' WHERE k = 'probe'") }
             #expect(OutboxVFS.logWrites > writesBefore, "the commit's frames were written before it returned")
 
-            let fillerPath = mountPoint + "/filler"
-            let filler = open(fillerPath, O_WRONLY | O_CREAT, 0o600)
-            try #require(filler >= 0)
-            let block = [UInt8](repeating: 0, count: 4096)
-            while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
-            close(filler)
+            let fillerPath = try Self.fillDisk(mountPoint)
 
-            var refusal: (any Error)?
-            do {
+            let refusal = await Self.error {
                 try await queue.write { db in try db.execute(sql: "UPDATE t SET v = 'on a full disk' WHERE k = 'probe'") }
-            } catch {
-                refusal = error
             }
-            let seen = try await DatabaseQueue(path: path).read { db in
-                try String.fetchOne(db, sql: "SELECT v FROM t WHERE k = 'probe'")
-            }
+            let seen = try await Self.value(at: path, "SELECT v FROM t WHERE k = 'probe'")
             #expect((refusal as? DatabaseError)?.resultCode == .SQLITE_FULL, "the write returned \(refusal.map { "\($0)" } ?? "success")")
             #expect(seen == "second")
 
             try FileManager.default.removeItem(atPath: fillerPath)
             try await queue.write { db in try db.execute(sql: "UPDATE t SET v = 'after' WHERE k = 'probe'") }
-            let after = try await DatabaseQueue(path: path).read { db in
-                try String.fetchOne(db, sql: "SELECT v FROM t WHERE k = 'probe'")
-            }
+            let after = try await Self.value(at: path, "SELECT v FROM t WHERE k = 'probe'")
             #expect(after == "after", "commits go on once there is room")
             try queue.close()
         }
