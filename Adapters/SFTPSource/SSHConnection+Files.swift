@@ -173,8 +173,9 @@ extension SSHConnection {
 
     /// Removes `path`; a file already gone counts as removed.
     func remove(_ path: String) throws(SSHFailure) {
-        // libssh2 runs one removal at a time: the one in flight is finished first. Its
-        // outcome is dropped here; a file it failed to remove is listed again and retried.
+        // The removal in flight is finished first, so that removals end in the order they were
+        // asked for. Its outcome is dropped here; a file it failed to remove is listed again
+        // and retried.
         _ = try finishRemoval()
         guard libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count)) == 0 else {
             let failure = sftpFailure("remove", path)
@@ -186,13 +187,15 @@ extension SSHConnection {
     /// Sends the request to remove `path` without waiting for the server's reply, so that the
     /// next download need not wait for that round trip: the reply is read (libssh2 queues it
     /// while other requests are served) by ``finishRemoval()``, which also runs first when an
-    /// earlier removal is still in flight. Returns the outcomes known now: the earlier
-    /// removal's, and this one's when it finished at once. Throws only failures that break the
-    /// connection.
+    /// earlier removal is still in flight. Goes on the ``removalChannel`` when there is one,
+    /// so that the server's work on it runs beside the next file's reads. Returns the
+    /// outcomes known now: the earlier removal's, and this one's when it finished at once.
+    /// Throws only failures that break the connection.
     func sendRemoval(_ path: String) throws(SSHFailure) -> [RemovalOutcome] {
         var finished = try finishRemoval().map { [$0] } ?? []
+        let channel = removalChannel ?? sftp
         libssh2_session_set_blocking(session, 0)
-        let rc = libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count))
+        let rc = libssh2_sftp_unlink_ex(channel, path, UInt32(path.utf8.count))
         libssh2_session_set_blocking(session, 1)
         removalInFlight = path
         if rc == LIBSSH2_ERROR_EAGAIN, libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND == 0 {
@@ -204,7 +207,7 @@ extension SSHConnection {
             if let outcome = try finishRemoval() { finished.append(outcome) }
         } else {
             removalInFlight = nil
-            finished.append(rc == 0 ? RemovalOutcome(path: path, failure: nil) : try Self.outcome(path, sftpFailure("remove", path)))
+            finished.append(rc == 0 ? RemovalOutcome(path: path, failure: nil) : try Self.outcome(path, sftpFailure("remove", path, on: channel)))
         }
         return finished
     }
@@ -214,8 +217,9 @@ extension SSHConnection {
     func finishRemoval() throws(SSHFailure) -> RemovalOutcome? {
         guard let path = removalInFlight else { return nil }
         removalInFlight = nil
-        if libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count)) == 0 { return RemovalOutcome(path: path, failure: nil) }
-        return try Self.outcome(path, sftpFailure("remove", path))
+        let channel = removalChannel ?? sftp
+        if libssh2_sftp_unlink_ex(channel, path, UInt32(path.utf8.count)) == 0 { return RemovalOutcome(path: path, failure: nil) }
+        return try Self.outcome(path, sftpFailure("remove", path, on: channel))
     }
 
     private static func outcome(_ path: String, _ failure: SSHFailure) throws(SSHFailure) -> RemovalOutcome {

@@ -19,6 +19,16 @@ final class SSHConnection {
     /// The remote path of a removal whose request is sent and whose reply is still to be read
     /// (see ``sendRemoval(_:)``).
     var removalInFlight: String?
+    /// A second SFTP channel on the same connection for the removals of `after: delete`, or
+    /// `nil` when they go on ``sftp`` (another disposition, or a server that allows one
+    /// session per connection).
+    ///
+    /// The server answers each channel's requests in order, one at a time, and removing a
+    /// file can keep it busy for a millisecond or more (a file system that discards the
+    /// freed blocks before it replies): on a channel of their own (OpenSSH serves each with
+    /// a process of its own) removals no longer hold up the next file's reads
+    /// (docs/BENCHMARKS.md, session 15).
+    let removalChannel: OpaquePointer?
 
     /// Bytes requested per `libssh2_sftp_read`; libssh2 pipelines this into many SFTP reads.
     static let readChunk = 2 << 20
@@ -58,15 +68,27 @@ final class SSHConnection {
             libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "closing", "")
             throw fail(.connection("cannot start the SFTP subsystem on \(settings.host):\(settings.port): \(detail); enable `Subsystem sftp` in the server's sshd_config"))
         }
+        var removalChannel: OpaquePointer?
+        if settings.after == .delete {
+            removalChannel = libssh2_sftp_init(session)
+            if removalChannel == nil, Self.breaksConnection(libssh2_session_last_errno(session)) {
+                let detail = Self.lastError(session)
+                libssh2_sftp_shutdown(sftp)
+                libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "closing", "")
+                throw fail(.connection("cannot open a second SFTP channel on \(settings.host):\(settings.port): \(detail)"))
+            }
+        }
         self.socket = socket
         self.session = session
         self.sftp = sftp
+        self.removalChannel = removalChannel
         readBuffer = .allocate(byteCount: Self.readChunk, alignment: 16)
     }
 
     /// Ends the session. `graceful` sends SSH disconnect first (skip it on a dead link).
     func close(graceful: Bool) {
         if graceful {
+            if let removalChannel { libssh2_sftp_shutdown(removalChannel) }
             libssh2_sftp_shutdown(sftp)
             libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "closing", "")
         }
@@ -92,11 +114,18 @@ final class SSHConnection {
         return text.isEmpty ? "libssh2 error \(code)" : "\(text) (libssh2 error \(code))"
     }
 
-    /// The failure behind the last failed SFTP call: the server's status when it answered,
-    /// else a transport failure.
-    func sftpFailure(_ operation: String, _ path: String) -> SSHFailure {
+    /// Whether libssh2 error `code` means the transport failed (the session is unusable), as
+    /// opposed to the server refusing one request.
+    static func breaksConnection(_ code: Int32) -> Bool {
+        [LIBSSH2_ERROR_SOCKET_SEND, LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_DISCONNECT, LIBSSH2_ERROR_TIMEOUT,
+         LIBSSH2_ERROR_SOCKET_TIMEOUT].contains(code)
+    }
+
+    /// The failure behind the last failed SFTP call (on `channel`, by default ``sftp``): the
+    /// server's status when it answered, else a transport failure.
+    func sftpFailure(_ operation: String, _ path: String, on channel: OpaquePointer? = nil) -> SSHFailure {
         if libssh2_session_last_errno(session) == LIBSSH2_ERROR_SFTP_PROTOCOL {
-            return .refused(operation: operation, path: path, code: libssh2_sftp_last_error(sftp))
+            return .refused(operation: operation, path: path, code: libssh2_sftp_last_error(channel ?? sftp))
         }
         return .connection("\(operation) \(path) on \(settings.host):\(settings.port) failed: \(Self.lastError(session))")
     }
@@ -157,7 +186,7 @@ final class SSHConnection {
                 libssh2_userauth_publickey_fromfile_ex(session, user, userLength, nil, keyFile, phrase)
             }
             if rc == 0 { return }
-            if rc == LIBSSH2_ERROR_SOCKET_SEND || rc == LIBSSH2_ERROR_SOCKET_RECV || rc == LIBSSH2_ERROR_TIMEOUT {
+            if breaksConnection(rc) {
                 throw .connection("authentication with \(settings.host):\(settings.port) broke off: \(lastError(session))")
             }
             refusals.append("private_key_file \(keyFile): \(lastError(session))")

@@ -12,8 +12,8 @@ struct SFTPFixture {
     let errors: String
     let staging: String
 
-    init(logRequests: Bool = false) throws {
-        server = try TestSSHServer(logRequests: logRequests)
+    init(logRequests: Bool = false, maxSessions: Int = 100) throws {
+        server = try TestSSHServer(logRequests: logRequests, maxSessions: maxSessions)
         inbox = server.remoteRoot + "/outbound"
         archive = inbox + "/archive"
         errors = server.remoteRoot + "/error"

@@ -494,6 +494,63 @@ struct SFTPSourceTests {
         #expect(!fixture.exists(three) && !fixture.exists(four))
     }
 
+    @Test("with after: delete, removals go on a second SFTP channel: a removal the server is stuck on holds up no read")
+    func removalChannel() async throws {
+        let fixture = try SFTPFixture()
+        let one = try fixture.write("one.xml", "<one/>")
+        let two = try fixture.write("two.xml", "<two/>")
+        let moving = try SSHConnection(settings: try fixture.keySettings())
+        #expect(moving.removalChannel == nil, "only after: delete sends removals")
+        moving.close(graceful: true)
+
+        var settings = try fixture.keySettings(after: .delete)
+        settings.operationTimeout = 3
+        let connection = try SSHConnection(settings: settings)
+        defer { connection.close(graceful: true) }
+        #expect(connection.removalChannel != nil)
+        let removalServer = try #require(fixture.server.newestSessionProcess())
+
+        // The removal channel's server process stops: its removal gets no reply meanwhile,
+        // while the main channel still lists and reads.
+        kill(removalServer, SIGSTOP)
+        let sent = Result { () throws(SSHFailure) in try connection.sendRemoval(one) }
+        let read = Result { () throws(SSHFailure) in
+            let listed = try connection.stat(two)
+            return try connection.downloadIntoMemory(two, expected: listed!, maxSize: 1 << 20, isCancelled: { false })
+        }
+        let removedWhileStopped = !fixture.exists(one)
+        kill(removalServer, SIGCONT)
+
+        #expect(try sent.get() == [])
+        #expect(try read.get().bytes == Array("<two/>".utf8), "a read waited for the stopped removal")
+        #expect(!removedWhileStopped, "the process stopped is the one serving the removal")
+        #expect(try connection.finishRemoval() == RemovalOutcome(path: one, failure: nil))
+        #expect(!fixture.exists(one))
+    }
+
+    @Test("a server that allows one session per connection gets the removals on the main channel")
+    func removalsWithoutSecondChannel() async throws {
+        let fixture = try SFTPFixture(maxSessions: 1)
+        let one = try fixture.write("one.xml", "<one/>")
+        let connection = try SSHConnection(settings: try fixture.keySettings(after: .delete))
+        #expect(connection.removalChannel == nil)
+        var outcomes = try connection.sendRemoval(one)
+        if let last = try connection.finishRemoval() { outcomes.append(last) }
+        #expect(outcomes == [RemovalOutcome(path: one, failure: nil)])
+        #expect(!fixture.exists(one))
+        connection.close(graceful: true)
+
+        // The source on such a server: every file is picked up once and deleted.
+        for index in 0..<5 { try fixture.write("doc\(index).xml", "<doc>\(index)</doc>", age: 5 + Double(index)) }
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(after: .delete), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            try await eventually("every file deleted") { fixture.names(in: fixture.inbox).isEmpty }
+        }
+        #expect(intake.submittedNames.sorted() == (0..<5).map { "doc\($0).xml" })
+        #expect(source.status.lastError == nil)
+    }
+
     @Test("a delete the server refuses is retried on every poll, without ingesting the file again")
     func refusedDeleteIsRetried() async throws {
         let fixture = try SFTPFixture()

@@ -20,9 +20,11 @@ final class TestSSHServer: @unchecked Sendable {
     private let config: String
     private let process = Mutex<Subprocess?>(nil)
 
-    /// - Parameter logRequests: run OpenSSH's `sftp-server` program (instead of the one built
-    ///   into sshd), logging every request it serves into ``requestLog``.
-    init(logRequests: Bool = false) throws {
+    /// - Parameters:
+    ///   - logRequests: run OpenSSH's `sftp-server` program (instead of the one built into
+    ///     sshd), logging every request it serves into ``requestLog``.
+    ///   - maxSessions: sessions (SFTP channels) sshd allows per connection.
+    init(logRequests: Bool = false, maxSessions: Int = 100) throws {
         try Self.ensureUser()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sftp-\(UUID().uuidString)").path
         remoteRoot = directory + "/remote"
@@ -49,7 +51,7 @@ final class TestSSHServer: @unchecked Sendable {
             PubkeyAcceptedAlgorithms +ssh-rsa
             AllowUsers \(Self.user)
             MaxStartups 100
-            MaxSessions 100
+            MaxSessions \(maxSessions)
             LogLevel VERBOSE
             Subsystem sftp \(logRequests ? Self.loggingSFTPServer(into: requestLog) : "internal-sftp")
 
@@ -101,6 +103,22 @@ final class TestSSHServer: @unchecked Sendable {
     func pauseSessions(_ paused: Bool) {
         guard let sshd = process.withLock({ $0 }) else { return }
         for child in Self.descendants(of: sshd.pid) { Glibc.kill(child, paused ? SIGSTOP : SIGCONT) }
+    }
+
+    /// The session process sshd started last (by start time): the one serving the channel
+    /// opened last, as each SFTP channel gets a process of its own.
+    func newestSessionProcess() -> Int32? {
+        guard let sshd = process.withLock({ $0 }) else { return nil }
+        return Self.descendants(of: sshd.pid).max { Self.startTime($0) < Self.startTime($1) }
+    }
+
+    /// Start time of process `pid` in clock ticks since boot, and its pid for equal times.
+    private static func startTime(_ pid: Int32) -> (UInt64, Int32) {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
+        else { return (0, pid) }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // Fields after the name start with the state (field 3); the start time is field 22.
+        return (fields.count > 19 ? UInt64(fields[19]) ?? 0 : 0, pid)
     }
 
     /// `[127.0.0.1]:port ssh-ed25519 AAAA…`
