@@ -233,8 +233,8 @@ for set in small large; do
     read -r s e < <(outpost_run "$src" raw)
     report "outpost sftp source, large, raw" "$count" "$bytes" "$s" "$e"
     # libssh2 alone, storing nothing: the download's own ceiling; then with a removal per
-    # file (what `after: delete` costs the server: ext4 mounted with `discard` frees the
-    # blocks before it replies).
+    # file sent as Outpost sends it (on a second SFTP channel, its reply read before the next
+    # removal): what `after: delete` leaves of that ceiling.
     fill "$pristine" "$src"
     read -r s e < <(libssh2_run "$src")
     report "libssh2 alone, large, nothing kept" "$count" "$bytes" "$s" "$e"

@@ -1,7 +1,8 @@
 /* What libssh2 alone reaches on this machine: the library Outpost's SFTP source wraps,
  * fetching every file of a remote directory with the same read pattern (each read asks for
  * a quarter of what is left, so libssh2's read-ahead covers the file in one go) and storing
- * nothing. With "delete", each file is removed after it is read, waiting for the reply.
+ * nothing. With "delete", each file is removed after it is read, as Outpost does: on a
+ * second SFTP channel of the same connection, the reply read before the next removal.
  *
  *   sftp_ceiling PORT USER KEYFILE REMOTE_DIR [delete]
  *
@@ -40,6 +41,9 @@ int main(int argc, char **argv) {
     if (libssh2_userauth_publickey_fromfile(session, argv[2], NULL, argv[3], NULL) != 0) die("authentication");
     LIBSSH2_SFTP *sftp = libssh2_sftp_init(session);
     if (!sftp) die("sftp_init");
+    LIBSSH2_SFTP *removals = removing ? libssh2_sftp_init(session) : NULL;
+    if (removing && !removals) die("sftp_init (second channel)");
+    char removing_path[2048] = "";
 
     /* List first, as Outpost does, then fetch. */
     LIBSSH2_SFTP_HANDLE *directory = libssh2_sftp_opendir(sftp, argv[4]);
@@ -84,9 +88,20 @@ int main(int argc, char **argv) {
         if (libssh2_sftp_fstat(file, &after) != 0) die("fstat");
         libssh2_sftp_close(file);
         total += position;
-        if (removing && libssh2_sftp_unlink(sftp, path) != 0) die("unlink");
+        if (removing) {
+            /* The earlier removal's reply first, then this one's request, not waited for. */
+            if (removing_path[0] && libssh2_sftp_unlink(removals, removing_path) != 0) die("unlink");
+            removing_path[0] = 0;
+            libssh2_session_set_blocking(session, 0);
+            int rc = libssh2_sftp_unlink(removals, path);
+            libssh2_session_set_blocking(session, 1);
+            if (rc == LIBSSH2_ERROR_EAGAIN) snprintf(removing_path, sizeof removing_path, "%s", path);
+            else if (rc != 0) die("unlink");
+        }
     }
+    if (removing_path[0] && libssh2_sftp_unlink(removals, removing_path) != 0) die("unlink");
     printf("%zu files, %lld bytes\n", count, total);
+    if (removals) libssh2_sftp_shutdown(removals);
     libssh2_sftp_shutdown(sftp);
     libssh2_session_disconnect(session, "done");
     libssh2_session_free(session);
