@@ -18,7 +18,6 @@ final class DecodeJob: Sendable {
     /// Bytes of chunks that may wait for the writer: for events of a few kilobytes, some
     /// hundreds of them (a whole 1 MB file of 5 KB IDocs decodes ahead of its commit).
     static let waitingBytes = 2 << 20
-    private static let queue = DispatchQueue(label: "outpost.decode", attributes: .concurrent)
 
     let handoff = EventHandoff(byteCapacity: DecodeJob.waitingBytes)
     private let state = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
@@ -26,7 +25,7 @@ final class DecodeJob: Sendable {
     /// Starts decoding `input` with `codec`.
     init(_ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin) {
         let handoff = handoff
-        DecodeJob.queue.async { [self] in
+        OwnThread.run("outpost.decode") { [self] in
             do {
                 try DecodeJob.decode(input, codec: codec, limits: limits, origin: origin, into: handoff)
                 handoff.finish(throwing: nil)

@@ -24,13 +24,11 @@ enum InputReader {
     }
 }
 
-/// SHA-256 of a whole input, read in large chunks on a background queue.
+/// SHA-256 of a whole input, read in large chunks on a thread of its own (``OwnThread``).
 enum InputHasher {
-    private static let queue = DispatchQueue(label: "outpost.hash", attributes: .concurrent)
-
     static func sha256(of input: DocumentInput) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async {
+            OwnThread.run("outpost.hash") {
                 continuation.resume(with: Result { try hash(input) })
             }
         }

@@ -1,0 +1,64 @@
+@testable import Agent
+import EventModel
+import Foundation
+import Testing
+
+/// Hashing and decoding run on threads of their own (``OwnThread``), never on the threads
+/// Swift concurrency's tasks run on: a source's task must go on while inputs decode.
+struct DecodeJobTests {
+    /// Emits `count` records of `size` bytes each, whatever the input.
+    struct RepeatingCodec: DocumentCodec {
+        let format = DocumentFormat.raw
+        let count: Int
+        let size: Int
+
+        func decode(_ input: DocumentInput, limits: CodecLimits, emit: (DocumentRecord) throws -> Void) throws {
+            let payload = [UInt8](repeating: 0x41, count: size)
+            try payload.withUnsafeBytes { buffer in
+                for ordinal in 0..<count {
+                    try emit(DocumentRecord(
+                        ordinal: ordinal, control: nil, contentType: "application/octet-stream", data: buffer, isText: false))
+                }
+            }
+        }
+    }
+
+    static func origin(_ index: Int) -> DocumentOrigin {
+        DocumentOrigin(
+            agentID: "agent", region: "test", sourceName: "decode-test", fileName: "input-\(index)",
+            fileSHA256: String(repeating: "0", count: 64), pickupTime: 0)
+    }
+
+    @Test("more decode jobs than cores, each held on a full hand-off, all decode at once and tasks still run")
+    func jobsRunOnThreadsOfTheirOwn() async throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // 200 records of 64 KiB: far more than a hand-off holds, so every job stops on it.
+        let codec = RepeatingCodec(count: 200, size: 64 << 10)
+        let jobs = (0..<(4 * cores + 4)).map { DecodeJob(.bytes([]), codec: codec, limits: .default, origin: Self.origin($0)) }
+        // Filling a hand-off takes milliseconds. On the threads tasks run on (a concurrent
+        // queue's, one per core), the jobs beyond the cores would wait for dispatch to notice
+        // the blocked threads and add one, about one a second (11 s here for 12 jobs), and so
+        // would this test's own task: hence the clock, read when the task runs again.
+        let start = ContinuousClock.now
+        let allHeld = await eventually(timeout: 10) {
+            jobs.allSatisfy { $0.handoff.waitingBytes > DecodeJob.waitingBytes / 2 }
+        }
+        let elapsed = ContinuousClock.now - start
+        // With every job's thread blocked, tasks and the hash still get threads.
+        let task = await Task.detached { 7 }.value
+        let hash = try await InputHasher.sha256(of: .bytes(Array("abc".utf8)))
+        for job in jobs { job.cancel() }
+        for job in jobs { await job.finished() }
+
+        #expect(allHeld, "held: \(jobs.map { $0.handoff.waitingBytes })")
+        #expect(elapsed < .seconds(3), "the jobs waited \(elapsed) for threads")
+        #expect(task == 7)
+        #expect(hash == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        // Cancelled, each job ends with the events it had handed over, and no more.
+        for job in jobs {
+            var events = 0
+            while let chunk = try? job.handoff.take() { events += chunk.count }
+            #expect(events > 0 && events < 200)
+        }
+    }
+}
