@@ -515,8 +515,8 @@ struct SFTPSourceTests {
         kill(removalServer, SIGSTOP)
         let sent = Result { () throws(SSHFailure) in try connection.sendRemoval(one) }
         let read = Result { () throws(SSHFailure) in
-            let listed = try connection.stat(two)
-            return try connection.downloadIntoMemory(two, expected: listed!, maxSize: 1 << 20, isCancelled: { false })
+            guard let listed = try connection.stat(two) else { throw .local("\(two) is not listed") }
+            return try connection.downloadIntoMemory(two, expected: listed, maxSize: 1 << 20, isCancelled: { false })
         }
         let removedWhileStopped = !fixture.exists(one)
         kill(removalServer, SIGCONT)
