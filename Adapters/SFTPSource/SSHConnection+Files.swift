@@ -193,9 +193,8 @@ extension SSHConnection {
     /// Throws only failures that break the connection.
     func sendRemoval(_ path: String) throws(SSHFailure) -> [RemovalOutcome] {
         var finished = try finishRemoval().map { [$0] } ?? []
-        let channel = removalChannel ?? sftp
         libssh2_session_set_blocking(session, 0)
-        let rc = libssh2_sftp_unlink_ex(channel, path, UInt32(path.utf8.count))
+        let rc = libssh2_sftp_unlink_ex(removalSFTP, path, UInt32(path.utf8.count))
         libssh2_session_set_blocking(session, 1)
         removalInFlight = path
         if rc == LIBSSH2_ERROR_EAGAIN, libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND == 0 {
@@ -207,7 +206,7 @@ extension SSHConnection {
             if let outcome = try finishRemoval() { finished.append(outcome) }
         } else {
             removalInFlight = nil
-            finished.append(rc == 0 ? RemovalOutcome(path: path, failure: nil) : try Self.outcome(path, sftpFailure("remove", path, on: channel)))
+            finished.append(rc == 0 ? RemovalOutcome(path: path, failure: nil) : try Self.outcome(path, sftpFailure("remove", path, on: removalSFTP)))
         }
         return finished
     }
@@ -217,9 +216,8 @@ extension SSHConnection {
     func finishRemoval() throws(SSHFailure) -> RemovalOutcome? {
         guard let path = removalInFlight else { return nil }
         removalInFlight = nil
-        let channel = removalChannel ?? sftp
-        if libssh2_sftp_unlink_ex(channel, path, UInt32(path.utf8.count)) == 0 { return RemovalOutcome(path: path, failure: nil) }
-        return try Self.outcome(path, sftpFailure("remove", path, on: channel))
+        if libssh2_sftp_unlink_ex(removalSFTP, path, UInt32(path.utf8.count)) == 0 { return RemovalOutcome(path: path, failure: nil) }
+        return try Self.outcome(path, sftpFailure("remove", path, on: removalSFTP))
     }
 
     private static func outcome(_ path: String, _ failure: SSHFailure) throws(SSHFailure) -> RemovalOutcome {

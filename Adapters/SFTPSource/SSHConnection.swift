@@ -29,6 +29,8 @@ final class SSHConnection {
     /// a process of its own) removals no longer hold up the next file's reads
     /// (docs/BENCHMARKS.md, session 15).
     let removalChannel: OpaquePointer?
+    /// The channel removals sent without waiting go on.
+    var removalSFTP: OpaquePointer { removalChannel ?? sftp }
 
     /// Bytes requested per `libssh2_sftp_read`; libssh2 pipelines this into many SFTP reads.
     static let readChunk = 2 << 20

@@ -109,16 +109,9 @@ final class TestSSHServer: @unchecked Sendable {
     /// opened last, as each SFTP channel gets a process of its own.
     func newestSessionProcess() -> Int32? {
         guard let sshd = process.withLock({ $0 }) else { return nil }
-        return Self.descendants(of: sshd.pid).max { Self.startTime($0) < Self.startTime($1) }
-    }
-
-    /// Start time of process `pid` in clock ticks since boot, and its pid for equal times.
-    private static func startTime(_ pid: Int32) -> (UInt64, Int32) {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
-        else { return (0, pid) }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // Fields after the name start with the state (field 3); the start time is field 22.
-        return (fields.count > 19 ? UInt64(fields[19]) ?? 0 : 0, pid)
+        // Field 22 of /proc/PID/stat: the start time, in clock ticks since boot.
+        let started = Self.descendants(of: sshd.pid).map { (ticks: UInt64(Self.statField(22, of: $0) ?? "") ?? 0, pid: $0) }
+        return started.max { ($0.ticks, $0.pid) < ($1.ticks, $1.pid) }?.pid
     }
 
     /// `[127.0.0.1]:port ssh-ed25519 AAAA…`
@@ -197,15 +190,23 @@ final class TestSSHServer: @unchecked Sendable {
 
     static func freePort() throws -> Int { try LoopbackPort.free() }
 
+    /// Field `number` (counted from 1, as proc(5) does) of `/proc/<pid>/stat`, read after the
+    /// name in parentheses (which may hold spaces); nil when the process is gone.
+    private static func statField(_ number: Int, of pid: Int32) -> Substring? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // The fields after the name start with field 3 (the state).
+        return fields.count > number - 3 ? fields[number - 3] : nil
+    }
+
     /// Every process below `pid`, parents before children (read from /proc).
     private static func descendants(of pid: Int32) -> [Int32] {
         var parents: [Int32: [Int32]] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let child = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")")
-            else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 2, let parent = Int32(fields[1]) { parents[parent, default: []].append(child) }
+            // Field 4 of /proc/PID/stat: the parent's pid.
+            guard let child = Int32(name), let parent = statField(4, of: child).flatMap({ Int32($0) }) else { continue }
+            parents[parent, default: []].append(child)
         }
         var result: [Int32] = []
         var queue = [pid]
