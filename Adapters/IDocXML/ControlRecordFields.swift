@@ -1,13 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import EventModel
 
 /// The `EDI_DC40` fields Outpost keeps, matched on the element name's bytes so that the
 /// other fields cost no string at all.
 enum ControlRecordFields {
-    static let kept: [(name: [UInt8], field: WritableKeyPath<ControlRecord, String> & Sendable)] = [
-        (Array("MANDT".utf8), \.mandt), (Array("DOCNUM".utf8), \.docnum), (Array("IDOCTYP".utf8), \.idoctyp),
-        (Array("CIMTYP".utf8), \.cimtyp), (Array("MESTYP".utf8), \.mestyp), (Array("SNDPRN".utf8), \.sndprn),
-        (Array("RCVPRN".utf8), \.rcvprn), (Array("CREDAT".utf8), \.credat), (Array("CRETIM".utf8), \.cretim),
-    ]
+    enum Field {
+        case mandt, docnum, idoctyp, cimtyp, mestyp, sndprn, rcvprn, credat, cretim
+
+        /// The element's name.
+        var name: StaticString {
+            switch self {
+            case .mandt: "MANDT"
+            case .docnum: "DOCNUM"
+            case .idoctyp: "IDOCTYP"
+            case .cimtyp: "CIMTYP"
+            case .mestyp: "MESTYP"
+            case .sndprn: "SNDPRN"
+            case .rcvprn: "RCVPRN"
+            case .credat: "CREDAT"
+            case .cretim: "CRETIM"
+            }
+        }
+
+        /// Stores `value` in the record's field (a switch: a key path write costs a call into
+        /// the runtime, per field of every IDoc).
+        func set(_ value: String, in record: inout ControlRecord) {
+            switch self {
+            case .mandt: record.mandt = value
+            case .docnum: record.docnum = value
+            case .idoctyp: record.idoctyp = value
+            case .cimtyp: record.cimtyp = value
+            case .mestyp: record.mestyp = value
+            case .sndprn: record.sndprn = value
+            case .rcvprn: record.rcvprn = value
+            case .credat: record.credat = value
+            case .cretim: record.cretim = value
+            }
+        }
+    }
+
+    private static let sixLetterFields: [Field] = [.docnum, .cimtyp, .mestyp, .sndprn, .rcvprn, .credat, .cretim]
+
+    /// The kept field an element of this name holds, if any.
+    static func field(named name: UnsafeBufferPointer<UInt8>) -> Field? {
+        guard let base = name.baseAddress else { return nil }
+        func `is`(_ field: Field) -> Bool { memcmp(base, field.name.utf8Start, name.count) == 0 }
+        switch name.count {
+        case 5:
+            return `is`(.mandt) ? .mandt : nil
+        case 6:
+            for field in sixLetterFields where `is`(field) { return field }
+            return nil
+        case 7:
+            return `is`(.idoctyp) ? .idoctyp : nil
+        default:
+            return nil
+        }
+    }
+
+    /// The kept field a NUL-terminated element name (libxml2's) holds, if any.
+    static func field(named name: UnsafePointer<UInt8>?) -> Field? {
+        guard let name else { return nil }
+        return field(named: UnsafeBufferPointer(start: name, count: strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))))
+    }
+
+    /// Whether `name` is exactly `expected`.
+    static func matches(_ name: UnsafeBufferPointer<UInt8>, _ expected: [UInt8]) -> Bool {
+        name.count == expected.count && (name.isEmpty || memcmp(name.baseAddress!, expected, name.count) == 0)
+    }
 
     /// A field's text without leading and trailing spaces, tabs, CR and LF.
     static func trimmed<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> String {

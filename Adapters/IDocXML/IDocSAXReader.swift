@@ -25,7 +25,7 @@ final class IDocSAXReader {
     private var inControl = false
     private var control = ControlRecord()
     /// The control record field being read, and its text so far.
-    private var field: WritableKeyPath<ControlRecord, String>?
+    private var field: ControlRecordFields.Field?
     private var fieldText: [UInt8] = []
     /// What stopped the parse from inside a callback (a rejection, or `emit`'s own error).
     private var failure: (any Error)?
@@ -123,7 +123,7 @@ final class IDocSAXReader {
             inControl = true
         case 4:
             guard inControl else { return }
-            field = ControlRecordFields.kept.first { XMLName.matches(localName, $0.name) }?.field
+            field = ControlRecordFields.field(named: localName)
             fieldText.removeAll(keepingCapacity: true)
             if field != nil { wantText(true) }
         default:
@@ -143,7 +143,7 @@ final class IDocSAXReader {
             inControl = false
         case 4:
             guard let field else { return }
-            control[keyPath: field] = ControlRecordFields.trimmed(fieldText)
+            field.set(ControlRecordFields.trimmed(fieldText), in: &control)
             self.field = nil
             wantText(false)
         default:

@@ -12,8 +12,8 @@ struct IDocTree {
         var field = control.pointee.children
         while let node = field {
             if node.pointee.type == XML_ELEMENT_NODE,
-               let kept = ControlRecordFields.kept.first(where: { XMLName.matches(node.pointee.name, $0.name) }) {
-                record[keyPath: kept.field] = IDocTree.trimmedText(of: node)
+               let kept = ControlRecordFields.field(named: node.pointee.name) {
+                kept.set(IDocTree.trimmedText(of: node), in: &record)
             }
             field = node.pointee.next
         }

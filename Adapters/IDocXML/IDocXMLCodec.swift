@@ -31,6 +31,9 @@ public struct IDocXMLCodec: DocumentCodec {
     var scansPlainXML = true
     /// The scanner's first buffer size (tests use tiny ones to cut markup everywhere).
     var plainScannerBuffer = 256 << 10
+    /// Whether the scanner reads an input in memory where it is; when false it copies it into
+    /// its buffer chunk by chunk, as it reads a file (tests cut such inputs at every size).
+    var scansInPlace = true
 
     /// A codec; it holds no state, so one value may serve any number of inputs and threads.
     public init() {}
@@ -55,7 +58,7 @@ public struct IDocXMLCodec: DocumentCodec {
                 var skip = 0
                 let scans = scansPlainXML && Self.canBeReadTwice(input)
                 if scans {
-                    var scanner = PlainIDocScanner(input, limits: limits, bufferSize: plainScannerBuffer)
+                    var scanner = PlainIDocScanner(input, limits: limits, bufferSize: plainScannerBuffer, inPlace: scansInPlace)
                     try Self.rewind(input)
                     if try scanner.scan(emit: emit) { return }
                     // Not plain XML, or something wrong: libxml2 reads it all again and

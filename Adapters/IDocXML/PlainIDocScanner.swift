@@ -32,6 +32,7 @@ struct PlainIDocScanner: ~Copyable {
 
     private let limits: CodecLimits
     private let input: DocumentInput
+    private let inPlace: Bool
     private var buffer: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     /// `buffer[position..<end]` is read but not yet scanned.
@@ -64,7 +65,7 @@ struct PlainIDocScanner: ~Copyable {
     private var controlSeen = false
     private var inControl = false
     private var control = ControlRecord()
-    private var field: WritableKeyPath<ControlRecord, String>?
+    private var field: ControlRecordFields.Field?
     private var fieldText: [UInt8] = []
     /// The IDoc's bytes so far (after the root's start tag); `buffer[captureFrom..<position]`
     /// is not yet copied in.
@@ -103,11 +104,15 @@ struct PlainIDocScanner: ~Copyable {
     /// ``nameClassTable``, held here so that the hot loops read it with one load.
     private let nameClass = PlainIDocScanner.nameClassTable
 
-    /// - Parameter bufferSize: the first buffer size (tests use tiny ones to cut the input
-    ///   at every place); it grows for markup that does not fit.
-    init(_ input: DocumentInput, limits: CodecLimits, bufferSize: Int = 256 << 10) {
+    /// - Parameters:
+    ///   - bufferSize: the first buffer size (tests use tiny ones to cut the input at every
+    ///     place); it grows for markup that does not fit.
+    ///   - inPlace: whether an input in memory is scanned where it is (see ``scan(emit:)``)
+    ///     rather than copied into the buffer as it is read.
+    init(_ input: DocumentInput, limits: CodecLimits, bufferSize: Int = 256 << 10, inPlace: Bool = true) {
         self.input = input
         self.limits = limits
+        self.inPlace = inPlace
         capacity = max(16, bufferSize)
         buffer = .allocate(capacity: capacity)
         names = .allocate(capacity: namesCapacity)
@@ -132,6 +137,25 @@ struct PlainIDocScanner: ~Copyable {
     /// `emitted` IDocs were emitted already, and libxml2 must read the input from its start).
     /// Rethrows `emit`'s errors.
     mutating func scan(emit: (DocumentRecord) throws -> Void) throws -> Bool {
+        guard inPlace, case .bytes(let bytes) = input, !bytes.isEmpty, bytes.count <= PlainIDocScanner.maxBuffer else {
+            return try scanBuffered(emit: emit)
+        }
+        // An input in memory is scanned where it is, not copied into the buffer first: the
+        // whole of it is "read", so the buffer never moves or refills (the scanner writes
+        // into its buffer only when it fills it). No larger than the buffer may grow, so
+        // that the markup accepted is the same either way.
+        let own = (buffer, capacity)
+        defer { (buffer, capacity) = own }
+        return try bytes.withUnsafeBufferPointer { whole in
+            buffer = UnsafeMutablePointer(mutating: whole.baseAddress!)
+            capacity = whole.count
+            end = whole.count
+            atEOF = true
+            return try scanBuffered(emit: emit)
+        }
+    }
+
+    private mutating func scanBuffered(emit: (DocumentRecord) throws -> Void) throws -> Bool {
         do {
             try prolog()
             try content(emit: emit)
@@ -485,7 +509,7 @@ struct PlainIDocScanner: ~Copyable {
             rootStartTag = Array(UnsafeBufferPointer(start: buffer + tagStart, count: position - tagStart))
             rootEndTag = Array("</".utf8) + name + [UInt8(ascii: ">")]
         case 2:
-            guard name.elementsEqual(PlainIDocScanner.idocName) else { return }
+            guard ControlRecordFields.matches(name, PlainIDocScanner.idocName) else { return }
             inIDoc = true
             controlSeen = false
             control = ControlRecord()
@@ -493,12 +517,12 @@ struct PlainIDocScanner: ~Copyable {
             captured += rootStartTag
             captureFrom = tagStart
         case 3:
-            guard inIDoc, !controlSeen, name.elementsEqual(PlainIDocScanner.controlRecordName) else { return }
+            guard inIDoc, !controlSeen, ControlRecordFields.matches(name, PlainIDocScanner.controlRecordName) else { return }
             controlSeen = true
             inControl = true
         case 4:
             guard inControl else { return }
-            field = ControlRecordFields.kept.first { name.elementsEqual($0.name) }?.field
+            field = ControlRecordFields.field(named: name)
             fieldText.removeAll(keepingCapacity: true)
         default:
             break
@@ -519,7 +543,7 @@ struct PlainIDocScanner: ~Copyable {
         case 4:
             if let field {
                 guard !fieldText.contains(0x0D) else { throw Stop.unsure }
-                control[keyPath: field] = ControlRecordFields.trimmed(fieldText)
+                field.set(ControlRecordFields.trimmed(fieldText), in: &control)
                 self.field = nil
             }
         default:

@@ -11,12 +11,33 @@ public struct CloudEventEncoder {
     /// `,"traceparent":"00-<trace id>-` for documents when the source gave no trace context:
     /// the trace id is the input's, only the span id differs from one document to the next.
     private let traceparentStart: [UInt8]
+    /// The members that are the same for every document of the input, written (escaped) once:
+    /// `source`; `time`; `agentid` and `region`; `filename` and `filesha256`.
+    private let sourceMember: [UInt8]
+    private let timeMember: [UInt8]
+    private let agentMembers: [UInt8]
+    private let fileMembers: [UInt8]
     private var writer = JSONWriter(capacity: 8192)
 
     public init(origin: DocumentOrigin) {
         self.origin = origin
         self.time = RFC3339.format(origin.pickupTime)
         self.extensions = ExtensionAttributes.members(origin.attributes)
+        func members(_ write: (inout JSONWriter) -> Void) -> [UInt8] {
+            var members = JSONWriter(capacity: 256)
+            write(&members)
+            return members.bytes
+        }
+        sourceMember = members { $0.member("source", origin.eventSource) }
+        timeMember = members { [time] in $0.member("time", time) }
+        agentMembers = members {
+            $0.member("agentid", origin.agentID)
+            $0.member("region", origin.region)
+        }
+        fileMembers = members {
+            $0.member("filename", origin.fileName)
+            $0.member("filesha256", origin.fileSHA256)
+        }
         var start = Array(",\"traceparent\":\"".utf8)
         Traceparent.prefix(fileSHA256: origin.fileSHA256).withUnsafeBytes { JSONWriter.appendEscaped($0, to: &start) }
         traceparentStart = start
@@ -33,10 +54,10 @@ public struct CloudEventEncoder {
         writer.reset()
         writer.raw("{\"specversion\":\"1.0\"")
         writer.member("id", id)
-        writer.member("source", origin.eventSource)
+        writer.raw(sourceMember)
         writer.member("type", type)
         writer.member("subject", subject)
-        writer.member("time", time)
+        writer.raw(timeMember)
         writer.member("datacontenttype", record.contentType)
         if record.isText {
             writer.raw(",\"data\":")
@@ -47,8 +68,7 @@ public struct CloudEventEncoder {
             writer.raw("\"")
         }
         writer.member("partitionkey", key)
-        writer.member("agentid", origin.agentID)
-        writer.member("region", origin.region)
+        writer.raw(agentMembers)
         if let control {
             writer.member("idoctype", control.idoctyp)
             if !control.cimtyp.isEmpty { writer.member("cimtype", control.cimtyp) }
@@ -60,9 +80,10 @@ public struct CloudEventEncoder {
             let stamp = control.creationStamp
             if !stamp.isEmpty { writer.member("credat", stamp) }
         }
-        writer.member("filename", origin.fileName)
-        writer.member("filesha256", origin.fileSHA256)
-        writer.member("ordinal", String(record.ordinal))
+        writer.raw(fileMembers)
+        writer.raw(",\"ordinal\":\"")
+        writer.decimal(record.ordinal)
+        writer.raw("\"")
         writer.raw(extensions)
         if let traceparent = origin.traceparent {
             writer.member("traceparent", traceparent)

@@ -38,6 +38,21 @@ public struct JSONWriter: Sendable {
         string(value)
     }
 
+    /// Writes a non-negative `value` in decimal (a negative one as 0).
+    public mutating func decimal(_ value: Int) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits, written from the end
+        withUnsafeMutableBytes(of: &digits) { room in
+            var rest = UInt64(max(0, value))
+            var index = room.count
+            repeat {
+                index -= 1
+                room[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: room[index...])
+        }
+    }
+
     /// Writes `value` as `digits` lowercase hexadecimal digits (the low ones, zero-padded).
     public mutating func hex(_ value: UInt64, digits: Int) {
         for index in stride(from: digits - 1, through: 0, by: -1) {

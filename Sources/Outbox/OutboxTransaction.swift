@@ -43,56 +43,52 @@ public struct OutboxTransaction {
     private mutating func insert(_ events: ArraySlice<EncodedEvent>, source: String, fileName: String) throws {
         let count = events.count
         appended += count
+        // Each row gets its sequence number from here, the next ones AUTOINCREMENT would give,
+        // so that the rows added need not be returned (RETURNING gathers them in a temporary
+        // table first: about a fifth of an insert's cost). A row an existing id keeps out
+        // leaves its number unused; numbers only ever grow, as with AUTOINCREMENT.
+        let first = try nextSequenceNumber()
         let insert = try db.cachedStatement(sql: Self.eventInserts[count - 1]).sqliteStatement
         Self.bind(insert, 1, source)
         Self.bind(insert, 2, fileName)
         sqlite3_bind_double(insert, 3, now)
         var parameter: Int32 = 4
-        for event in events {
-            Self.bind(insert, parameter, event.id)
-            Self.bind(insert, parameter + 1, event.partitionKey)
-            Self.bind(insert, parameter + 2, event.type)
-            Self.bind(insert, parameter + 3, event.subject)
-            sqlite3_bind_int64(insert, parameter + 4, Int64(event.json.count))
-            parameter += 5
+        for (offset, event) in events.enumerated() {
+            sqlite3_bind_int64(insert, parameter, first + Int64(offset))
+            Self.bind(insert, parameter + 1, event.id)
+            Self.bind(insert, parameter + 2, event.partitionKey)
+            Self.bind(insert, parameter + 3, event.type)
+            Self.bind(insert, parameter + 4, event.subject)
+            sqlite3_bind_int64(insert, parameter + 5, Int64(event.json.count))
+            parameter += 6
         }
-        // The new rows' sequence numbers and ids: RETURNING gives them in no promised order,
-        // and leaves out the rows an existing id kept out.
-        var added: [(seq: Int64, event: Int)] = []
-        added.reserveCapacity(count)
-        var code = sqlite3_step(insert)
-        while code == SQLITE_ROW {
-            let seq = sqlite3_column_int64(insert, 0)
-            let id = UnsafeRawBufferPointer(
-                start: sqlite3_column_text(insert, 1), count: Int(sqlite3_column_bytes(insert, 1)))
-            guard let index = Self.firstIndex(in: events, of: id, after: added.last?.event) else {
-                sqlite3_reset(insert)
-                sqlite3_clear_bindings(insert)
-                throw DatabaseError(message: "outbox insert returned an id that was not offered")
-            }
-            added.append((seq, index))
-            code = sqlite3_step(insert)
+        try finish(insert, sqlite3_step(insert))
+        let added: [(seq: Int64, event: Int)]
+        if Int(sqlite3_changes(db.sqliteConnection)) == count {
+            added = (0..<count).map { (first + Int64($0), events.startIndex + $0) }
+        } else {
+            // Some ids were in the outbox already (or twice in `events`): the rows that went in
+            // are the numbers of this range that are taken now.
+            added = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT seq FROM event WHERE seq BETWEEN ? AND ? ORDER BY seq"),
+                arguments: [first, first + Int64(count) - 1]
+            ).map { ($0, events.startIndex + Int($0 - first)) }
         }
-        try finish(insert, code)
         guard !added.isEmpty else { return }
-        added.sort { $0.seq < $1.seq }
         let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count - 1]).sqliteStatement
         try bindPayloads(payloads, of: events, added[...], parameter: 1)
         inserted += added.count
         for (_, index) in added { insertedBytes += Int64(events[index].json.count) }
     }
 
-    /// The first event with this id, looked for from the one after `previous` on and then
-    /// from the start (events come back in their order in practice; this does not rely on it).
-    private static func firstIndex(
-        in events: ArraySlice<EncodedEvent>, of id: UnsafeRawBufferPointer, after previous: Int?
-    ) -> Int? {
-        func matches(_ index: Int) -> Bool {
-            var eventID = events[index].id
-            return eventID.withUTF8 { $0.elementsEqual(id) }
-        }
-        let from = previous.map { $0 + 1 } ?? events.startIndex
-        return (from..<events.endIndex).first(where: matches) ?? (events.startIndex..<from).first(where: matches)
+    /// The sequence number the next event row gets: above every number AUTOINCREMENT has
+    /// handed out (`sqlite_sequence`) and every row there is.
+    private func nextSequenceNumber() throws -> Int64 {
+        let statement = try db.cachedStatement(sql: """
+            SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0),
+                       coalesce((SELECT max(seq) FROM event), 0)) + 1
+            """)
+        return try Int64.fetchOne(statement) ?? 1
     }
 
     /// Binds each added event's JSON without copying it (each bound inside its array's
@@ -116,12 +112,12 @@ public struct OutboxTransaction {
     /// `INSERT INTO event` for 1 … ``rowsPerStatement`` rows, at index rows − 1 (built once).
     private static let eventInserts: [String] = (1...rowsPerStatement).map { rows in
         let values = (0..<rows).map { row in
-            let p = 4 + 5 * row
-            return "(?\(p), ?\(p + 1), ?\(p + 2), ?\(p + 3), ?1, ?2, ?\(p + 4), ?3)"
+            let p = 4 + 6 * row
+            return "(?\(p), ?\(p + 1), ?\(p + 2), ?\(p + 3), ?\(p + 4), ?1, ?2, ?\(p + 5), ?3)"
         }
         return """
-            INSERT INTO event (id, partition_key, type, subject, source, file_name, bytes, created_at)
-            VALUES \(values.joined(separator: ", ")) ON CONFLICT(id) DO NOTHING RETURNING seq, id
+            INSERT INTO event (seq, id, partition_key, type, subject, source, file_name, bytes, created_at)
+            VALUES \(values.joined(separator: ", ")) ON CONFLICT(id) DO NOTHING
             """
     }
 

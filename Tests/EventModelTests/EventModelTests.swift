@@ -98,6 +98,29 @@ import Testing
         #expect(object["traceparent"] as? String == given.traceparent)
     }
 
+    @Test("the attributes an input's documents share are escaped once and are the same in each; ordinals in decimal")
+    func sharedAttributes() throws {
+        let origin = DocumentOrigin(
+            agentID: "plant \"1\"", region: "em\\ea", sourceName: "drop\tbox", fileName: "o\n\"x\".xml",
+            fileSHA256: String(repeating: "b", count: 64), pickupTime: 1_795_688_100.5)
+        var encoder = CloudEventEncoder(origin: origin)
+        let data = Array("<ORDERS05/>".utf8)
+        for ordinal in [0, 7, 10, 99, 1_234_567, Int(Int32.max) + 1] {
+            let event = data.withUnsafeBytes {
+                encoder.encode(DocumentRecord(ordinal: ordinal, control: nil, contentType: "application/xml", data: $0))
+            }
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(event.json)) as? [String: Any])
+            #expect(object["agentid"] as? String == "plant \"1\"")
+            #expect(object["region"] as? String == "em\\ea")
+            #expect(object["source"] as? String == origin.eventSource)
+            #expect(object["filename"] as? String == "o\n\"x\".xml")
+            #expect(object["filesha256"] as? String == origin.fileSHA256)
+            #expect(object["time"] as? String == "2026-11-26T10:15:00Z")
+            #expect(object["ordinal"] as? String == String(ordinal))
+            #expect(object["subject"] as? String == String(ordinal))
+        }
+    }
+
     @Test func encodesOneIDocAsCloudEvent() throws {
         let origin = DocumentOrigin(agentID: "plant-1", region: "emea", sourceName: "drop",
                                     fileName: "o.xml", fileSHA256: String(repeating: "a", count: 64),
@@ -118,6 +141,11 @@ import Testing
         #expect(obj["time"] as? String == "2026-11-26T10:15:00Z")
         #expect(obj["data"] as? String == String(decoding: data, as: UTF8.self))
         #expect(obj["credat"] as? String == "20261126T101500")
+        #expect(obj["agentid"] as? String == "plant-1")
+        #expect(obj["region"] as? String == "emea")
+        #expect(obj["filename"] as? String == "o.xml")
+        #expect(obj["filesha256"] as? String == String(repeating: "a", count: 64))
+        #expect(obj["ordinal"] as? String == "0")
         #expect(obj["sequence"] == nil)
         for key in obj.keys { #expect(key.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }) }
 

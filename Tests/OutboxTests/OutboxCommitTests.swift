@@ -139,6 +139,49 @@ struct OutboxCommitTests {
         #expect(fixture.outbox.undeliveredBytes == Int64(event("a").json.count + event("b").json.count))
     }
 
+    @Test("a chunk mixing known and new ids: each new event keeps its own payload and columns, in order")
+    func chunkWithKnownIDs() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        #expect(try await fixture.appendChunk([event("a"), event("b"), event("c")]) == 3)
+        // Known ids first, between and last, and a new one twice: x, y and z go in.
+        let chunk = [
+            event("b"), event("x", key: "kx", padding: 10), event("a"), event("y", key: "ky", padding: 20),
+            event("x", key: "other", padding: 99), event("z", key: "kz", padding: 30), event("c"),
+        ]
+        #expect(try await fixture.appendChunk(chunk) == 3)
+
+        let window = try await fixture.outbox.pendingWindow(limit: 10)
+        #expect(zip(window, window.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
+        let stored = try await fixture.outbox.outboundEvents(window.map(\.sequence))
+        let expected = [event("a"), event("b"), event("c"), chunk[1], chunk[3], chunk[5]]
+        #expect(stored.map(\.id) == expected.map(\.id))
+        #expect(stored.map(\.json) == expected.map(\.json))
+        #expect(stored.map(\.partitionKey) == expected.map(\.partitionKey))
+        let columns = try fixture.query { db in
+            try Row.fetchAll(db, sql: "SELECT subject, bytes FROM event ORDER BY seq").map { row -> String in
+                "\(row["subject"] as String) \(row["bytes"] as Int)"
+            }
+        }
+        #expect(columns == expected.map { "\($0.subject) \($0.json.count)" })
+    }
+
+    @Test("sequence numbers only grow: after the newest events are delivered and pruned, the next is above them")
+    func sequenceNumbersNeverReused() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        #expect(try await fixture.appendChunk([event("a"), event("b"), event("c")]) == 3)
+        let first = try await fixture.pendingSequences()
+        try await fixture.outbox.acknowledge(delivered: first)
+        #expect(try await fixture.outbox.prune(deliveredBefore: Date().timeIntervalSince1970 + 60, receiptsBefore: 0) == 3)
+        #expect(try fixture.query { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM event") } == 0)
+
+        #expect(try await fixture.appendChunk([event("d"), event("e")]) == 2)
+        #expect(try await fixture.pendingSequences() == [first[2] + 1, first[2] + 2])
+        #expect(try await fixture.append([event("f")]) == 1)
+        #expect(try await fixture.pendingSequences() == [first[2] + 1, first[2] + 2, first[2] + 3])
+    }
+
     @Test("a receipt is found by source and content hash, and only there")
     func receiptLookup() async throws {
         let fixture = try OutboxFixture()
