@@ -90,6 +90,20 @@ struct PlainIDocScanner: ~Copyable {
         }
     }
 
+    /// The bytes of `word` (eight input bytes, the first lowest) that may end a run of text,
+    /// each marked by its high bit: control characters (tab, LF and CR too), non-ASCII bytes,
+    /// `<`, `&` and `]`. Only the lowest mark is exact (a borrow can mark a byte above a
+    /// marked one), which is the only one used.
+    @inline(__always)
+    static func possibleTextStops(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        func zeroBytes(_ bytes: UInt64) -> UInt64 { (bytes &- ones) & ~bytes & high }
+        let control = (word &- 0x20 &* ones) & ~word & high
+        return control | (word & high) | zeroBytes(word ^ (0x3C &* ones)) | zeroBytes(word ^ (0x26 &* ones))
+            | zeroBytes(word ^ (0x5D &* ones))
+    }
+
     /// Name bytes of the plain subset: bit 1 when the byte may start a name (ASCII letters,
     /// `_`), bit 2 when it may be in one (those, digits, `-`, `.`). Never freed.
     private nonisolated(unsafe) static let nameClassTable: UnsafePointer<UInt8> = {
@@ -303,9 +317,26 @@ struct PlainIDocScanner: ~Copyable {
                     guard position == end else { throw Stop.unsure }
                     continue
                 }
-                // A run of plain text.
+                // A run of plain text: eight bytes at a time to the first byte that may end it,
+                // then that byte checked against the table.
                 var index = position
-                while index < end && !stops[Int(buffer[index])] { index += 1 }
+                while true {
+                    while index + 8 <= end {
+                        let word = UInt64(littleEndian: UnsafeRawPointer(buffer + index).loadUnaligned(as: UInt64.self))
+                        let flags = PlainIDocScanner.possibleTextStops(word)
+                        if flags != 0 {
+                            index += flags.trailingZeroBitCount >> 3
+                            break
+                        }
+                        index += 8
+                    }
+                    guard index + 8 <= end else {
+                        while index < end && !stops[Int(buffer[index])] { index += 1 }
+                        break
+                    }
+                    if stops[Int(buffer[index])] { break }
+                    index += 1  // a tab, LF or CR
+                }
                 if field != nil { keepFieldText(from: position, to: index) }
                 position = index
                 guard index < end else { continue }

@@ -15,6 +15,13 @@ public struct OutboxTransaction {
     public private(set) var inserted = 0
     /// Bytes of the new events.
     public private(set) var insertedBytes: Int64 = 0
+    /// The texts of the rows being inserted (reused from one statement to the next).
+    private var texts: [UInt8] = []
+
+    init(db: Database, now: Double) {
+        self.db = db
+        self.now = now
+    }
 
     /// Adds an event; a second event with the same id is ignored (it is the same document).
     public mutating func append(_ event: EncodedEvent, source: String, fileName: String) throws {
@@ -49,20 +56,45 @@ public struct OutboxTransaction {
         // leaves its number unused; numbers only ever grow, as with AUTOINCREMENT.
         let first = try nextSequenceNumber()
         let insert = try db.cachedStatement(sql: Self.eventInserts[count - 1]).sqliteStatement
-        Self.bind(insert, 1, source)
-        Self.bind(insert, 2, fileName)
-        sqlite3_bind_double(insert, 3, now)
-        var parameter: Int32 = 4
-        for (offset, event) in events.enumerated() {
-            sqlite3_bind_int64(insert, parameter, first + Int64(offset))
-            Self.bind(insert, parameter + 1, event.id)
-            Self.bind(insert, parameter + 2, event.partitionKey)
-            Self.bind(insert, parameter + 3, event.type)
-            Self.bind(insert, parameter + 4, event.subject)
-            sqlite3_bind_int64(insert, parameter + 5, Int64(event.json.count))
-            parameter += 6
+        // The rows' texts, back to back in one buffer that outlives the step, are bound where
+        // they are: SQLite copies none of them first.
+        texts.removeAll(keepingCapacity: true)
+        texts.append(contentsOf: source.utf8)
+        texts.append(contentsOf: fileName.utf8)
+        for event in events {
+            texts.append(contentsOf: event.id.utf8)
+            texts.append(contentsOf: event.partitionKey.utf8)
+            texts.append(contentsOf: event.type.utf8)
+            texts.append(contentsOf: event.subject.utf8)
         }
-        try finish(insert, sqlite3_step(insert))
+        let code = texts.withUnsafeBytes { buffer in
+            let base = buffer.baseAddress ?? Self.emptyValue
+            var offset = 0
+            func bind(_ index: Int32, _ text: String) {
+                let length = text.utf8.count
+                sqlite3_bind_text(insert, index, (base + offset).assumingMemoryBound(to: CChar.self), Int32(length), nil)
+                offset += length
+            }
+            bind(1, source)
+            bind(2, fileName)
+            sqlite3_bind_double(insert, 3, now)
+            var parameter: Int32 = 4
+            for (row, event) in events.enumerated() {
+                sqlite3_bind_int64(insert, parameter, first + Int64(row))
+                bind(parameter + 1, event.id)
+                bind(parameter + 2, event.partitionKey)
+                bind(parameter + 3, event.type)
+                bind(parameter + 4, event.subject)
+                sqlite3_bind_int64(insert, parameter + 5, Int64(event.json.count))
+                parameter += 6
+            }
+            let code = sqlite3_step(insert)
+            // No binding may outlive the buffer.
+            sqlite3_reset(insert)
+            sqlite3_clear_bindings(insert)
+            return code
+        }
+        try finish(insert, code)
         let added: [(seq: Int64, event: Int)]
         if Int(sqlite3_changes(db.sqliteConnection)) == count {
             added = (0..<count).map { (first + Int64($0), events.startIndex + $0) }
@@ -126,18 +158,8 @@ public struct OutboxTransaction {
         "INSERT INTO payload (seq, json) VALUES " + Array(repeating: "(?, ?)", count: rows).joined(separator: ", ")
     }
 
-    /// SQLite's "copy this value now" destructor.
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
     /// An address for empty values (an empty buffer may have none; SQLite wants one).
     private static var emptyValue: UnsafeRawPointer { UnsafeRawPointer(("" as StaticString).utf8Start) }
-
-    private static func bind(_ statement: SQLiteStatement, _ index: Int32, _ text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            let bytes = UnsafeRawPointer(utf8.baseAddress) ?? emptyValue
-            sqlite3_bind_text(statement, index, bytes.assumingMemoryBound(to: CChar.self), Int32(utf8.count), transient)
-        }
-    }
 
     /// Ends a statement whose last step gave `code`: resets it and clears its bindings (none
     /// outlives it), and throws SQLite's error if the step failed. Stepped here rather than

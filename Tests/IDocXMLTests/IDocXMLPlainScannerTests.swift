@@ -81,6 +81,24 @@ struct IDocXMLPlainScannerTests {
         #expect(outcome.documents[0].rootName == "_-LUMBERL_-3PL_ORDERS05_EXT")
     }
 
+    @Test("the eight-byte test for the end of a run of text finds the first byte that may end it, or none")
+    func textStopsEightAtATime() {
+        // Bytes around every boundary the test draws, and plain ones.
+        let interesting: [UInt8] = [0x00, 0x01, 0x08, 0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x21, 0x25, 0x26, 0x27, 0x3B, 0x3C,
+                                    0x3D, 0x41, 0x5C, 0x5D, 0x5E, 0x7E, 0x7F, 0x80, 0x81, 0xBF, 0xC3, 0xFE, 0xFF]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<200_000 {
+            let bytes = (0..<8).map { _ in
+                round % 3 == 0 ? UInt8.random(in: 0x20...0x7E, using: &generator) : interesting.randomElement(using: &generator)!
+            }
+            let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            let flags = PlainIDocScanner.possibleTextStops(word)
+            let first = bytes.firstIndex { $0 < 0x20 || $0 >= 0x80 || $0 == 0x3C || $0 == 0x26 || $0 == 0x5D }
+            #expect((flags == 0 ? nil : flags.trailingZeroBitCount / 8) == first, "\(bytes)")
+            if flags != 0 { #expect(flags.trailingZeroBitCount % 8 == 7, "\(bytes)") }
+        }
+    }
+
     @Test("the same from a file descriptor, and with the buffer cut at every size up to 80 bytes")
     func anyBufferSize() throws {
         for (name, bytes) in try Self.inputs() where bytes.count < 200_000 {
