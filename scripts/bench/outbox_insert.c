@@ -1,12 +1,14 @@
 /*
  * SQLite alone: what one event costs the outbox writer, inserted one statement per row (as
- * before session 13) or as multi-row statements (OutboxTransaction.append(contentsOf:)).
+ * before session 13), as multi-row statements returning the new rows' seq (sessions 13 to
+ * 15), or as multi-row statements whose rows the writer numbers itself, with the texts bound
+ * without a copy (OutboxTransaction.append(contentsOf:) since session 16).
  * The outbox's own schema, page size and settings, except that nothing is synced (this
  * measures CPU, not the disk). 300 transactions of 200 events, like the SFTP benchmark's
  * large set; prints the process CPU time per event.
  *
  *   cc -O2 -o /tmp/outbox_insert scripts/bench/outbox_insert.c -lsqlite3
- *   /tmp/outbox_insert single|multi [ROWS_PER_STATEMENT=32] [PAYLOAD_BYTES=5300] [DB=/tmp/outbox_insert.db]
+ *   /tmp/outbox_insert single|multi|numbered [ROWS_PER_STATEMENT=32] [PAYLOAD_BYTES=5300] [DB=/tmp/outbox_insert.db]
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -49,11 +51,14 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql) {
     return statement;
 }
 
+/* How texts are bound: copied by SQLite (TRANSIENT), or read where they are (STATIC). */
+static sqlite3_destructor_type text_binding = SQLITE_TRANSIENT;
+
 static void bind_event_columns(sqlite3_stmt *s, int first, const char *id, int bytes) {
-    sqlite3_bind_text(s, first, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, first + 1, "BENCHCLNT", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, first + 2, "com.sap.idoc.orders", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, first + 3, "ORDERS05/0000000000001234", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, first, id, -1, text_binding);
+    sqlite3_bind_text(s, first + 1, "BENCHCLNT", -1, text_binding);
+    sqlite3_bind_text(s, first + 2, "com.sap.idoc.orders", -1, text_binding);
+    sqlite3_bind_text(s, first + 3, "ORDERS05/0000000000001234", -1, text_binding);
     sqlite3_bind_int64(s, first + 4, bytes);
 }
 
@@ -75,23 +80,36 @@ static void insert_single(sqlite3 *db, sqlite3_stmt *event, sqlite3_stmt *payloa
     sqlite3_clear_bindings(payload);
 }
 
-/* `rows` events, two statements: the event rows (RETURNING seq), then all payloads. */
-static void insert_multi(sqlite3 *db, sqlite3_stmt *events, sqlite3_stmt *payloads, int rows, int first_id,
-                         const char *json, int bytes) {
-    char id[64];
-    sqlite3_bind_text(events, 1, "bench-sftp", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(events, 2, "file-000123.xml", -1, SQLITE_TRANSIENT);
+/* The seq the next row gets when the writer numbers them: above every one handed out. */
+static sqlite3_int64 next_seq(sqlite3 *db, sqlite3_stmt *query) {
+    check(db, sqlite3_step(query) == SQLITE_ROW, "next seq");
+    sqlite3_int64 seq = sqlite3_column_int64(query, 0);
+    sqlite3_reset(query);
+    return seq;
+}
+
+/* `rows` events, two statements: the event rows (RETURNING seq, or numbered by the writer
+ * when `next` is given), then all payloads. */
+static void insert_multi(sqlite3 *db, sqlite3_stmt *events, sqlite3_stmt *payloads, sqlite3_stmt *next, int rows,
+                         int first_id, const char *json, int bytes) {
+    static char ids[MAX_ROWS][64];
+    sqlite3_int64 seqs[MAX_ROWS];
+    sqlite3_int64 first = next ? next_seq(db, next) : 0;
+    int stride = next ? 6 : 5;
+    sqlite3_bind_text(events, 1, "bench-sftp", -1, text_binding);
+    sqlite3_bind_text(events, 2, "file-000123.xml", -1, text_binding);
     sqlite3_bind_double(events, 3, 1.7e9);
     for (int row = 0; row < rows; row++) {
-        snprintf(id, sizeof id, "ORDERS05:100:%016d", first_id + row);
-        bind_event_columns(events, 4 + 5 * row, id, bytes);
+        snprintf(ids[row], sizeof ids[row], "ORDERS05:100:%016d", first_id + row);
+        bind_event_columns(events, 4 + stride * row, ids[row], bytes);
+        if (next) sqlite3_bind_int64(events, 4 + stride * row + 5, seqs[row] = first + row);
     }
-    sqlite3_int64 seqs[MAX_ROWS];
     int added = 0, code;
     while ((code = sqlite3_step(events)) == SQLITE_ROW) seqs[added++] = sqlite3_column_int64(events, 0);
     check(db, code == SQLITE_DONE, "event insert");
     sqlite3_reset(events);
     sqlite3_clear_bindings(events);
+    if (next) added = sqlite3_changes(db);
     check(db, added == rows, "every row new");
     for (int row = 0; row < added; row++) {
         sqlite3_bind_int64(payloads, 1 + 2 * row, seqs[row]);
@@ -104,16 +122,18 @@ static void insert_multi(sqlite3 *db, sqlite3_stmt *events, sqlite3_stmt *payloa
 
 /* The multi-row statements for `rows` events: the event rows, sharing source, file name and
  * time (?1 – ?3), then the payloads. */
-static void prepare_multi(sqlite3 *db, int rows, sqlite3_stmt **events, sqlite3_stmt **payloads) {
+static void prepare_multi(sqlite3 *db, int rows, int numbered, sqlite3_stmt **events, sqlite3_stmt **payloads) {
     static char sql[MAX_ROWS * 64 + 512];
-    int length = snprintf(sql, sizeof sql,
-        "INSERT INTO event (id, partition_key, type, subject, bytes, source, file_name, created_at) VALUES ");
+    int length = snprintf(sql, sizeof sql, "INSERT INTO event (id, partition_key, type, subject, bytes, %ssource, file_name, created_at) VALUES ",
+        numbered ? "seq, " : "");
     for (int row = 0; row < rows; row++) {
-        int p = 4 + 5 * row;
-        length += snprintf(sql + length, sizeof sql - (size_t)length, "%s(?%d, ?%d, ?%d, ?%d, ?%d, ?1, ?2, ?3)",
-                           row ? ", " : "", p, p + 1, p + 2, p + 3, p + 4);
+        int p = 4 + (numbered ? 6 : 5) * row;
+        length += snprintf(sql + length, sizeof sql - (size_t)length, "%s(?%d, ?%d, ?%d, ?%d, ?%d, ", row ? ", " : "", p,
+                           p + 1, p + 2, p + 3, p + 4);
+        if (numbered) length += snprintf(sql + length, sizeof sql - (size_t)length, "?%d, ", p + 5);
+        length += snprintf(sql + length, sizeof sql - (size_t)length, "?1, ?2, ?3)");
     }
-    snprintf(sql + length, sizeof sql - (size_t)length, " ON CONFLICT(id) DO NOTHING RETURNING seq");
+    snprintf(sql + length, sizeof sql - (size_t)length, " ON CONFLICT(id) DO NOTHING%s", numbered ? "" : " RETURNING seq");
     *events = prepare(db, sql);
     length = snprintf(sql, sizeof sql, "INSERT INTO payload (seq, json) VALUES ");
     for (int row = 0; row < rows; row++)
@@ -122,11 +142,13 @@ static void prepare_multi(sqlite3 *db, int rows, sqlite3_stmt **events, sqlite3_
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || (strcmp(argv[1], "single") != 0 && strcmp(argv[1], "multi") != 0)) {
-        fprintf(stderr, "usage: %s single|multi [ROWS_PER_STATEMENT] [PAYLOAD_BYTES] [DB]\n", argv[0]);
+    if (argc < 2 || (strcmp(argv[1], "single") != 0 && strcmp(argv[1], "multi") != 0 && strcmp(argv[1], "numbered") != 0)) {
+        fprintf(stderr, "usage: %s single|multi|numbered [ROWS_PER_STATEMENT] [PAYLOAD_BYTES] [DB]\n", argv[0]);
         return 2;
     }
-    int multi = strcmp(argv[1], "multi") == 0;
+    int numbered = strcmp(argv[1], "numbered") == 0;
+    int multi = numbered || strcmp(argv[1], "multi") == 0;
+    if (numbered) text_binding = SQLITE_STATIC;
     int rows = argc > 2 ? atoi(argv[2]) : 32;
     int bytes = argc > 3 ? atoi(argv[3]) : 5300;
     const char *path = argc > 4 ? argv[4] : "/tmp/outbox_insert.db";
@@ -153,6 +175,9 @@ int main(int argc, char **argv) {
     sqlite3_stmt *payload = prepare(db, "INSERT INTO payload (seq, json) VALUES (?, ?)");
     /* Multi-row statements by row count (a file's last group may be shorter), prepared once. */
     sqlite3_stmt *events[MAX_ROWS + 1] = {0}, *payloads[MAX_ROWS + 1] = {0};
+    sqlite3_stmt *next_query = numbered ? prepare(db,
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0),"
+        " coalesce((SELECT max(seq) FROM event), 0)) + 1") : NULL;
     double start = cpu_seconds();
     int next = 0;
     char id[64];
@@ -161,8 +186,8 @@ int main(int argc, char **argv) {
         if (multi) {
             for (int done = 0; done < EVENTS_PER_FILE;) {
                 int count = EVENTS_PER_FILE - done < rows ? EVENTS_PER_FILE - done : rows;
-                if (!events[count]) prepare_multi(db, count, &events[count], &payloads[count]);
-                insert_multi(db, events[count], payloads[count], count, next, json, bytes);
+                if (!events[count]) prepare_multi(db, count, numbered, &events[count], &payloads[count]);
+                insert_multi(db, events[count], payloads[count], next_query, count, next, json, bytes);
                 done += count;
                 next += count;
             }
@@ -176,7 +201,7 @@ int main(int argc, char **argv) {
     }
     double spent = cpu_seconds() - start;
     printf("%s, %d rows per statement, %d-byte payloads: %.3f CPU-s, %.2f us per event\n",
-           multi ? "multi" : "single", multi ? rows : 1, bytes, spent, spent / next * 1e6);
+           argv[1], multi ? rows : 1, bytes, spent, spent / next * 1e6);
     sqlite3_close(db);
     free(json);
     return 0;
