@@ -2,15 +2,17 @@
 # SFTP source benchmark: files/s and MB/s from a loopback OpenSSH sshd into the outbox,
 # beside OpenSSH's own client (`sftp -b`) fetching the same files (the ceiling).
 #
-# Usage: scripts/bench-sftp.sh [SMALL_FILES] [LARGE_FILES] [ROUNDS]   (defaults 2000, 300, 3)
+# Usage: scripts/bench-sftp.sh [SMALL_FILES] [LARGE_FILES] [ROUNDS]   (defaults 2000, 300, 9)
 #        SLOW_SYNC_US=5000 scripts/bench-sftp.sh …   Outpost's runs on a disk whose syncs take
 #          5 ms (scripts/bench/slow_sync.c, preloaded: each fsync/fdatasync waits that long
 #          first, like a network or cloud volume's); OpenSSH's client never syncs.
 #   SMALL: SMALL_FILES files of ~5 KB (one ORDERS05 IDoc each)
 #   LARGE: LARGE_FILES files of ~1 MB (about 200 IDocs each), OpenSSH and Outpost alternated
-#          ROUNDS times: this machine's noise moves OpenSSH's figure far more than Outpost's,
-#          so the ratio is given per round and as the median, each round with the
-#          machine's I/O wait and steal during both runs (rounds with either are suspect).
+#          ROUNDS times: this machine's noise moves both figures by 15% and more from one
+#          round to the next (a median of five rounds came out anywhere from 66 to 80% on
+#          the same code), so the ratio is given per round and as the median of nine rounds
+#          by default, each round with the machine's I/O wait and steal during both runs
+#          (rounds with either are suspect).
 # Needs root (it creates the unprivileged login user `outpostsftp`, like the tests).
 # Outpost runs `after: delete`, `format: idoc-xml`, poll_interval 100ms, settle 0s, with no
 # hub listening (events stay in the outbox); a run ends when the remote directory is empty,
@@ -24,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SMALL=${1:-2000}
 LARGE=${2:-300}
-ROUNDS=${3:-3}
+ROUNDS=${3:-9}
 scripts/install-deps.sh --test
 swift build -c release --product outpost >/dev/null
 OUTPOST="$(swift build -c release --show-bin-path)/outpost"
