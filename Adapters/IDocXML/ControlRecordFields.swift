@@ -43,34 +43,18 @@ enum ControlRecordFields {
         }
     }
 
-    private static let sixLetterFields: [Field] = [.docnum, .cimtyp, .mestyp, .sndprn, .rcvprn, .credat, .cretim]
+    private static let all: [Field] = [.mandt, .docnum, .idoctyp, .cimtyp, .mestyp, .sndprn, .rcvprn, .credat, .cretim]
 
     /// The kept field an element of this name holds, if any.
     static func field(named name: UnsafeBufferPointer<UInt8>) -> Field? {
         guard let base = name.baseAddress else { return nil }
-        func `is`(_ field: Field) -> Bool { memcmp(base, field.name.utf8Start, name.count) == 0 }
-        switch name.count {
-        case 5:
-            return `is`(.mandt) ? .mandt : nil
-        case 6:
-            for field in sixLetterFields where `is`(field) { return field }
-            return nil
-        case 7:
-            return `is`(.idoctyp) ? .idoctyp : nil
-        default:
-            return nil
-        }
+        return all.first { $0.name.utf8CodeUnitCount == name.count && memcmp(base, $0.name.utf8Start, name.count) == 0 }
     }
 
     /// The kept field a NUL-terminated element name (libxml2's) holds, if any.
     static func field(named name: UnsafePointer<UInt8>?) -> Field? {
         guard let name else { return nil }
         return field(named: UnsafeBufferPointer(start: name, count: strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))))
-    }
-
-    /// Whether `name` is exactly `expected`.
-    static func matches(_ name: UnsafeBufferPointer<UInt8>, _ expected: [UInt8]) -> Bool {
-        name.count == expected.count && (name.isEmpty || memcmp(name.baseAddress!, expected, name.count) == 0)
     }
 
     /// A field's text without leading and trailing spaces, tabs, CR and LF.

@@ -320,22 +320,18 @@ struct PlainIDocScanner: ~Copyable {
                 // A run of plain text: eight bytes at a time to the first byte that may end it,
                 // then that byte checked against the table.
                 var index = position
-                while true {
-                    while index + 8 <= end {
+                while index < end {
+                    if index + 8 <= end {
                         let word = UInt64(littleEndian: UnsafeRawPointer(buffer + index).loadUnaligned(as: UInt64.self))
                         let flags = PlainIDocScanner.possibleTextStops(word)
-                        if flags != 0 {
-                            index += flags.trailingZeroBitCount >> 3
-                            break
+                        if flags == 0 {
+                            index += 8
+                            continue
                         }
-                        index += 8
-                    }
-                    guard index + 8 <= end else {
-                        while index < end && !stops[Int(buffer[index])] { index += 1 }
-                        break
+                        index += flags.trailingZeroBitCount >> 3
                     }
                     if stops[Int(buffer[index])] { break }
-                    index += 1  // a tab, LF or CR
+                    index += 1  // plain, or a tab, LF or CR
                 }
                 if field != nil { keepFieldText(from: position, to: index) }
                 position = index
@@ -540,7 +536,7 @@ struct PlainIDocScanner: ~Copyable {
             rootStartTag = Array(UnsafeBufferPointer(start: buffer + tagStart, count: position - tagStart))
             rootEndTag = Array("</".utf8) + name + [UInt8(ascii: ">")]
         case 2:
-            guard ControlRecordFields.matches(name, PlainIDocScanner.idocName) else { return }
+            guard XMLName.matches(name, PlainIDocScanner.idocName) else { return }
             inIDoc = true
             controlSeen = false
             control = ControlRecord()
@@ -548,7 +544,7 @@ struct PlainIDocScanner: ~Copyable {
             captured += rootStartTag
             captureFrom = tagStart
         case 3:
-            guard inIDoc, !controlSeen, ControlRecordFields.matches(name, PlainIDocScanner.controlRecordName) else { return }
+            guard inIDoc, !controlSeen, XMLName.matches(name, PlainIDocScanner.controlRecordName) else { return }
             controlSeen = true
             inControl = true
         case 4:

@@ -59,34 +59,20 @@ public struct OutboxTransaction {
         // The rows' texts, back to back in one buffer that outlives the step, are bound where
         // they are: SQLite copies none of them first.
         texts.removeAll(keepingCapacity: true)
-        texts.append(contentsOf: source.utf8)
-        texts.append(contentsOf: fileName.utf8)
-        for event in events {
-            texts.append(contentsOf: event.id.utf8)
-            texts.append(contentsOf: event.partitionKey.utf8)
-            texts.append(contentsOf: event.type.utf8)
-            texts.append(contentsOf: event.subject.utf8)
-        }
+        Self.forEachText(of: events, source: source, fileName: fileName) { _, text in texts.append(contentsOf: text.utf8) }
         let code = texts.withUnsafeBytes { buffer in
             let base = buffer.baseAddress ?? Self.emptyValue
             var offset = 0
-            func bind(_ index: Int32, _ text: String) {
+            Self.forEachText(of: events, source: source, fileName: fileName) { parameter, text in
                 let length = text.utf8.count
-                sqlite3_bind_text(insert, index, (base + offset).assumingMemoryBound(to: CChar.self), Int32(length), nil)
+                sqlite3_bind_text(insert, parameter, (base + offset).assumingMemoryBound(to: CChar.self), Int32(length), nil)
                 offset += length
             }
-            bind(1, source)
-            bind(2, fileName)
             sqlite3_bind_double(insert, 3, now)
-            var parameter: Int32 = 4
             for (row, event) in events.enumerated() {
+                let parameter = Self.firstParameter(ofRow: row)
                 sqlite3_bind_int64(insert, parameter, first + Int64(row))
-                bind(parameter + 1, event.id)
-                bind(parameter + 2, event.partitionKey)
-                bind(parameter + 3, event.type)
-                bind(parameter + 4, event.subject)
                 sqlite3_bind_int64(insert, parameter + 5, Int64(event.json.count))
-                parameter += 6
             }
             let code = sqlite3_step(insert)
             // No binding may outlive the buffer.
@@ -141,10 +127,31 @@ public struct OutboxTransaction {
         }
     }
 
+    /// The text columns of an insert's rows with their parameters, in one order for filling
+    /// the text buffer and for binding from it: source (?1), file name (?2), then per row its
+    /// id, partition key, type and subject.
+    private static func forEachText(
+        of events: ArraySlice<EncodedEvent>, source: String, fileName: String, _ body: (Int32, String) -> Void
+    ) {
+        body(1, source)
+        body(2, fileName)
+        for (row, event) in events.enumerated() {
+            let parameter = firstParameter(ofRow: row)
+            body(parameter + 1, event.id)
+            body(parameter + 2, event.partitionKey)
+            body(parameter + 3, event.type)
+            body(parameter + 4, event.subject)
+        }
+    }
+
+    /// The first of row `row`'s six parameters (seq, id, partition key, type, subject, bytes),
+    /// after the three the rows share (source, file name, time).
+    private static func firstParameter(ofRow row: Int) -> Int32 { Int32(4 + 6 * row) }
+
     /// `INSERT INTO event` for 1 … ``rowsPerStatement`` rows, at index rows − 1 (built once).
     private static let eventInserts: [String] = (1...rowsPerStatement).map { rows in
         let values = (0..<rows).map { row in
-            let p = 4 + 6 * row
+            let p = firstParameter(ofRow: row)
             return "(?\(p), ?\(p + 1), ?\(p + 2), ?\(p + 3), ?\(p + 4), ?1, ?2, ?\(p + 5), ?3)"
         }
         return """
