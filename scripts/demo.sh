@@ -78,7 +78,7 @@ echo "--- agent: outpost status"
 cat <<TXT
 
 Outpost is running (hub on http://127.0.0.1:$port, logs in $demo/*.log).
-Drop more files:   cp ../shared/samples/public/*.xml $demo/drop/
+Drop more files:   cp $root/samples/*.xml $root/samples/*.txt $demo/drop/
 See them:          curl -s 127.0.0.1:$port/v1/stats
 Ctrl-C stops both.
 TXT
