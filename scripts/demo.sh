@@ -17,10 +17,15 @@ token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s\n' "$token" > "$demo/agent.token"
 chmod 600 "$demo/agent.token"
 token_sha=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
+read_token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')   # reads (GET /v1/*, the dashboard) need it
+printf '%s\n' "$read_token" > "$demo/read.token"
+chmod 600 "$demo/read.token"
+read_sha=$(printf '%s' "$read_token" | sha256sum | cut -d' ' -f1)
 cat > "$demo/outpost-hub.yaml" <<YAML
 listen: 127.0.0.1:$port
 storage:
   sqlite: $demo/hub/hub.sqlite
+read_token_sha256: $read_sha
 agents:
   - id: demo-agent
     region: local
@@ -64,14 +69,14 @@ XML
 mv "$sample" "$demo/drop/ORDERS_demo.xml"   # a rename is how batch jobs publish complete files
 echo "dropped $demo/drop/ORDERS_demo.xml; waiting for the hub to have it…"
 for _ in $(seq 50); do
-  n=$(curl -fs "127.0.0.1:$port/v1/events?type=sap.idoc.ORDERS&limit=1" | grep -c '"id"' || true)
+  n=$(curl -fs -H "Authorization: Bearer $read_token" "127.0.0.1:$port/v1/events?type=sap.idoc.ORDERS&limit=1" | grep -c '"id"' || true)
   [[ "$n" -gt 0 ]] && break
   sleep 0.2
 done
 echo "--- hub: GET /v1/events?type=sap.idoc.ORDERS&limit=1"
-curl -fs "127.0.0.1:$port/v1/events?type=sap.idoc.ORDERS&limit=1" | head -c 600; echo
+curl -fs -H "Authorization: Bearer $read_token" "127.0.0.1:$port/v1/events?type=sap.idoc.ORDERS&limit=1" | head -c 600; echo
 echo "--- hub: GET /v1/stats"
-curl -fs "127.0.0.1:$port/v1/stats"; echo
+curl -fs -H "Authorization: Bearer $read_token" "127.0.0.1:$port/v1/stats"; echo
 echo "--- agent: outpost status"
 "$bin/outpost" status --config "$demo/outpost.yaml"
 [[ "${1:-}" == "--once" ]] && exit 0
@@ -79,7 +84,8 @@ cat <<TXT
 
 Outpost is running (hub on http://127.0.0.1:$port, logs in $demo/*.log).
 Drop more files:   cp $root/samples/*.xml $root/samples/*.txt $demo/drop/
-See them:          curl -s 127.0.0.1:$port/v1/stats
+See them:          curl -s -H "Authorization: Bearer \$(cat $demo/read.token)" 127.0.0.1:$port/v1/stats
+Dashboard:         http://127.0.0.1:$port/ (the read token as a bearer token)
 Ctrl-C stops both.
 TXT
 wait $agent

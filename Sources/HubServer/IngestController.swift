@@ -56,6 +56,12 @@ struct IngestController<Storage: HubStorage>: Sendable {
             logger.error("ingest.store_failed", metadata: ["hub.agent": "\(agent.id)", "hub.error": "\(error)"])
             throw HubError.overloaded("could not store the batch now (\(error)); retry later", retryAfterSeconds: error == .busy ? 1 : 5)
         }
+        if !outcome.conflicts.isEmpty {
+            logger.warning("ingest.id_conflicts", metadata: [
+                "hub.agent": "\(agent.id)", "hub.conflicts": "\(outcome.conflicts.count)",
+                "hub.event.id": "\(outcome.conflicts[0].id)", "hub.stored_agent": "\(outcome.conflicts[0].storedAgentID)",
+            ])
+        }
         logger.debug("ingest.stored", metadata: [
             "hub.agent": "\(agent.id)", "hub.accepted": "\(outcome.accepted)",
             "hub.duplicates": "\(outcome.duplicates)", "hub.rejected": "\(rejected.count)",
@@ -66,7 +72,9 @@ struct IngestController<Storage: HubStorage>: Sendable {
                 "hub.reason": "\(rejected[0].reason)",
             ])
         }
-        return IngestResponse(accepted: outcome.accepted, duplicates: outcome.duplicates, rejected: rejected)
+        return IngestResponse(
+            accepted: outcome.accepted, duplicates: outcome.duplicates,
+            rejected: rejected + outcome.conflicts.map { .init(id: $0.id, reason: $0.reason) })
     }
 
     private func tooLarge() -> HubError {
@@ -112,13 +120,13 @@ struct IngestController<Storage: HubStorage>: Sendable {
             if let problem = event.validationProblem {
                 rejected.append(.init(id: event.id, reason: problem))
             } else {
-                accepted.append(Self.incoming(event, json: Data(bytes[event.byteRange])))
+                accepted.append(Self.incoming(event, json: Data(bytes[event.byteRange]), dataDigest: DataDigest(of: event.data, in: bytes)))
             }
         }
         return (accepted, rejected)
     }
 
-    private static func incoming(_ event: DecodedCloudEvent, json: Data) -> IncomingEvent {
+    private static func incoming(_ event: DecodedCloudEvent, json: Data, dataDigest: DataDigest) -> IncomingEvent {
         // validationProblem == nil guarantees id, source and type; agentid and region were checked.
         let id = event.id ?? "", type = event.type ?? "", agentID = event.agentid ?? ""
         let rejectedDocument = type == IncomingEvent.documentRejectedType
@@ -128,7 +136,7 @@ struct IngestController<Storage: HubStorage>: Sendable {
             : nil
         return IncomingEvent(
             id: id, type: type, source: event.source ?? "", region: event.region ?? "", agentID: agentID,
-            subject: event.subject, time: event.time, rejectedDocument: rejectedDocument, json: json)
+            subject: event.subject, time: event.time, rejectedDocument: rejectedDocument, dataDigest: dataDigest, json: json)
     }
 
     private static func quoted(_ value: String?) -> String {

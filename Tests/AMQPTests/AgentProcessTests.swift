@@ -50,6 +50,7 @@ struct AgentProcessTests {
             listen: 127.0.0.1:\(hubPort)
             storage:
               sqlite: \(dir)/hub.sqlite
+            read_access: open
             agents:
               - id: plant-emea-01
                 region: emea

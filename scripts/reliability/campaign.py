@@ -63,6 +63,7 @@ class Lab:
         with open(self.hub_config, "w") as f:
             f.write(f"""listen: 127.0.0.1:{self.hub_port}
 storage: {{sqlite: {self.dirs['hub']}/hub.sqlite}}
+read_access: open
 agents:
   - id: {AGENT_ID}
     region: {REGION}
