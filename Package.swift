@@ -198,7 +198,9 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "HubServer", "HTTPSink", "EventModel", "OutpostConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/HubTLSTests"),
         .testTarget(
