@@ -34,8 +34,8 @@ public func buildHubApplication(
         logger: logger)
 }
 
-func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, logger: Logger) -> Router<BasicRequestContext> {
-    let router = Router()
+func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, logger: Logger) -> Router<HubRequestContext> {
+    let router = Router(context: HubRequestContext.self)
     router.get("healthz") { _, _ -> Response in
         do {
             try await storage.checkWritable()

@@ -15,14 +15,26 @@ struct IngestController<Storage: HubStorage>: Sendable {
 
     static var acceptedContentTypes: [String] { ["application/cloudevents-batch+json", "application/json"] }
 
-    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to group: RouterGroup<HubRequestContext>) {
         group.post("events", use: ingest)
     }
 
-    @Sendable func ingest(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func ingest(request: Request, context: HubRequestContext) async throws -> Response {
         guard let agent = authenticator.agent(authorization: request.headers[.authorization]) else {
             logger.warning("ingest.unauthorized")
             throw HubError.missingToken
+        }
+        if let expected = agent.clientCertSubject {
+            let presented = await context.clientCertificateSubject()
+            guard presented == expected else {
+                logger.warning("ingest.certificate_mismatch", metadata: [
+                    "hub.agent": "\(agent.id)", "hub.certificate_subject": "\(presented ?? "none")",
+                ])
+                throw HubError(
+                    status: .forbidden,
+                    message: "agent \"\(agent.id)\" must connect with its client certificate (subject \(expected)); this "
+                        + "connection presented \(presented.map { "subject \($0)" } ?? "none"); nothing of this batch was stored")
+            }
         }
         let answer = try await admission.admit {
             try await ingest(request, from: agent)

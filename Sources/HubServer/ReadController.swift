@@ -11,7 +11,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
     /// How many rejected documents `GET /v1/stats` lists.
     static var recentRejectionsListed: Int { 50 }
 
-    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to group: RouterGroup<HubRequestContext>) {
         group.get("events", use: list)
         group.get("events/:id", use: single)
         group.get("stats", use: statistics)
@@ -20,7 +20,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
 
     /// `GET /v1/conflicts[?after=CURSOR][&limit=N]`: the documents refused because their id was
     /// stored with another document, oldest first.
-    @Sendable func conflicts(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func conflicts(request: Request, context: HubRequestContext) async throws -> Response {
         var after: EventCursor?
         var limit = EventQuery.defaultLimit
         var problems: [String] = []
@@ -54,7 +54,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
         enum CodingKeys: String, CodingKey { case conflicts, next }
     }
 
-    @Sendable func list(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func list(request: Request, context: HubRequestContext) async throws -> Response {
         let page = try await storage.events(matching: try Self.query(from: request.uri.queryParameters))
         var body = ByteBuffer()
         body.reserveCapacity(page.events.reduce(64) { $0 + $1.count + 1 })
@@ -69,7 +69,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
         return Response.json(bytes: body.readableBytesView)
     }
 
-    @Sendable func single(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func single(request: Request, context: HubRequestContext) async throws -> Response {
         let encoded = try context.parameters.require("id")
         guard let id = encoded.removingPercentEncoding, !id.isEmpty else {
             throw HubError.badRequest("event id \(encoded) is not a valid percent-encoded path segment")
@@ -80,7 +80,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
         return Response.json(bytes: json)
     }
 
-    @Sendable func statistics(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func statistics(request: Request, context: HubRequestContext) async throws -> Response {
         var statistics = try await storage.statistics(recentRejections: Self.recentRejectionsListed)
         for agent in agents where statistics.agents[agent.id] == nil {
             statistics.agents[agent.id] = .init(region: agent.region)

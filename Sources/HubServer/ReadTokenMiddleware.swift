@@ -3,7 +3,7 @@ import Hummingbird
 /// Requires the read token (`read_token_sha256`) on the routes it guards; without a digest
 /// configured (and reads not declared open) every read is refused, saying how to allow it.
 struct ReadTokenMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = HubRequestContext
     let digest: TokenDigest?
 
     func handle(

@@ -28,6 +28,11 @@ extension ConfigLoader {
         }
         config.agents = agents(top)
         config.tls = tls(top)
+        if config.tls?.clientCAFile == nil, let bound = config.agents.firstIndex(where: { $0.clientCertSubject != nil }) {
+            top.report(
+                "agents", "agents[\(bound)] has a client_cert_subject, but the hub asks for no client certificates",
+                fix: "set tls.client_ca_file (mutual TLS), or remove client_cert_subject")
+        }
         return config
     }
 
@@ -101,7 +106,7 @@ extension ConfigLoader {
         for (index, item) in items.enumerated() {
             guard
                 let r = MappingReader.open(
-                    item, at: "agents[\(index)]", log: top.log, allowedKeys: ["id", "region", "token_sha256"])
+                    item, at: "agents[\(index)]", log: top.log, allowedKeys: ["id", "region", "token_sha256", "client_cert_subject"])
             else { continue }
             let id = r.identifier("id", required: "plant-emea-01")
             let region = r.identifier("region", required: "emea")
@@ -122,7 +127,8 @@ extension ConfigLoader {
                     indexByToken[token] = index
                 }
             }
-            agents.append(HubAgent(id: id ?? "", region: region ?? "", tokenSHA256: token ?? ""))
+            let subject = r.string("client_cert_subject")
+            agents.append(HubAgent(id: id ?? "", region: region ?? "", tokenSHA256: token ?? "", clientCertSubject: subject))
         }
         return agents
     }

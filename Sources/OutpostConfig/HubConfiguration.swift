@@ -38,11 +38,16 @@ public struct HubAgent: Sendable, Equatable {
     public var region: String
     /// Lowercase hex SHA-256 of the agent's bearer token.
     public var tokenSHA256: String
+    /// `client_cert_subject`: the subject (RFC 4514) the agent's mutual-TLS client certificate
+    /// must have; its token is refused on a connection with any other certificate, so a stolen
+    /// token alone is not enough. `nil`: any certificate the CA signed.
+    public var clientCertSubject: String?
 
-    public init(id: String, region: String, tokenSHA256: String) {
+    public init(id: String, region: String, tokenSHA256: String, clientCertSubject: String? = nil) {
         self.id = id
         self.region = region
         self.tokenSHA256 = tokenSHA256
+        self.clientCertSubject = clientCertSubject
     }
 }
 

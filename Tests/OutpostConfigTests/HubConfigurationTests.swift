@@ -123,6 +123,16 @@ struct HubConfigurationTests {
         #expect(Fixtures.hubProblems("storage: {sqlite: /var/hub.sqlite, pool_size: 4}" + agents).map(\.keyPath) == ["storage.pool_size"])
     }
 
+    @Test("client_cert_subject binds an agent to its mutual-TLS certificate, and needs client_ca_file")
+    func clientCertificateSubject() throws {
+        let agent = "agents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "0", count: 64)), client_cert_subject: \"CN=a,O=Acme\"}\n"
+        let mutual = try ConfigLoader.loadHub(
+            yaml: "tls: {cert_file: /c.pem, key_file: /k.pem, client_ca_file: /ca.pem}\n" + agent, fileName: "hub.yaml")
+        #expect(mutual.agents.first?.clientCertSubject == "CN=a,O=Acme")
+        #expect(Fixtures.hubProblems("tls: {cert_file: /c.pem, key_file: /k.pem}\n" + agent).map(\.keyPath) == ["agents"])
+        #expect(Fixtures.hubProblems(agent).map(\.keyPath) == ["agents"])
+    }
+
     @Test("reads need the token unless read_access is open; open with a token is a contradiction")
     func readAccess() throws {
         let agents = "\nagents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "0", count: 64))}\n"
