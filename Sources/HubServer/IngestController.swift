@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOFoundationCompat
 import OutpostConfig
 
 /// `POST /v1/events`: authenticates the agent, sheds load, decodes and checks the batch,
@@ -58,8 +59,10 @@ struct IngestController<Storage: HubStorage>: Sendable {
             throw tooLarge()
         }
         let receivedAt = Date()
+        // Each event's JSON is a view into the body's storage, not a copy of it.
+        let bodyData = body.getData(at: body.readerIndex, length: body.readableBytes, byteTransferStrategy: .noCopy) ?? Data()
         let (events, rejected) = try body.withUnsafeReadableBytes { bytes in
-            try decodeBatch(bytes, from: agent)
+            try decodeBatch(bytes, body: bodyData, from: agent)
         }
         let outcome: StoreOutcome
         do {
@@ -108,7 +111,7 @@ struct IngestController<Storage: HubStorage>: Sendable {
     /// Decodes the body and sorts its events into those to store and those rejected.
     /// - Throws: 400 when the body is not a batch, 403 when an event claims another agent or region.
     private func decodeBatch(
-        _ bytes: UnsafeRawBufferPointer, from agent: HubAgent
+        _ bytes: UnsafeRawBufferPointer, body: Data, from agent: HubAgent
     ) throws -> ([IncomingEvent], [IngestResponse.RejectedEvent]) {
         let decoded: [DecodedCloudEvent]
         do {
@@ -132,7 +135,7 @@ struct IngestController<Storage: HubStorage>: Sendable {
             if let problem = event.validationProblem {
                 rejected.append(.init(id: event.id, reason: problem))
             } else {
-                accepted.append(Self.incoming(event, json: Data(bytes[event.byteRange]), dataDigest: DataDigest(of: event.data, in: bytes)))
+                accepted.append(Self.incoming(event, json: body[event.byteRange], dataDigest: DataDigest(of: event.data, in: bytes)))
             }
         }
         return (accepted, rejected)

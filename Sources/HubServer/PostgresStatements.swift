@@ -11,7 +11,7 @@ enum PostgresStatements {
     static func insertBatch(_ events: [IncomingEvent], of batch: IngestBatch) -> PostgresQuery {
         var ids: [String] = [], types: [String] = [], sources: [String] = [], subjects: [String] = [], times: [String] = []
         var reasons: [String] = [], details: [String] = [], filenames: [String] = []
-        var digests: [ByteBuffer] = [], documents: [ByteBuffer] = []
+        var digests: [ByteBuffer] = [], documents: [Bytea] = []
         for event in events {
             ids.append(event.id)
             types.append(event.type)
@@ -23,7 +23,7 @@ enum PostgresStatements {
             details.append(event.rejectedDocument?.detail ?? "")
             filenames.append(event.rejectedDocument?.filename ?? "")
             digests.append(ByteBuffer(bytes: event.dataDigest.bytes))
-            documents.append(ByteBuffer(bytes: event.json))
+            documents.append(Bytea(event.json))
         }
         var binds = PostgresBindings(capacity: 14)
         binds.append(ids)
@@ -94,7 +94,7 @@ enum PostgresStatements {
         binds.append(conflicts.map { ByteBuffer(bytes: DataDigest(hex: $0.storedDigest)?.bytes ?? []) })
         binds.append(events.map { ByteBuffer(bytes: $0.dataDigest.bytes) })
         binds.append(conflicts.map(\.storedAgentID))
-        binds.append(events.map { ByteBuffer(bytes: $0.json) })
+        binds.append(events.map { Bytea($0.json) })
         binds.append(batch.agentID)
         binds.append(batch.region)
         binds.append(batch.receivedAt)
@@ -196,5 +196,23 @@ enum PostgresStatements {
             ("latency samples", latencySamples, "now() - interval '1 hour', 'outpost.agent.heartbeat', 10000"),
         ]
         return reads
+    }
+}
+
+/// A `bytea` (and `bytea[]` element) written straight from `Data`, without first copying it
+/// into a `ByteBuffer` of its own.
+struct Bytea: PostgresArrayEncodable, PostgresNonThrowingEncodable {
+    let data: Data
+
+    init(_ data: Data) {
+        self.data = data
+    }
+
+    static var psqlType: PostgresDataType { .bytea }
+    static var psqlFormat: PostgresFormat { .binary }
+    static var psqlArrayType: PostgresDataType { .byteaArray }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        byteBuffer.writeBytes(data)
     }
 }
