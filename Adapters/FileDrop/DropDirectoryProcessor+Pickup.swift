@@ -70,13 +70,16 @@ extension DropDirectoryProcessor {
         files[name]?.failures = 0
         switch result {
         case .committed(let events, _, _):
-            recordPickup(name, events: events)
+            recordPickup(name, events: events, read: pickup.opened)
         case .alreadyCommitted:
-            recordPickup(name, events: 0)
+            recordPickup(name, events: 0, read: pickup.opened)
         case .rejected(let rejection, let sha256):
             source.updateStatus { $0.filesRejected += 1 }
-            relocate(name, .quarantine(QuarantineReason(
-                rejection: rejection, sha256: sha256, size: pickup.opened.size, rejectedAt: SystemTime.wall())))
+            relocate(
+                name,
+                .quarantine(QuarantineReason(
+                    rejection: rejection, sha256: sha256, size: pickup.opened.size, rejectedAt: SystemTime.wall())),
+                read: pickup.opened)
         }
     }
 
@@ -93,8 +96,10 @@ extension DropDirectoryProcessor {
             return
         }
         source.updateStatus { $0.filesRejected += 1 }
-        relocate(name, .quarantine(QuarantineReason(
-            rejection: rejection, sha256: nil, size: status.size, rejectedAt: SystemTime.wall())))
+        relocate(
+            name,
+            .quarantine(QuarantineReason(rejection: rejection, sha256: nil, size: status.size, rejectedAt: SystemTime.wall())),
+            read: status)
     }
 
     /// Layers 2 and 3 of the writer check (layer 1, the inotify mark, is `openMark`);
@@ -180,14 +185,14 @@ extension DropDirectoryProcessor {
             ])
     }
 
-    private func recordPickup(_ name: String, events: Int) {
+    private func recordPickup(_ name: String, events: Int, read: EntryStatus) {
         let now = SystemTime.wall()
         source.updateStatus {
             $0.filesPickedUp += 1
             $0.lastPickupAt = now
         }
         logger.info("file.committed", metadata: ["file": .string(name), "events": .stringConvertible(events)])
-        relocate(name, .acknowledge)
+        relocate(name, .acknowledge, read: read)
     }
 
     static let reasonSuffix = QuarantineReason.fileSuffix

@@ -20,6 +20,7 @@ public final class OutboxIntake: DocumentIntake {
     let logger: Logger
     let onCommit: @Sendable () -> Void
     let metrics: IntakeMetrics
+    let stageHook: (@Sendable (IntakeStage, IncomingDocument) -> Void)?
     private let pickups = Mutex<[String: Double]>([:])
     private let turns = CommitTurns()
 
@@ -28,11 +29,13 @@ public final class OutboxIntake: DocumentIntake {
     ///   - gate: watermarks and disk floor; nil accepts always (tests, `parse`).
     ///   - onCommit: called after each commit (wakes the forwarder).
     ///   - metrics: where received documents and rejections are counted.
+    ///   - stageHook: called as each step of an input begins (tests change the input there).
     public init(
         outbox: Outbox, codecs: [DocumentFormat: any DocumentCodec], agentID: String, region: String,
         limits: CodecLimits = .default, gate: IntakeGate?, logger: Logger, onCommit: @escaping @Sendable () -> Void = {},
-        metrics: IntakeMetrics = IntakeMetrics()
+        metrics: IntakeMetrics = IntakeMetrics(), stageHook: (@Sendable (IntakeStage, IncomingDocument) -> Void)? = nil
     ) {
+        self.stageHook = stageHook
         self.metrics = metrics
         self.outbox = outbox
         self.codecs = codecs
@@ -75,6 +78,7 @@ public final class OutboxIntake: DocumentIntake {
         logger.debug("intake.picked_up", metadata: [
             "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.bytes": "\(document.size)",
         ])
+        stageHook?(.hashing, document)
         let sha = try await InputHasher.sha256(of: document.input)
         let origin = DocumentOrigin(
             agentID: agentID, region: region, sourceName: document.sourceName, fileName: document.fileName,
@@ -84,6 +88,7 @@ public final class OutboxIntake: DocumentIntake {
         let job: Result<DecodeJob, DocumentRejection>
         do {
             let codec = try CodecSelection.codec(for: document.input, configured: document.format, among: codecs)
+            stageHook?(.decoding, document)
             job = .success(DecodeJob(document.input, codec: codec, limits: limits, origin: origin))
         } catch let rejection as DocumentRejection {
             job = .failure(rejection)
@@ -91,7 +96,7 @@ public final class OutboxIntake: DocumentIntake {
         await turns.wait(for: turn)
         do {
             let decoding = try job.get()
-            let (counts, commit) = try await commitEvents(of: decoding, origin: origin, size: document.size)
+            let (counts, commit) = try await commitEvents(of: decoding, document: document, origin: origin)
             await decoding.finished()
             turns.finish(turn)
             turnPassed = true
@@ -103,6 +108,7 @@ public final class OutboxIntake: DocumentIntake {
                 ])
                 return .alreadyCommitted(sha256: sha)
             }
+            stageHook?(.syncing, document)
             try await outbox.waitUntilDurable(commit)
             onCommit()
             metrics.committed(source: document.sourceName, events: inserted, bytes: document.size)
@@ -130,8 +136,10 @@ public final class OutboxIntake: DocumentIntake {
     /// this content was committed before (then nothing is inserted and the job is stopped).
     /// Returns before the commit is durable: the caller waits for that.
     private func commitEvents(
-        of job: DecodeJob, origin: DocumentOrigin, size: Int64
+        of job: DecodeJob, document: IncomingDocument, origin: DocumentOrigin
     ) async throws -> ((events: Int, inserted: Int)?, OutboxCommit) {
+        let size = document.size
+        let stageHook = self.stageHook
         let logger = self.logger
         let debugLog = logger.logLevel <= .debug
         return try await outbox.commitBeforeSync { tx -> (events: Int, inserted: Int)? in
@@ -149,6 +157,7 @@ public final class OutboxIntake: DocumentIntake {
             try tx.recordReceipt(
                 source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
                 events: tx.appended, outcome: .committed)
+            stageHook?(.committing, document)
             return (tx.appended, tx.inserted)
         }
     }

@@ -22,7 +22,7 @@ struct SFTPSourceTests {
             }
             #expect(intake.submittedNames == ["ORDERS_\(type).xml"], "\(type)")
             #expect(intake.submissions.first?.content == Array("<doc>\(type)</doc>".utf8))
-            #expect(!fixture.exists(fixture.inbox + "/ORDERS_\(type).xml"))
+            #expect(fixture.isGone(fixture.inbox + "/ORDERS_\(type).xml"))
             #expect(source.status.filesPickedUp == 1)
         }
     }
@@ -35,7 +35,7 @@ struct SFTPSourceTests {
         let source = SFTPSource(settings: try fixture.settings(password: password, after: .delete), intake: intake, logger: SFTPFixture.logger())
         try fixture.write("a.xml", "<a/>")
         try await fixture.running(source) {
-            try await eventually("file deleted") { !fixture.exists(fixture.inbox + "/a.xml") }
+            try await eventually("file deleted") { fixture.isGone(fixture.inbox + "/a.xml") }
         }
         #expect(intake.submittedNames == ["a.xml"])
     }
@@ -150,7 +150,7 @@ struct SFTPSourceTests {
         try fixture.write("gone.xml", "<gone/>")
         let delete = SFTPSource(settings: try fixture.keySettings(after: .delete), intake: intake, logger: SFTPFixture.logger())
         try await fixture.running(delete) {
-            try await eventually("deleted") { !fixture.exists(fixture.inbox + "/gone.xml") }
+            try await eventually("deleted") { fixture.isGone(fixture.inbox + "/gone.xml") }
         }
         #expect(intake.submittedNames == ["same.xml", "gone.xml"])
         #expect(!fixture.exists(fixture.archive + "/gone.xml"))
@@ -265,7 +265,7 @@ struct SFTPSourceTests {
         let log = try String(contentsOfFile: fixture.server.requestLog, encoding: .utf8)
         for name in ["retry.xml", "retry-large.xml"] {
             let firstReads = log.split(whereSeparator: \.isNewline).filter {
-                $0.contains(": read \"") && $0.contains("/\(name)\"") && $0.contains(" off 0 ")
+                $0.contains(": read \"") && $0.contains("\(name)\"") && $0.contains(" off 0 ")
             }
             #expect(firstReads.count == 1, "\(name) downloaded once, then submitted again from its staged copy: \(firstReads)")
         }
@@ -290,7 +290,7 @@ struct SFTPSourceTests {
             try await Task.sleep(for: .milliseconds(400))
             #expect(intake.begunNames == Array(names.prefix(slots)), "no more files in flight than staging slots")
             #expect(intake.submissions.isEmpty)
-            #expect(fixture.names(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == names,
+            #expect(fixture.documentNames(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == names,
                     "nothing is acknowledged before its commit")
             #expect(fixture.names(in: fixture.staging).isEmpty, "small files are staged in memory, not on disk")
             intake.release()
@@ -316,7 +316,7 @@ struct SFTPSourceTests {
             intake.release()
             try await eventually("both committed") { intake.submissions.count == 2 }
             try await Task.sleep(for: .milliseconds(300))
-            #expect(fixture.names(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == ["a.xml", "b.xml"])
+            #expect(fixture.documentNames(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == ["a.xml", "b.xml"])
             try fixture.server.start()
             try await eventually(timeout: 30, "both archived after the restart") {
                 fixture.names(in: fixture.archive) == ["a.xml", "b.xml"]
@@ -353,7 +353,7 @@ struct SFTPSourceTests {
             try await Task.sleep(for: .milliseconds(500))
             #expect(intake.submissions.isEmpty, "a partial document was submitted")
             try fixture.server.start()
-            try await eventually(timeout: 60, "file deleted after the restart") { !fixture.exists(path) }
+            try await eventually(timeout: 60, "file deleted after the restart") { fixture.isGone(path) }
         }
         #expect(intake.submissions.count == 1)
         #expect(intake.submissions.first?.size == Int64(expected))
@@ -390,7 +390,7 @@ struct SFTPSourceTests {
         // sftp-server logs `request N: read "PATH" (handle H) off OFFSET len LENGTH` (CRLF).
         var requests: [String: (count: Int, pastEnd: Int)] = [:]
         for line in try String(contentsOfFile: fixture.server.requestLog, encoding: .utf8).split(whereSeparator: \.isNewline) where line.contains(": read \"") {
-            guard let name = expected.keys.first(where: { line.contains("/" + $0 + "\"") }),
+            guard let name = expected.keys.first(where: { line.contains($0 + "\"") }),
                   let offset = line.split(separator: " off ").last?.split(separator: " ").first.flatMap({ Int($0) })
             else { continue }
             requests[name, default: (0, 0)].count += 1
