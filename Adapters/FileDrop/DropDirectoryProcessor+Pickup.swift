@@ -56,15 +56,16 @@ extension DropDirectoryProcessor {
         let result: IntakeResult
         do {
             result = try await pickup.submission.result()
+        } catch is InputChangedWhileRead {
+            changedWhileReading(name, pickup)
+            return
         } catch {
             handOverFailed(name, error)
             return
         }
         if let after = try? EntryStatus.of(descriptor: pickup.descriptor, path: path(name)),
            !after.isUnchanged(from: pickup.opened) {
-            logger.warning(
-                "file.changed_while_reading", metadata: ["file": .string(name), "hint": "read again once it settles"])
-            files[name]?.observe(after, now: SystemTime.monotonic())
+            changedWhileReading(name, pickup)
             return
         }
         files[name]?.failures = 0
@@ -80,6 +81,17 @@ extension DropDirectoryProcessor {
                 .quarantine(QuarantineReason(
                     rejection: rejection, sha256: sha256, size: pickup.opened.size, rejectedAt: SystemTime.wall())),
                 read: pickup.opened)
+        }
+    }
+
+    /// The file changed while it was read: it is read again once it settles. The intake
+    /// rolled back what it read (``InputChangedWhileRead``), or, when it changed only after
+    /// the commit, the committed events are those of a whole, unchanged version.
+    private func changedWhileReading(_ name: String, _ pickup: Pickup) {
+        logger.warning(
+            "file.changed_while_reading", metadata: ["file": .string(name), "hint": "read again once it settles"])
+        if let after = try? EntryStatus.of(descriptor: pickup.descriptor, path: path(name)) {
+            files[name]?.observe(after, now: SystemTime.monotonic())
         }
     }
 

@@ -78,6 +78,9 @@ public final class OutboxIntake: DocumentIntake {
         logger.debug("intake.picked_up", metadata: [
             "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.bytes": "\(document.size)",
         ])
+        // Hash and decoder read the input one after the other: compared again before the
+        // commit, a file that changed in between (or during either) commits nothing.
+        let before = InputSnapshot.of(document.input)
         stageHook?(.hashing, document)
         let sha = try await InputHasher.sha256(of: document.input)
         let origin = DocumentOrigin(
@@ -96,7 +99,7 @@ public final class OutboxIntake: DocumentIntake {
         await turns.wait(for: turn)
         do {
             let decoding = try job.get()
-            let (counts, commit) = try await commitEvents(of: decoding, document: document, origin: origin)
+            let (counts, commit) = try await commitEvents(of: decoding, document: document, origin: origin, before: before)
             await decoding.finished()
             turns.finish(turn)
             turnPassed = true
@@ -120,6 +123,11 @@ public final class OutboxIntake: DocumentIntake {
             return .committed(events: events, inserted: inserted, sha256: sha)
         } catch let rejection as DocumentRejection {
             await (try? job.get())?.finished()
+            // A refusal of a file that changed meanwhile may be a refusal of a half-written
+            // version: the file is read again once it settles instead.
+            if let before, InputSnapshot.of(document.input) != before {
+                throw InputChangedWhileRead(fileName: document.fileName)
+            }
             try await commitRejection(
                 origin: origin, fingerprint: sha, size: document.size, rejection: rejection, quarantinedAs: nil,
                 receiptSHA: sha)
@@ -136,7 +144,7 @@ public final class OutboxIntake: DocumentIntake {
     /// this content was committed before (then nothing is inserted and the job is stopped).
     /// Returns before the commit is durable: the caller waits for that.
     private func commitEvents(
-        of job: DecodeJob, document: IncomingDocument, origin: DocumentOrigin
+        of job: DecodeJob, document: IncomingDocument, origin: DocumentOrigin, before: InputSnapshot?
     ) async throws -> ((events: Int, inserted: Int)?, OutboxCommit) {
         let size = document.size
         let stageHook = self.stageHook
@@ -148,6 +156,10 @@ public final class OutboxIntake: DocumentIntake {
             // check and the commit.
             if let receipt = try tx.receipt(source: origin.sourceName, sha256: origin.fileSHA256),
                receipt.outcome == .committed {
+                // What was hashed is committed; the file must still be what was hashed.
+                if let before, InputSnapshot.of(document.input) != before {
+                    throw InputChangedWhileRead(fileName: document.fileName)
+                }
                 return nil
             }
             while let chunk = try job.handoff.take() {
@@ -158,6 +170,13 @@ public final class OutboxIntake: DocumentIntake {
                 source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
                 events: tx.appended, outcome: .committed)
             stageHook?(.committing, document)
+            // Last before COMMIT, the decoder having read the whole input: changed since
+            // before the hash, the events may be of a partial version (and carry ids from the
+            // hash of another), so the transaction rolls back and the source reads the file
+            // again once it settles.
+            if let before, InputSnapshot.of(document.input) != before {
+                throw InputChangedWhileRead(fileName: document.fileName)
+            }
             return (tx.appended, tx.inserted)
         }
     }
