@@ -103,7 +103,7 @@ public final class OutboxIntake: DocumentIntake {
             await decoding.finished()
             turns.finish(turn)
             turnPassed = true
-            guard let (events, inserted) = counts else {
+            guard let (events, inserted, conflicts) = counts else {
                 // The receipt may be a commit of the same content not yet synced.
                 try await outbox.waitUntilDurable()
                 logger.info("intake.already_committed", metadata: [
@@ -115,6 +115,16 @@ public final class OutboxIntake: DocumentIntake {
             try await outbox.waitUntilDurable(commit)
             onCommit()
             metrics.committed(source: document.sourceName, events: inserted, bytes: document.size)
+            if !conflicts.isEmpty {
+                metrics.idConflicts(source: document.sourceName, count: conflicts.count)
+                logger.warning("intake.id_conflict", metadata: [
+                    "source": "\(document.sourceName)", "file": "\(document.fileName)",
+                    "outpost.event.id": "\(conflicts.prefix(10).joined(separator: ","))",
+                    "outpost.conflicts": "\(conflicts.count)",
+                    "hint": .string("the outbox already held these ids with other data; each new version is a dead "
+                        + "letter with reason id_conflict: outpost dlq list, then replay or purge"),
+                ])
+            }
             logger.info("intake.committed", metadata: [
                 "source": "\(document.sourceName)", "file": "\(document.fileName)",
                 "events": "\(events)", "outpost.inserted": "\(inserted)",
@@ -145,12 +155,12 @@ public final class OutboxIntake: DocumentIntake {
     /// Returns before the commit is durable: the caller waits for that.
     private func commitEvents(
         of job: DecodeJob, document: IncomingDocument, origin: DocumentOrigin, before: InputSnapshot?
-    ) async throws -> ((events: Int, inserted: Int)?, OutboxCommit) {
+    ) async throws -> ((events: Int, inserted: Int, conflicts: [String])?, OutboxCommit) {
         let size = document.size
         let stageHook = self.stageHook
         let logger = self.logger
         let debugLog = logger.logLevel <= .debug
-        return try await outbox.commitBeforeSync { tx -> (events: Int, inserted: Int)? in
+        return try await outbox.commitBeforeSync { tx -> (events: Int, inserted: Int, conflicts: [String])? in
             defer { job.cancel() }
             // Checked in the transaction that would add the events: no window between the
             // check and the commit.
@@ -177,7 +187,7 @@ public final class OutboxIntake: DocumentIntake {
             if let before, InputSnapshot.of(document.input) != before {
                 throw InputChangedWhileRead(fileName: document.fileName)
             }
-            return (tx.appended, tx.inserted)
+            return (tx.appended, tx.inserted, tx.conflictingIDs)
         }
     }
 
