@@ -47,7 +47,7 @@ let package = Package(
             path: "Sources/Forwarder"),
         .target(
             name: "OutpostConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["EventModel", .product(name: "Yams", package: "Yams")],
             path: "Sources/OutpostConfig"),
         .target(
             name: "Agent",

@@ -70,6 +70,58 @@ struct SFTPSourceTests {
         #expect(fixture.exists(fixture.inbox + "/secret.xml"))
     }
 
+    @Test("a host key marked @revoked in known_hosts is refused, naming the file and line, even beside a matching entry")
+    func revokedHostKeyRefused() async throws {
+        let fixture = try SFTPFixture()
+        let key = try fixture.server.authorizeKey(type: "ed25519")
+        let entry = try fixture.server.knownHostsLine
+        let parts = entry.split(separator: " ")
+        let file = try fixture.server.writeKnownHosts(
+            contents: "# servers\n" + entry + "@revoked * \(parts[1]) \(parts[2])")
+        let intake = HashingIntake()
+        let source = SFTPSource(
+            settings: try fixture.settings(key: key, hostKeyCheck: .knownHosts(file: file)), intake: intake,
+            logger: SFTPFixture.logger())
+        try fixture.write("secret.xml", "<secret/>")
+        try await fixture.running(source) {
+            try await eventually("source stopped") { source.status.stoppedReason != nil }
+        }
+        let reason = source.status.stoppedReason ?? ""
+        #expect(reason.contains("revoked"), "\(reason)")
+        #expect(reason.contains("\(file) line 3"), "\(reason)")
+        #expect(reason.contains(try fixture.server.fingerprint), "\(reason)")
+        #expect(intake.submissions.isEmpty)
+        #expect(fixture.exists(fixture.inbox + "/secret.xml"))
+    }
+
+    @Test("a password, passphrase or private key file readable by group or others is refused with the fix")
+    func laxSecretFilesRefused() async throws {
+        let fixture = try SFTPFixture()
+        let key = try fixture.server.authorizeKey(type: "ed25519")
+        let password = try fixture.server.writeSecret(TestSSHServer.password, name: "password")
+        for (file, settings) in [
+            (key, try fixture.settings(key: key)),
+            (password, try fixture.settings(password: password)),
+        ] {
+            chmod(file, 0o640)
+            let intake = HashingIntake()
+            let source = SFTPSource(settings: settings, intake: intake, logger: SFTPFixture.logger())
+            try fixture.write("lax.xml", "<lax/>")
+            try await fixture.running(source) {
+                try await eventually("the refusal reported") { source.status.lastError != nil }
+            }
+            let error = source.status.lastError ?? ""
+            #expect(error.contains("chmod 600 \(file)"), "\(error)")
+            #expect(intake.submissions.isEmpty)
+            chmod(file, 0o600)
+        }
+        #expect(throws: SSHFailure.self) {
+            let phrase = try fixture.server.writeSecret("phrase", name: "phrase")
+            chmod(phrase, 0o604)
+            _ = try SecretFile.read(phrase, key: "passphrase_file")
+        }
+    }
+
     @Test("hashed known_hosts entries and a pinned fingerprint are accepted")
     func hashedKnownHostsAndPin() async throws {
         let fixture = try SFTPFixture()

@@ -158,6 +158,7 @@ final class TestSSHServer: @unchecked Sendable {
     func writeSecret(_ text: String, name: String) throws -> String {
         let path = directory + "/" + name
         try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o600)
         return path
     }
 
