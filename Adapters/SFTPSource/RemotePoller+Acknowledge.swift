@@ -10,7 +10,12 @@ extension RemotePoller {
     /// and the reply is read before the next removal or at the end of the poll
     /// (``finishRemoval()``); until then the file counts as still to be acknowledged.
     func acknowledge(_ relativePath: String) async throws(SSHFailure) {
-        guard let file = files[relativePath], let handled = file.handled, handled.disposition != .leave else { return }
+        guard let file = files[relativePath], let handled = file.handled else { return }
+        guard handled.disposition != .leave else {
+            // Refused and left on the server: under its own name, where the partner sees it.
+            if file.originalRelativePath != nil { try await giveBack(relativePath) }
+            return
+        }
         let entry = file.entry
         let marker = filter.marker(for: entry.namedPath)
         let claimed = file.originalRelativePath != nil

@@ -259,6 +259,21 @@ struct SFTPSourceTests {
         #expect(source.status.filesRejected == 1)
     }
 
+    @Test("without remote_error_dir a refused file is left under its own name and not read again")
+    func refusedFileLeft() async throws {
+        let fixture = try SFTPFixture()
+        let intake = HashingIntake()
+        intake.refuse(with: DocumentRejection(.malformedXML, "line 1: bad"))
+        let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try fixture.write("bad.xml", "<bad")
+        try await fixture.running(source) {
+            try await eventually("refused") { source.status.filesRejected == 1 }
+            try await Task.sleep(for: .milliseconds(800))
+        }
+        #expect(fixture.names(in: fixture.inbox) == ["bad.xml"], "not hidden under its claim name")
+        #expect(intake.submittedNames == ["bad.xml"])
+    }
+
     @Test("a failed remote acknowledgement is retried without ingesting the file again")
     func failedAcknowledgementIsRemembered() async throws {
         let fixture = try SFTPFixture()
@@ -632,7 +647,7 @@ struct SFTPSourceTests {
         let source = SFTPSource(settings: settings, intake: intake, logger: SFTPFixture.logger())
         try await fixture.running(source) {
             // Listed at start, settled 0.3 s later: the second listing must not wait 60 s.
-            try await eventually(timeout: 20, "picked up well before the next poll_interval") { !fixture.exists(fixture.inbox + "/soon.xml") }
+            try await eventually(timeout: 20, "picked up well before the next poll_interval") { fixture.isGone(fixture.inbox + "/soon.xml") }
         }
         #expect(intake.submittedNames == ["soon.xml"])
     }
