@@ -259,6 +259,18 @@ struct SFTPSourceTests {
         #expect(source.status.filesRejected == 1)
     }
 
+    @Test("the staging directory (documents at rest) is its owner's alone")
+    func stagingDirectoryOwnerOnly() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("staging-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try StagingArea(directory: root + "/staging/src").prepare()
+        for directory in [root + "/staging", root + "/staging/src"] {
+            var st = stat()
+            #expect(stat(directory, &st) == 0)
+            #expect(st.st_mode & 0o777 == 0o700, "\(directory)")
+        }
+    }
+
     @Test("without remote_error_dir a refused file is left under its own name and not read again")
     func refusedFileLeft() async throws {
         let fixture = try SFTPFixture()
