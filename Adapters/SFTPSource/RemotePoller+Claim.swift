@@ -9,7 +9,8 @@ extension RemotePoller {
     ///
     /// Returns the relative path the file is tracked under now (the claim's), the same path
     /// when the server does not let this user rename (the source then checks size and mtime
-    /// before it acts, see ``acknowledge(_:)``), or nil when the file is gone.
+    /// before it acts, see ``acknowledge(_:)``), or nil when the file is gone or, claims
+    /// just found refused, not yet ready without them.
     func claim(_ relativePath: String) async throws(SSHFailure) -> String? {
         guard !claimsRefused, let file = files[relativePath], file.originalRelativePath == nil else { return relativePath }
         let entry = file.entry
@@ -46,7 +47,8 @@ extension RemotePoller {
                             mtime are checked before it is moved or deleted
                             """,
                     ])
-                return relativePath
+                // Unclaimed files wait a second of unchanged listings (``isReady(_:_:now:)``).
+                return isReady(relativePath, file, now: .now) ? relativePath : nil
             }
         }
         return relativePath
