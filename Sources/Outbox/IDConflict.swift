@@ -13,9 +13,12 @@ import EventModel
 /// Only the `data` (or `data_base64`) member is compared: the other members (pickup time,
 /// file name, trace context) differ between two reads of the same document.
 enum IDConflict {
+    /// How the stored reason begins.
+    static let reasonCode = "id_conflict"
+
     /// The reason stored with the dead letter.
     static func reason(for id: String) -> String {
-        "id_conflict: the outbox already holds \(id) with other data (an id reused, e.g. an IDoc number after an "
+        reasonCode + ": the outbox already holds \(id) with other data (an id reused, e.g. an IDoc number after an "
             + "SAP system refresh); replay to send this version under its own id, or purge it"
     }
 

@@ -56,6 +56,9 @@ struct OutboxIDConflictTests {
         #expect(json["id"] as? String == dead[0].id, "a replay reaches the hub under the conflict's own id")
         #expect(json["data"] as? String == "<ORDERS05>new</ORDERS05>")
         #expect(try await fixture.pendingSequences().count == 1, "the first version is still the pending one")
+        let status = try await fixture.outbox.status()
+        #expect(status.deadLetters == 1)
+        #expect(status.idConflicts == 1)
 
         #expect(try await fixture.outbox.replayDeadLetters(ids: [dead[0].id]) == 1)
         let pending = try await fixture.outbox.outboundEvents(fixture.pendingSequences())
