@@ -15,6 +15,11 @@ enum OutboxFileModes {
     /// are missing; narrows the modes of existing outbox files that others could read.
     static func prepare(databaseAt path: String) throws {
         try createDirectory((path as NSString).deletingLastPathComponent)
+        var existing = stat()
+        if stat(path, &existing) == 0 {
+            narrow(path)
+            return
+        }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, file)
         if fd >= 0 {
             // The umask may have taken bits away, never added any; set exactly.
