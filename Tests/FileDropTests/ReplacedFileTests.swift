@@ -38,6 +38,19 @@ struct ReplacedFileTests {
         try await run(moment, after: .delete)
     }
 
+    @Test("a claim left behind (a crash between claim and archive) gets its name back and is picked up")
+    func leftoverClaimRestored() async throws {
+        let fixture = try DropFixture()
+        defer { fixture.removeAll() }
+        try fixture.write(ClaimName.of("PO.xml"), "claimed before the crash", age: 5)
+        let intake = RecordingIntake()
+        try await fixture.run(fixture.settings(), intake: intake) { _ in
+            #expect(await eventually { intake.submittedNames == ["PO.xml"] })
+            #expect(await eventually { (try? FileManager.default.contentsOfDirectory(atPath: fixture.drop))?.isEmpty == true })
+        }
+        #expect(fixture.contents(fixture.archiveToday + "/PO.xml") == "claimed before the crash")
+    }
+
     private func run(_ moment: Moment, after: FileDropSettings.AfterPickup?) async throws {
         let fixture = try DropFixture()
         defer { fixture.removeAll() }

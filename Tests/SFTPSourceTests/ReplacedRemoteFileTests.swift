@@ -50,6 +50,20 @@ struct ReplacedRemoteFileTests {
         try await run(fixture, moment, settings: fixture.keySettings(after: .delete))
     }
 
+    @Test("a claim left behind on the server (a stop or crash) gets its name back and is picked up")
+    func leftoverClaimRestored() async throws {
+        let fixture = try SFTPFixture()
+        try fixture.write(ClaimName.of("PO.xml"), "claimed before the crash")
+        chmod(fixture.inbox + "/" + ClaimName.of("PO.xml"), 0o666)
+        let intake = HashingIntake()
+        let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try await fixture.running(source) {
+            try await eventually("archived under its own name") { fixture.exists(fixture.archive + "/PO.xml") }
+        }
+        #expect(intake.submittedNames == ["PO.xml"])
+        #expect(fixture.names(in: fixture.inbox) == ["archive"])
+    }
+
     private func run(_ fixture: SFTPFixture, _ moment: Moment, settings: SFTPSourceSettings) async throws {
         let outbox = try Outbox(path: fixture.server.directory + "/outbox.sqlite")
         let inbox = fixture.inbox
