@@ -12,7 +12,10 @@ extension RemotePoller {
     /// before it acts, see ``acknowledge(_:)``), or nil when the file is gone or, claims
     /// just found refused, not yet ready without them.
     func claim(_ relativePath: String) async throws(SSHFailure) -> String? {
-        guard !claimsRefused, let file = files[relativePath], file.originalRelativePath == nil else { return relativePath }
+        guard let file = files[relativePath], file.originalRelativePath == nil else { return relativePath }
+        // Unclaimed files wait a second of unchanged listings (``isReady(_:_:now:)``); one
+        // found ready before claims were found refused is taken at a later poll.
+        if claimsRefused { return isReady(relativePath, file, now: .now) ? relativePath : nil }
         let entry = file.entry
         let directory = Self.directoryPart(of: entry.path)
         let relativeDirectory = Self.directoryPart(of: relativePath)
@@ -47,7 +50,6 @@ extension RemotePoller {
                             mtime are checked before it is moved or deleted
                             """,
                     ])
-                // Unclaimed files wait a second of unchanged listings (``isReady(_:_:now:)``).
                 return isReady(relativePath, file, now: .now) ? relativePath : nil
             }
         }
