@@ -49,7 +49,7 @@ let package = Package(
             path: "Sources/Forwarder"),
         .target(
             name: "OutpostConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["EventModel", .product(name: "Yams", package: "Yams")],
             path: "Sources/OutpostConfig"),
         .target(
             name: "Agent",
@@ -180,12 +180,15 @@ let package = Package(
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig"], path: "Tests/OutpostConfigTests"),
         .testTarget(name: "IDocXMLTests", dependencies: ["TestSupport", "IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
         .testTarget(name: "IDocFlatTests", dependencies: ["TestSupport", "IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
-        .testTarget(name: "FileDropTests", dependencies: ["FileDrop", "EventModel", .product(name: "Logging", package: "swift-log")], path: "Tests/FileDropTests"),
+        .testTarget(
+            name: "FileDropTests",
+            dependencies: ["FileDrop", "EventModel", "Agent", "Outbox", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/FileDropTests"),
         .testTarget(
             name: "SFTPSourceTests",
             dependencies: [
                 "TestSupport",
-                "SFTPSource", "EventModel",
+                "SFTPSource", "EventModel", "Agent", "Outbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
