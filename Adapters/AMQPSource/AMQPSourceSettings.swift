@@ -1,7 +1,7 @@
 import AMQPClient
 import EventModel
 
-/// How one `type: amqp` source consumes (SPEC §3 `sources:`).
+/// How one `type: amqp` source consumes (`sources:` in deploy/examples/outpost.yaml).
 public struct AMQPSourceSettings: Sendable {
     /// The source's `name` (in every event's `source`).
     public var name: String

@@ -25,7 +25,7 @@ import EventModel
 /// start tag, an attribute value, a reference, a UTF-8 sequence): called as borrowing
 /// methods from mutating ones, they made the compiler copy the whole scanner, about 400
 /// bytes, into a temporary on every call, which for IDoc XML came to 16 bytes copied per
-/// input byte (docs/BENCHMARKS.md, session 10).
+/// input byte (docs/BENCHMARKS.md, "Plain XML scanner instead of libxml2").
 struct PlainIDocScanner: ~Copyable {
     /// The input offset where the scanner became unsure (tests only; the caller just falls back).
     private(set) var unsureAt: Int?

@@ -34,7 +34,7 @@ extension RemotePoller {
     /// one after the other, and a removal can keep it busy for a millisecond or more (ext4
     /// with `discard` frees the file's blocks before it replies), so a removal sent first
     /// held up the next file's requests behind it. Sent just before a wait, it is done while
-    /// the source would wait anyway (docs/BENCHMARKS.md, session 12). So at most one committed
+    /// the source would wait anyway (docs/BENCHMARKS.md, "SFTP: fewer requests and round trips"). So at most one committed
     /// file waits for its acknowledgement at a time, remembered like any other (also while
     /// intake backpressure pauses the loop before the next download).
     func handOverReadyFiles() async throws(SSHFailure) {

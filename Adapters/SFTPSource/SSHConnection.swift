@@ -27,7 +27,7 @@ final class SSHConnection {
     /// file can keep it busy for a millisecond or more (a file system that discards the
     /// freed blocks before it replies): on a channel of their own (OpenSSH serves each with
     /// a process of its own) removals no longer hold up the next file's reads
-    /// (docs/BENCHMARKS.md, session 15).
+    /// (docs/BENCHMARKS.md, "SFTP: removals on a second channel").
     let removalChannel: OpaquePointer?
     /// The channel removals sent without waiting go on.
     var removalSFTP: OpaquePointer { removalChannel ?? sftp }

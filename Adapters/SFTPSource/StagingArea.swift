@@ -14,7 +14,7 @@ struct StagingArea {
     /// How many files can be staged at once: files in flight (being committed, or
     /// downloading). Three measured ~10% faster than two for 1 MB files, six another ~10%
     /// faster than three (the downloads run on while a commit waits for its sync; eight were
-    /// no faster than six); docs/BENCHMARKS.md, sessions 7 and 11.
+    /// no faster than six); docs/BENCHMARKS.md, "SFTP: downloads into memory, six staging slots".
     static let slots = 6
 
     /// Largest file downloaded into memory instead of a staging file, which is created,

@@ -3,7 +3,7 @@ import Logging
 import Outbox
 import Synchronization
 
-/// Backpressure for intake (SPEC §1.4): pauses when the outbox holds `high` undelivered
+/// Backpressure for intake (README, "What it guarantees"): pauses when the outbox holds `high` undelivered
 /// bytes or the data directory's filesystem has less than `minFreeDisk` free, and resumes
 /// below `low` with the disk above its floor. While paused, sources leave documents where
 /// they are.

@@ -6,7 +6,7 @@ import Dispatch
 /// On Linux a concurrent dispatch queue runs its work on those very threads, one per core:
 /// there, two decodes of a few milliseconds each left a source's task (the SFTP poller about
 /// to start the next download) waiting for a thread, and the download with it
-/// (docs/BENCHMARKS.md, SFTP, session 15). A serial queue of its own runs on a thread that
+/// (docs/BENCHMARKS.md, "Hashing and decoding on threads of their own"). A serial queue of its own runs on a thread that
 /// dispatch adds when none is free and reuses after. So there are as many of these threads
 /// as inputs being hashed or decoded at once, which the sources bound: six files in flight
 /// per SFTP source, two per drop directory, one message per queue source.

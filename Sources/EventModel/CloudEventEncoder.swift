@@ -1,6 +1,6 @@
 import Foundation
 
-/// Builds the CloudEvents 1.0 JSON of SPEC §4 straight into bytes.
+/// Builds an event's CloudEvents 1.0 JSON (its attributes: README, "What it guarantees") straight into bytes.
 ///
 /// One encoder serves one input (file or message): it formats the per-input attributes once
 /// and reuses its buffer, so each document costs one escape pass over its data and one copy.

@@ -1,4 +1,4 @@
-/// The deterministic identity rules of SPEC §1.2: re-reading the same document always
+/// The deterministic identity rules (README, "What it guarantees"): re-reading the same document always
 /// yields the same event id, so the hub can drop duplicates.
 public enum EventIdentity {
     /// `idoc:<SNDPRN>:<MANDT>:<DOCNUM>` for an IDoc with a DOCNUM, else

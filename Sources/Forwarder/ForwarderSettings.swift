@@ -1,4 +1,4 @@
-/// How the forwarder batches, parallelises and retries (the `hub:` keys of SPEC §3).
+/// How the forwarder batches, parallelises and retries (the `hub:` keys, deploy/examples/outpost.yaml).
 public struct ForwarderSettings: Sendable, Equatable {
     /// Most events in one batch (`batch_max_events`).
     public var batchMaxEvents: Int = 500

@@ -1,4 +1,5 @@
-/// The agent's configuration file (`outpost run --config FILE`), SPEC §3.
+/// The agent's configuration file (`outpost run --config FILE`); every key is shown in
+/// deploy/examples/outpost.yaml.
 ///
 /// Plain values only: the composition root turns them into services. Loading and validation
 /// live in ``ConfigLoader``; every default below is the one an operator gets when a key is

@@ -1,4 +1,4 @@
-/// The keys each section of the agent configuration accepts (SPEC §3 plus the documented extras).
+/// The keys each section of the agent configuration accepts (deploy/examples/outpost.yaml shows each).
 enum AgentKeys {
     static let top = ["agent", "sources", "hub", "outbox", "admin", "logging"]
     static let agent = ["id", "region", "data_dir"]

@@ -1,6 +1,6 @@
 import Yams
 
-/// The agent file (SPEC §3): top level, `agent`, `hub`, `outbox`, `admin`, `logging`.
+/// The agent file (every key in deploy/examples/outpost.yaml): top level, `agent`, `hub`, `outbox`, `admin`, `logging`.
 /// Sources live in `ConfigLoader+Sources.swift`.
 extension ConfigLoader {
     /// Reads the whole agent file; placeholders stand in for invalid values (the log then holds

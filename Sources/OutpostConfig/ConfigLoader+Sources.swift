@@ -1,6 +1,6 @@
 import Yams
 
-/// `sources:` (SPEC §3): one entry per file drop, SFTP server or queue.
+/// `sources:`: one entry per file drop, SFTP server or queue.
 extension ConfigLoader {
     static func sources(_ top: MappingReader) -> [SourceConfiguration] {
         guard

@@ -1,7 +1,7 @@
 import Foundation
 import Yams
 
-/// Reads and validates Outpost's YAML configuration files (SPEC §3 agent, §5 hub).
+/// Reads and validates Outpost's YAML configuration files (the agent's and the hub's; deploy/examples/ shows every key).
 ///
 /// Validation collects every problem in one pass (unknown keys with suggestions, missing keys,
 /// wrong types, bad units and values, cross-key rules) and throws them together as a

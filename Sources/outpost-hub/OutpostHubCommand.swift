@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LogFormat
 
-/// `outpost-hub`: the reference hub (SPEC §5).
+/// `outpost-hub`: the reference hub (docs/OPERATIONS.md, "The hub").
 ///
 /// Exit codes: 0 ok, 1 user or configuration error, 2 runtime failure.
 @main

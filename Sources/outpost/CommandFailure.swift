@@ -2,7 +2,7 @@ import ArgumentParser
 import Glibc
 import LogFormat
 
-/// Prints `outpost: <message>` on stderr and exits with the SPEC's code.
+/// Prints `outpost: <message>` on stderr and exits with the documented code (README, "Commands").
 enum CommandFailure {
     /// A user or configuration error: exit 1.
     static func user(_ message: String) -> ExitCode {

@@ -1,7 +1,7 @@
 import AgentAdmin
 import ArgumentParser
 
-/// `outpost`: the agent's command line (SPEC §2). Exit codes: 0 ok, 1 user or
+/// `outpost`: the agent's command line (README, "Commands"). Exit codes: 0 ok, 1 user or
 /// configuration error, 2 runtime failure.
 @main
 struct OutpostCommand: AsyncParsableCommand {

@@ -41,7 +41,7 @@ struct AgentConfigurationLoadingTests {
         #expect(config.logging == LoggingConfiguration())
     }
 
-    @Test("the SPEC §3 example loads with sizes in bytes and durations in seconds")
+    @Test("the original contract's example loads with sizes in bytes and durations in seconds")
     func specExampleLoads() throws {
         let config = try ConfigLoader.loadAgent(yaml: Fixtures.specAgent, fileName: "spec.yaml")
 
@@ -84,7 +84,7 @@ struct AgentConfigurationLoadingTests {
         #expect(config.admin.listen == "127.0.0.1:9464")
     }
 
-    @Test("optional keys beyond SPEC are read")
+    @Test("optional keys beyond the original contract are read")
     func optionalKeysAreRead() throws {
         let yaml = """
             agent: {id: a.b_c-1, region: "no", data_dir: /var/lib/outpost}

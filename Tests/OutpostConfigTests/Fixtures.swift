@@ -22,7 +22,7 @@ enum Fixtures {
           token_file: /etc/outpost/hub.token
         """
 
-    /// The YAML block of SPEC §3, verbatim: our contract must load.
+    /// The agent configuration of the original external contract, verbatim: it must keep loading.
     static let specAgent = """
         agent:
           id: plant-emea-01            # unique per host; appears in every event

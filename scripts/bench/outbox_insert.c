@@ -1,8 +1,9 @@
 /*
- * SQLite alone: what one event costs the outbox writer, inserted one statement per row (as
- * before session 13), as multi-row statements returning the new rows' seq (sessions 13 to
- * 15), or as multi-row statements whose rows the writer numbers itself, with the texts bound
- * without a copy (OutboxTransaction.append(contentsOf:) since session 16).
+ * SQLite alone: what one event costs the outbox writer, inserted one statement per row, as
+ * multi-row statements returning the new rows' seq, or as multi-row statements whose rows the
+ * writer numbers itself, with the texts bound without a copy (what
+ * OutboxTransaction.append(contentsOf:) does; docs/BENCHMARKS.md, "Multi-row inserts, numbered
+ * rows without `RETURNING`").
  * The outbox's own schema, page size and settings, except that nothing is synced (this
  * measures CPU, not the disk). 300 transactions of 200 events, like the SFTP benchmark's
  * large set; prints the process CPU time per event.
