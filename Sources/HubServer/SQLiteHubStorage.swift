@@ -20,10 +20,17 @@ public final class SQLiteHubStorage: HubStorage {
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         let database = try DatabasePool(path: path, configuration: configuration)
+        // FULL: every commit syncs the log before it returns, so a 2xx survives a power cut.
+        // Set here, not in `prepareDatabase`: GRDB sets a pool's writer to NORMAL when it turns
+        // WAL on, after that. Checked, since SQLite may refuse a setting.
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            guard level == 2 else {
+                throw HubStorageError.unavailable("SQLite kept synchronous = \(level ?? -1) on \(path), not FULL (2)")
+            }
+        }
         try Self.migrator.migrate(database)
         self.database = database
         commits = GroupCommit { batches in await Self.write(batches, to: database) }
@@ -210,6 +217,11 @@ public final class SQLiteHubStorage: HubStorage {
         for (value, count) in counts {
             try upsert.execute(arguments: [value, count])
         }
+    }
+
+    /// The writer's `PRAGMA synchronous` (2 = FULL: commits are synced).
+    func writerSynchronousLevel() async throws -> Int {
+        try await database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     public func checkWritable() async throws {

@@ -1,5 +1,5 @@
 import Foundation
-import HubServer
+@testable import HubServer
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -383,5 +383,18 @@ import Testing
             let one = try await client.execute(uri: "/v1/events/live:49", method: .get)
             #expect(try one.json["id"] as? String == "live:49")
         }
+    }
+}
+
+@Suite struct SQLiteHubDurabilityTests {
+    @Test func theWriterSyncsEveryCommit() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hub-sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let storage = try SQLiteHubStorage(path: directory.appendingPathComponent("hub.sqlite").path)
+        // GRDB lowers a WAL pool's writer to NORMAL (commits not synced) unless told again after.
+        #expect(try await storage.writerSynchronousLevel() == 2)
+        _ = try await storage.store(IngestBatch(agentID: "a", region: "r", receivedAt: Date(), events: []))
+        #expect(try await storage.writerSynchronousLevel() == 2)
     }
 }
