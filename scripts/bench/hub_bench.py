@@ -27,28 +27,10 @@ import sys
 import tempfile
 import time
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_mib(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from driver import cpu_seconds, free_port, proc_status  # noqa: E402  (the benchmark's shared helpers)
 
 
 def idoc_data(n):
@@ -247,7 +229,7 @@ def scenario(args, name):
             "p50_ms": round(1000 * (percentile(results["latencies"], 0.50) or 0), 1),
             "p99_ms": round(1000 * (percentile(results["latencies"], 0.99) or 0), 1),
             "status": results["status"],
-            "hub_peak_rss_mib": [round(proc_mib(p.pid, "VmHWM"), 1) for _, p in hubs],
+            "hub_peak_rss_mib": [round(proc_status(p.pid, "VmHWM") or 0.0, 1) for _, p in hubs],
             "hub_cpu_s": [round(cpu_seconds(p.pid) - before, 2) for (_, p), before in zip(hubs, cpu_before)],
         }
         report["hub_cpu_us_per_event"] = round(1e6 * sum(report["hub_cpu_s"]) / max(1, results["accepted"]), 1)
