@@ -276,7 +276,7 @@ struct OutboxLogWriteTests {
             confirmed += spilled
             Issue.record("the commit was confirmed durable although writing its commit frame's checksum failed")
         case .failure(let error):
-            #expect("\(error)".contains("I/O") || "\(error)".contains("disk"), "the failure names the I/O error: \(error)")
+            #expect((error as? DatabaseError)?.resultCode == .SQLITE_IOERR, "the commit fails with SQLite's I/O error, not \(error)")
         }
 
         // A restart now (a crash: the files as they are) finds every confirmed commit.
