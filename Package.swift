@@ -33,13 +33,10 @@ let package = Package(
         .target(
             name: "Outbox",
             dependencies: [
-                "EventModel", "COutboxVFS", .product(name: "GRDB", package: "GRDB.swift"),
+                "EventModel", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Sources/Outbox"),
-        // The outbox's SQLite VFS: the default one, with write-ahead log appends gathered into
-        // one write call per batch (C: SQLite's VFS interface is a table of C functions).
-        .target(name: "COutboxVFS", path: "Sources/COutboxVFS", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "Forwarder",
             dependencies: [
@@ -166,7 +163,10 @@ let package = Package(
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
         .testTarget(
             name: "OutboxTests",
-            dependencies: ["Outbox", "EventModel", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Outbox", "EventModel", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             path: "Tests/OutboxTests"),
         .testTarget(
             name: "ForwarderTests",

@@ -65,7 +65,7 @@ public final class Outbox: Sendable {
             if let shortfall = OutboxFileHeader.truncation(ofDatabaseAt: path) {
                 throw OutboxError.unusable(path: path, underlying: shortfall)
             }
-            pool = try DatabasePool(path: OutboxVFS.sqliteName(forPath: path), configuration: config)
+            pool = try DatabasePool(path: path, configuration: config)
             fileIdentity = FileIdentity(path: path)
             if !readOnly {
                 // NORMAL: the writer does not sync the log at each commit; `OutboxLogSync`

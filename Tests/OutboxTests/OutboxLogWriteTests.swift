@@ -8,11 +8,12 @@ import Testing
 import Glibc
 #endif
 
-/// The outbox VFS (`COutboxVFS`): log appends gathered into few write calls, and every byte in
-/// the file before anyone could need it. The checks read through separate connections on the
-/// default VFS, as another process (`outpost status`, a backup) would.
-@Suite("Outbox VFS")
-struct OutboxVFSTests {
+/// Writes to the outbox's write-ahead log: every commit's frames are in the file when it
+/// returns, and a write that fails (a full disk, an I/O error) fails the commit or the wait for
+/// its sync, never a commit already confirmed. The checks read through separate connections,
+/// as another process (`outpost status`, a backup) or the next start would.
+@Suite("Outbox log writes")
+struct OutboxLogWriteTests {
     struct Boom: Error {}
 
     /// Events whose JSON carries `padding` bytes, ids `prefix-0`, `prefix-1`, ….
@@ -32,45 +33,7 @@ struct OutboxVFSTests {
         }
     }
 
-    @Test("a commit's log frames reach the file in far fewer write calls than frames, all before it returns")
-    func appendsGathered() async throws {
-        #expect(OutboxVFS.name != nil, "this SQLite takes URI file names, so the outbox VFS must be in use")
-        let fixture = try OutboxFixture()
-        defer { fixture.removeAll() }
-        let batch = Self.events("big", count: 200, padding: 5000)
-        let writesBefore = OutboxVFS.logWrites
-        #expect(try await fixture.append(batch) == 200)
-        let writes = OutboxVFS.logWrites - writesBefore
-
-        // Each frame is a 24-byte header and a page: SQLite alone writes it as two calls.
-        let pageSize = try await fixture.outbox.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0 }
-        #expect(pageSize == Outbox.newDatabasePageSize)
-        let logBytes = try FileManager.default.attributesOfItem(atPath: fixture.path + "-wal")[.size] as? Int ?? 0
-        let frames = (logBytes - 32) / (24 + pageSize)
-        #expect(frames * pageSize >= 200 * 5000, "200 events of 5 KB take at least 1 MB of pages (\(frames) frames)")
-        #expect(writes > 0, "the commit's log writes went through the outbox VFS")
-        // One write per 64 KiB gathered: about one per four 16 KiB frames, not two per frame.
-        #expect(writes * 3 <= frames, "\(writes) write calls for \(frames) frames")
-
-        // The outbox is still open and has not written since: what another connection reads
-        // is what the commit left in the file.
-        let stored = try Self.storedJSON(at: fixture.path)
-        #expect(stored.count == 200)
-        let mismatched = batch.filter { stored[$0.id] != $0.json }.map(\.id)
-        #expect(mismatched.isEmpty, "payloads that differ from what was committed: \(mismatched.prefix(5))")
-    }
-
-    @Test("the writer keeps statement journals in memory")
-    func statementJournalInMemory() async throws {
-        let fixture = try OutboxFixture()
-        defer { fixture.removeAll() }
-        // A chunk's insert may stop half-way (a refused row), so SQLite journals the pages it
-        // changes; on disk that doubled the write calls of an ingest of 5 KB documents.
-        #expect(try await fixture.outbox.pool.write { try Int.fetchOne($0, sql: "PRAGMA temp_store") } == 2)
-    }
-
-
-    @Test("a rolled-back transaction's spilled frames are written before the write lock passes to another writer")
+    @Test("a rolled-back transaction's spilled frames never land over another writer's commit")
     func rollbackThenOtherWriter() async throws {
         let fixture = try OutboxFixture()
         defer { fixture.removeAll() }
@@ -113,35 +76,6 @@ struct OutboxVFSTests {
         #expect(problems == ["ok"])
         #expect(keys == 2000, "the other writer's commit survived intact")
         #expect(ids == ["first", "last"])
-    }
-
-    @Test("a data directory named with spaces, %, ? and # is opened at exactly that path")
-    func oddDirectoryName() async throws {
-        #expect(OutboxVFS.uriEscaped("/a b/%41?x=1#y/é") == "/a%20b/%2541%3Fx%3D1%23y/%C3%A9")
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-vfs-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let directory = root + "/data dir %41 ?x=1 #frag"
-        let path = directory + "/outbox.sqlite"
-        do {
-            let outbox = try Outbox(path: path)
-            _ = try await outbox.commit { tx in try tx.append(event("a"), source: "src", fileName: "f.xml") }
-            try await outbox.close()
-        }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["data dir %41 ?x=1 #frag"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["outbox.sqlite"])
-        // The same file again, also when named with a leading "//" (no URI host) or relatively.
-        for name in [path, "/" + path, relativePath(to: path)] {
-            let reopened = try Outbox(path: name)
-            #expect(try await reopened.pendingWindow(limit: 10).count == 1, "\(name)")
-            try await reopened.close()
-        }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["outbox.sqlite"])
-    }
-
-    /// `path` relative to the working directory.
-    func relativePath(to path: String) -> String {
-        let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
-        return String(repeating: "../", count: depth) + path.drop { $0 == "/" }
     }
 
     #if canImport(Glibc)
@@ -229,7 +163,7 @@ struct OutboxVFSTests {
         }
     }
 
-    @Test("a commit small enough to stay in the gathered batch fails on a full disk instead of returning unwritten")
+    @Test("a small commit on a full disk fails instead of returning unwritten")
     func fullDiskSmallCommit() async throws {
         try await Self.onSmallDisk(megabytes: 4) { mountPoint in
             let path = mountPoint + "/outbox.sqlite"
@@ -237,9 +171,8 @@ struct OutboxVFSTests {
             try await outbox.setState("probe", "before")
 
             // Every free byte taken: the log can only grow, so the next frame append fails. A state
-            // write changes two 16 KiB pages, so all its frames wait in the batch until the VFS
-            // writes them with the commit's last page (the writer does not sync at commit), where
-            // a failure fails the commit.
+            // write changes two 16 KiB pages; the writer does not sync at commit, but SQLite writes
+            // their frames to the log before the commit returns, and the failed write fails it.
             let fillerPath = try Self.fillDisk(mountPoint)
 
             let refusal = await Self.error { try await outbox.setState("probe", "on a full disk") }
@@ -257,13 +190,13 @@ struct OutboxVFSTests {
         }
     }
 
-    @Test("with no sync at all, a small commit on a full disk fails: its frames are written with its last page")
+    @Test("with no sync at all, a small commit on a full disk fails: its frames are written before it returns")
     func fullDiskUnsyncedCommit() async throws {
         try await Self.onSmallDisk(megabytes: 4) { mountPoint in
             let path = mountPoint + "/plain.sqlite"
-            // A connection of the outbox VFS that never syncs: what reaches the file before the
-            // commit returns is what the VFS itself writes.
-            let queue = try DatabaseQueue(path: OutboxVFS.sqliteName(forPath: path))
+            // A connection that never syncs: what reaches the file before the commit returns is
+            // what SQLite writes in the commit itself.
+            let queue = try DatabaseQueue(path: path)
             try await queue.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA page_size = 16384")
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -271,9 +204,10 @@ struct OutboxVFSTests {
                 try db.execute(sql: "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
                 try db.execute(sql: "INSERT INTO t VALUES ('probe', 'before')")
             }
-            let writesBefore = OutboxVFS.logWrites
+            let logBefore = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
             try await queue.write { db in try db.execute(sql: "UPDATE t SET v = 'second' WHERE k = 'probe'") }
-            #expect(OutboxVFS.logWrites > writesBefore, "the commit's frames were written before it returned")
+            let logAfter = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+            #expect(logAfter > logBefore, "the commit's frames were written before it returned")
 
             let fillerPath = try Self.fillDisk(mountPoint)
 
@@ -290,6 +224,76 @@ struct OutboxVFSTests {
             #expect(after == "after", "commits go on once there is room")
             try queue.close()
         }
+    }
+
+    /// The payload stored for each event id in a copy of the outbox's database file and log,
+    /// as the next start would find them after a crash now: the copy has no shared log index,
+    /// so SQLite rebuilds it from the log file and keeps only commits whose frames check out.
+    static func storedAfterCrash(_ path: String) throws -> [String: [UInt8]] {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-crash-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.copyItem(atPath: path + suffix, toPath: copy + "/outbox.sqlite" + suffix)
+        }
+        return try DatabaseQueue(path: copy + "/outbox.sqlite").read { db in
+            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+            var stored: [String: [UInt8]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, json FROM event JOIN payload USING (seq)") {
+                stored[row["id"]] = [UInt8]((row["json"] as Data))
+            }
+            return stored
+        }
+    }
+
+    @Test("a spilled transaction whose commit-frame checksum rewrite fails is not confirmed; every confirmed commit survives a restart")
+    func failedChecksumRewrite() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        let first = (0..<20).map { event("confirmed-\($0)", padding: 3000) }
+        #expect(try await fixture.append(first) == 20)
+        var confirmed = first
+
+        // A page cache of 8 pages: the transaction below (1.5 MB) spills its pages into the
+        // log long before it commits, and pages it changes again after their spill (the
+        // tables' roots, the last leaves) are rewritten in place, so at commit SQLite
+        // recomputes the checksums of the frames from there on and rewrites their headers,
+        // the last one being the commit frame's. That rewrite fails here.
+        try await fixture.outbox.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = 8") }
+        try LogWriteFault.arm(.commitHeaderRewrite, forFileAt: fixture.path + "-wal")
+        let spilled = (0..<300).map { event("spilled-\($0)", padding: 5000) }
+        let outcome: Result<Int, any Error>
+        do {
+            outcome = .success(try await fixture.append(spilled))
+        } catch {
+            outcome = .failure(error)
+        }
+        let failedWrites = LogWriteFault.disarm()
+        try #require(failedWrites > 0, "the transaction spilled and SQLite rewrote its commit frame's checksum (the write the test fails)")
+
+        switch outcome {
+        case .success:
+            confirmed += spilled
+            Issue.record("the commit was confirmed durable although writing its commit frame's checksum failed")
+        case .failure(let error):
+            #expect((error as? DatabaseError)?.resultCode == .SQLITE_IOERR, "the commit fails with SQLite's I/O error, not \(error)")
+        }
+
+        // A restart now (a crash: the files as they are) finds every confirmed commit.
+        let afterCrash = try Self.storedAfterCrash(fixture.path)
+        let lostInCrash = confirmed.filter { afterCrash[$0.id] != $0.json }.map(\.id)
+        #expect(lostInCrash.count == 0, "confirmed events missing after a restart, e.g. \(lostInCrash.prefix(3))")
+
+        // And so does a clean stop and start.
+        try await fixture.outbox.close()
+        let reopened = try Outbox(path: fixture.path)
+        let pending = try await reopened.pendingWindow(limit: 10_000).count
+        #expect(pending >= confirmed.count, "\(pending) pending events after reopening, \(confirmed.count) confirmed")
+        #expect(try reopened.integrityProblems().isEmpty)
+        try await reopened.close()
+        let afterReopen = try Self.storedAfterCrash(fixture.path)
+        let lostInReopen = confirmed.filter { afterReopen[$0.id] != $0.json }.map(\.id)
+        #expect(lostInReopen.count == 0, "confirmed events missing after reopening, e.g. \(lostInReopen.prefix(3))")
     }
     #endif
 }
