@@ -4,7 +4,8 @@ cuts the power and compares what survived with what the model says (see powercut
 
     powercutfs_test.py [--build-dir DIR]     (root, /dev/fuse, fusermount3, gcc, libfuse3-dev)
 
-Prints one line per check; exits 1 when one fails.
+Prints one line per check; exits 1 when one fails (0 with SKIPPED where FUSE cannot be
+mounted, like the campaign's power phase).
 """
 import argparse
 import hashlib
@@ -247,8 +248,8 @@ def main():
     args = parser.parse_args()
     reason = powercut.available()
     if reason or os.geteuid() != 0:
-        print(f"powercutfs_test: cannot run: {reason or 'needs root'}")
-        return 2
+        print(f"powercutfs_test: SKIPPED, cannot run here: {reason or 'mounting FUSE needs root'}")
+        return 0
     binary = powercut.build(args.build_dir)
     base = tempfile.mkdtemp(prefix="powercutfs-test-")
     scratch = Scratch(binary, base)
