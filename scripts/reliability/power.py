@@ -184,6 +184,8 @@ def _ids_of_db(directory, name, table_sql):
         finally:
             db.close()
     except sqlite3.Error as error:
+        if "no such table" in str(error):
+            return [], True   # created, but its schema never made durable: an empty store
         raise CampaignFailure(f"power: {name} after the cut cannot be read: {error}")
     finally:
         shutil.rmtree(copy, ignore_errors=True)
@@ -249,8 +251,12 @@ def _clean_after_cut(lab):
         shutil.rmtree(day, ignore_errors=True)
 
 
-def phase_power(bin_dir, work, cuts, rng):
-    """`cuts` power cuts at random instants while files stream in; see the module's text."""
+TARGETS = {"agent": ("agent host", 70), "hub": ("hub host", 15), "both": ("both", 15)}
+
+
+def phase_power(bin_dir, work, cuts, rng, targets=("agent", "hub", "both")):
+    """`cuts` power cuts at random instants while files stream in; see the module's text.
+    `targets`: which hosts may lose power (agent 70%, hub 15%, both 15%, among those given)."""
     reason = powercut.available()
     if reason or os.geteuid() != 0:
         log(f"power: skipped ({reason or 'mounting FUSE needs root here'})")
@@ -281,7 +287,7 @@ def phase_power(bin_dir, work, cuts, rng):
             startup = rng.random() < 0.2
             time.sleep(rng.uniform(0.0, 0.4) if startup else rng.uniform(0.4, 2.0))
             totals["startup_cuts"] += startup
-            target = rng.choices(["agent host", "hub host", "both"], weights=[70, 15, 15])[0]
+            target = rng.choices([TARGETS[t][0] for t in targets], weights=[TARGETS[t][1] for t in targets])[0]
             mode = "all" if rng.random() < 0.25 else f"random:{rng.randrange(1 << 31)}"
             if lab.agent is not None and lab.agent.poll() is not None:
                 raise CampaignFailure(f"power: before cut {number} the agent exited by itself with "
@@ -303,9 +309,10 @@ def phase_power(bin_dir, work, cuts, rng):
                 totals["data_dropped"] += int(reply["data_dropped"])
                 totals["ns_dropped"] += int(reply["ns_dropped"])
 
-            # The check: what the agent acknowledged is in its outbox or at the hub.
+            # The check: what the agent acknowledged is still to be sent from its outbox (state
+            # 'pending'; delivered rows are kept there for a while) or at the hub.
             if agent_host in hosts:
-                rows, _ = _ids_of_db(lab.dirs["data"], "outbox.sqlite", "SELECT id FROM event")
+                rows, _ = _ids_of_db(lab.dirs["data"], "outbox.sqlite", "SELECT id FROM event WHERE state = 'pending'")
                 outbox = {row[0] for row in rows}
             else:
                 outbox = _live_outbox_ids(lab)
@@ -333,7 +340,8 @@ def phase_power(bin_dir, work, cuts, rng):
                     log(f"power: LOSS at cut {number} ({target}, {mode}): {name} {missing[:3]} replies {replies}")
             totals["events_checked"] += checked
             cut_log.append({"cut": number, "target": target, "mode": mode, "replies": replies,
-                            "promised_files": len(promised), "outbox": None if outbox is None else len(outbox),
+                            "promised_files": len(promised), "events_checked": checked,
+                            "files_lost": len([l for l in losses if l["cut"] == number]), "outbox": None if outbox is None else len(outbox),
                             "hub": len(hub_view.ids)})
             if losses:
                 # Each file counted once: from here on it is expected at the end anyway.
@@ -361,7 +369,14 @@ def phase_power(bin_dir, work, cuts, rng):
             except CampaignFailure:
                 return False
             leftover = [n for n in os.listdir(lab.dirs["drop"]) if not n.endswith(".tmp")]
-            return expected <= hub_view.ids and not leftover
+            if leftover:
+                return False
+            if expected <= hub_view.ids:
+                return True
+            # Nothing left to send: what is missing now will not come.
+            pending = _live_outbox_ids(lab)
+            return pending is not None and not any(i.startswith("idoc:") for i in pending)
+        time.sleep(2)
         try:
             lab.wait_until(drained, 300, "power: not everything arrived")
         except CampaignFailure:
@@ -370,7 +385,7 @@ def phase_power(bin_dir, work, cuts, rng):
         distinct = set(ids)
         log_offset = _acknowledged(lab, log_offset, committed, acknowledged)
         result = {
-            "phase": "power", "cuts": cuts, "cuts_by_target": {k: totals[k] for k in ("agent host", "hub host", "both")},
+            "phase": "power", "cuts": cuts, "targets": list(targets), "cuts_by_target": {k: totals[k] for k in ("agent host", "hub host", "both")},
             "cuts_by_mode": {"all": totals["all"], "random": totals["random"]}, "startup_cuts": totals["startup_cuts"],
             "pending_data_writes_dropped": totals["data_dropped"], "torn_writes": totals["torn"],
             "pending_namespace_ops_dropped": totals["ns_dropped"],
@@ -416,7 +431,7 @@ def _live_outbox_ids(lab):
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         try:
-            return {row[0] for row in db.execute("SELECT id FROM event")}
+            return {row[0] for row in db.execute("SELECT id FROM event WHERE state = 'pending'")}
         finally:
             db.close()
     except sqlite3.Error as error:
