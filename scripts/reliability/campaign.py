@@ -378,6 +378,8 @@ def run(args):
             summary["phases"].append(power.phase_power(args.bin, work, cuts, random.Random(random.randrange(1 << 30)), targets))
     except CampaignFailure as failure:
         failed = str(failure)
+        if getattr(failure, "result", None):
+            summary["phases"].append(failure.result)
         log(f"FAILED: {failure}")
     finally:
         lab.stop_all()

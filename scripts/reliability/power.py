@@ -412,7 +412,9 @@ def phase_power(bin_dir, work, cuts, rng, targets=("agent", "hub", "both")):
         result["ok"] = not problems
         log("power: " + ("OK " if not problems else "FAILED ") + json.dumps({k: v for k, v in result.items() if k != "losses"}))
         if problems:
-            raise CampaignFailure("power: " + "; ".join(problems) + f" (details: {root}/cuts.json and the report)")
+            failure = CampaignFailure("power: " + "; ".join(problems) + f" (details: {root}/cuts.json and the report)")
+            failure.result = result   # the figures go into the report all the same
+            raise failure
         return result
     finally:
         try:
