@@ -414,4 +414,7 @@ if __name__ == "__main__":
     random.seed(seed)
     log(f"random seed {seed} (repeat with --seed {seed})")
     sys.path.insert(0, HERE)
+    # The phase modules import this file as `campaign`: one module, so that their
+    # CampaignFailure is the one run() catches.
+    sys.modules["campaign"] = sys.modules["__main__"]
     sys.exit(run(args))

@@ -169,7 +169,7 @@ def _ids_of_db(directory, name, table_sql):
     """Reads ids from a copy of an SQLite database (and its WAL) that no process uses."""
     source = os.path.join(directory, name)
     if not os.path.exists(source):
-        return set(), None
+        return []
     copy = os.path.join(os.path.dirname(directory.rstrip("/")), ".readcopy")
     shutil.rmtree(copy, ignore_errors=True)
     os.makedirs(copy)
@@ -185,13 +185,13 @@ def _ids_of_db(directory, name, table_sql):
             db.close()
     except sqlite3.Error as error:
         if "no such table" in str(error):
-            return [], True   # created, but its schema never made durable: an empty store
+            return []   # created, but its schema never made durable: an empty store
         raise CampaignFailure(f"power: {name} after the cut cannot be read: {error}")
     finally:
         shutil.rmtree(copy, ignore_errors=True)
     if integrity != "ok":
         raise CampaignFailure(f"power: {name} after the cut fails quick_check: {integrity}")
-    return rows, True
+    return rows
 
 
 class HubView:
@@ -216,7 +216,7 @@ class HubView:
         self.cursor = after
 
     def reload_from(self, hub_dir):
-        rows, _ = _ids_of_db(hub_dir, "hub.sqlite", "SELECT seq, id FROM event")
+        rows = _ids_of_db(hub_dir, "hub.sqlite", "SELECT seq, id FROM event")
         self.ids = {row[1] for row in rows}
         self.cursor = max((row[0] for row in rows), default=0)
 
@@ -312,7 +312,7 @@ def phase_power(bin_dir, work, cuts, rng, targets=("agent", "hub", "both")):
             # The check: what the agent acknowledged is still to be sent from its outbox (state
             # 'pending'; delivered rows are kept there for a while) or at the hub.
             if agent_host in hosts:
-                rows, _ = _ids_of_db(lab.dirs["data"], "outbox.sqlite", "SELECT id FROM event WHERE state = 'pending'")
+                rows = _ids_of_db(lab.dirs["data"], "outbox.sqlite", "SELECT id FROM event WHERE state = 'pending'")
                 outbox = {row[0] for row in rows}
             else:
                 outbox = _live_outbox_ids(lab)
