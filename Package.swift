@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // MARK: core
@@ -47,7 +49,7 @@ let package = Package(
             path: "Sources/Forwarder"),
         .target(
             name: "OutpostConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["EventModel", .product(name: "Yams", package: "Yams")],
             path: "Sources/OutpostConfig"),
         .target(
             name: "Agent",
@@ -83,9 +85,14 @@ let package = Package(
             dependencies: [
                 "OutpostConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -173,26 +180,34 @@ let package = Package(
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig"], path: "Tests/OutpostConfigTests"),
         .testTarget(name: "IDocXMLTests", dependencies: ["TestSupport", "IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
         .testTarget(name: "IDocFlatTests", dependencies: ["TestSupport", "IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
-        .testTarget(name: "FileDropTests", dependencies: ["FileDrop", "EventModel", .product(name: "Logging", package: "swift-log")], path: "Tests/FileDropTests"),
+        .testTarget(
+            name: "FileDropTests",
+            dependencies: ["FileDrop", "EventModel", "Agent", "Outbox", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/FileDropTests"),
         .testTarget(
             name: "SFTPSourceTests",
             dependencies: [
                 "TestSupport",
-                "SFTPSource", "EventModel",
+                "SFTPSource", "EventModel", "Agent", "Outbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/SFTPSourceTests"),
         .testTarget(
             name: "HubServerTests",
-            dependencies: ["TestSupport", "HubServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "TestSupport", "HubServer", "OutpostConfig", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/HubServerTests"),
         .testTarget(
             name: "HubTLSTests",
             dependencies: [
                 "TestSupport",
                 "HubServer", "HTTPSink", "EventModel", "OutpostConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/HubTLSTests"),
         .testTarget(

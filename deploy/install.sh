@@ -56,7 +56,8 @@ if [[ -z $root ]] && ! id "$name" >/dev/null 2>&1; then
   echo "  created system user $name"
 fi
 install -d -m 0755 "$root/usr/local/bin" "$root/etc/systemd/system" "$doc"
-install -d -m 0750 "$etc" "$state"
+install -d -m 0750 "$etc"
+install -d -m 0700 "$state"   # the outbox holds every document read: owner only
 [[ -z $root ]] && chown "$name:$name" "$state" && chgrp "$name" "$etc"
 
 # Keep the running version for --rollback; install the new one atomically.

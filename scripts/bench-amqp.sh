@@ -87,6 +87,7 @@ write_config "  - {name: erp-queue, type: amqp, url: 'amqp://127.0.0.1:$PORT/%2f
   "  url: http://127.0.0.1:9/v1/events
   token_file: $T/agent/token"
 echo token > "$T/agent/token"
+chmod 600 "$T/agent/token"
 "$OUTPOST_BIN" run --config "$T/agent/outpost.yaml" >"$T/agent/run1.log" 2>&1 & AGENT_PID=$!
 # -ge: the agent's start-up heartbeat waits in the outbox too (the hub is unreachable here).
 SECONDS_TAKEN=$(elapsed_until '[[ "$(pending)" -ge "$COUNT" ]]')

@@ -145,6 +145,7 @@ outpost_run() {
       poll_interval: 100ms, settle: 0s, format: $format, after: delete}"
   fi
   echo "bench-token" >"$WORK/hub.token"
+  chmod 600 "$WORK/hub.token"
   cat >"$WORK/agent.yaml" <<YAML
 agent:
   id: bench-01

@@ -62,9 +62,10 @@ build() {
                 "$c" -o "$out/obj/cyaml-$(basename "$c" .c).o"
         done
         swift_module Yams -D SWIFT_PACKAGE -Xcc -DYAML_DECLARE_STATIC -I "$yams/CYaml/include" -- "$yams"/Yams/*.swift
+        swift_module EventModel -- Sources/EventModel/*.swift
         swift_module OutpostConfig -I "$yams/CYaml/include" -- Sources/OutpostConfig/*.swift
         swiftc -parse-as-library -O -g -sanitize=fuzzer,address -I "$out/obj" -I "$yams/CYaml/include" fuzz/ConfigFuzz.swift \
-            "$out/obj/OutpostConfig.o" "$out/obj/Yams.o" "$out"/obj/cyaml-*.o -o "$bin" ;;
+            "$out/obj/OutpostConfig.o" "$out/obj/EventModel.o" "$out/obj/Yams.o" "$out"/obj/cyaml-*.o -o "$bin" ;;
     batch-decoder)
         swiftc -parse-as-library -O -g -sanitize=fuzzer,address -module-name BatchDecoderFuzz fuzz/BatchDecoderFuzz.swift \
             Sources/HubServer/{CloudEventBatchDecoder,BatchDecodingError,DecodedCloudEvent,JSONByteScanner}.swift -o "$bin" ;;

@@ -56,27 +56,42 @@ extension DropDirectoryProcessor {
         let result: IntakeResult
         do {
             result = try await pickup.submission.result()
+        } catch is InputChangedWhileRead {
+            changedWhileReading(name, pickup)
+            return
         } catch {
             handOverFailed(name, error)
             return
         }
         if let after = try? EntryStatus.of(descriptor: pickup.descriptor, path: path(name)),
            !after.isUnchanged(from: pickup.opened) {
-            logger.warning(
-                "file.changed_while_reading", metadata: ["file": .string(name), "hint": "read again once it settles"])
-            files[name]?.observe(after, now: SystemTime.monotonic())
+            changedWhileReading(name, pickup)
             return
         }
         files[name]?.failures = 0
         switch result {
         case .committed(let events, _, _):
-            recordPickup(name, events: events)
+            recordPickup(name, events: events, read: pickup.opened)
         case .alreadyCommitted:
-            recordPickup(name, events: 0)
+            recordPickup(name, events: 0, read: pickup.opened)
         case .rejected(let rejection, let sha256):
             source.updateStatus { $0.filesRejected += 1 }
-            relocate(name, .quarantine(QuarantineReason(
-                rejection: rejection, sha256: sha256, size: pickup.opened.size, rejectedAt: SystemTime.wall())))
+            relocate(
+                name,
+                .quarantine(QuarantineReason(
+                    rejection: rejection, sha256: sha256, size: pickup.opened.size, rejectedAt: SystemTime.wall())),
+                read: pickup.opened)
+        }
+    }
+
+    /// The file changed while it was read: it is read again once it settles. The intake
+    /// rolled back what it read (``InputChangedWhileRead``), or, when it changed only after
+    /// the commit, the committed events are those of a whole, unchanged version.
+    private func changedWhileReading(_ name: String, _ pickup: Pickup) {
+        logger.warning(
+            "file.changed_while_reading", metadata: ["file": .string(name), "hint": "read again once it settles"])
+        if let after = try? EntryStatus.of(descriptor: pickup.descriptor, path: path(name)) {
+            files[name]?.observe(after, now: SystemTime.monotonic())
         }
     }
 
@@ -93,8 +108,10 @@ extension DropDirectoryProcessor {
             return
         }
         source.updateStatus { $0.filesRejected += 1 }
-        relocate(name, .quarantine(QuarantineReason(
-            rejection: rejection, sha256: nil, size: status.size, rejectedAt: SystemTime.wall())))
+        relocate(
+            name,
+            .quarantine(QuarantineReason(rejection: rejection, sha256: nil, size: status.size, rejectedAt: SystemTime.wall())),
+            read: status)
     }
 
     /// Layers 2 and 3 of the writer check (layer 1, the inotify mark, is `openMark`);
@@ -180,14 +197,14 @@ extension DropDirectoryProcessor {
             ])
     }
 
-    private func recordPickup(_ name: String, events: Int) {
+    private func recordPickup(_ name: String, events: Int, read: EntryStatus) {
         let now = SystemTime.wall()
         source.updateStatus {
             $0.filesPickedUp += 1
             $0.lastPickupAt = now
         }
         logger.info("file.committed", metadata: ["file": .string(name), "events": .stringConvertible(events)])
-        relocate(name, .acknowledge)
+        relocate(name, .acknowledge, read: read)
     }
 
     static let reasonSuffix = QuarantineReason.fileSuffix

@@ -97,7 +97,7 @@ final class DropDirectoryProcessor {
     private func rescan(now: Double) {
         nextRescan = now + settings.rescanInterval
         if !watching { watchDirectory() }
-        let listing: DirectoryListing
+        var listing: DirectoryListing
         do {
             listing = try DirectoryListing.read(settings.directory)
             directoryErrorReported = false
@@ -112,6 +112,11 @@ final class DropDirectoryProcessor {
                 directoryErrorReported = true
             }
             return
+        }
+        let claims = listing.names.filter { ClaimName.original(of: $0) != nil }
+        if !claims.isEmpty {
+            restoreClaims(claims)
+            if let again = try? DirectoryListing.read(settings.directory) { listing = again }
         }
         undecodableNames = Set(listing.undecodableNames)
         markers = Set(listing.names.filter(filter.isMarker))
@@ -137,7 +142,7 @@ final class DropDirectoryProcessor {
     }
 
     /// Records the current `lstat` of `name`.
-    private func observe(_ name: String, now: Double) {
+    func observe(_ name: String, now: Double) {
         let status: EntryStatus?
         do {
             status = try EntryStatus.of(path: path(name))

@@ -12,7 +12,9 @@ import Synchronization
 /// ``OpenWriterProbe`` for the layered check), oldest mtime first, one file at a time.
 /// Symlinks are never followed, other non-regular entries and oversized files are
 /// quarantined without being read, and a failed submission leaves the file in place to be
-/// retried with backoff: no file is ever lost or overwritten.
+/// retried with backoff: no file is ever lost or overwritten. Only the very file that was
+/// read is archived, deleted or quarantined: a file a writer puts under the same name while
+/// the first is read or committed stays for the next pickup.
 public final class FileDropSource: Sendable {
     /// The settings this source runs with.
     public let settings: FileDropSettings
@@ -20,13 +22,21 @@ public final class FileDropSource: Sendable {
     private let logger: Logger
     private let board = Mutex(FileDropStatus())
     private let running = Atomic<Bool>(false)
+    /// See ``init(settings:intake:logger:beforeClaim:)``.
+    let beforeClaim: (@Sendable (String) -> Void)?
 
     /// - Parameters:
     ///   - settings: directory, patterns, timings and where files go afterwards.
     ///   - intake: the agent side every document (or rejection) is handed to.
     ///   - logger: gets `source` metadata added.
-    public init(settings: FileDropSettings, intake: any DocumentIntake, logger: Logger) {
+    ///   - beforeClaim: called with a file's name right before a handled file is claimed to be
+    ///     archived, deleted or quarantined (tests put another file under the name there).
+    public init(
+        settings: FileDropSettings, intake: any DocumentIntake, logger: Logger,
+        beforeClaim: (@Sendable (String) -> Void)? = nil
+    ) {
         self.settings = settings
+        self.beforeClaim = beforeClaim
         self.intake = intake
         var logger = logger
         logger[metadataKey: "source"] = .string(settings.name)

@@ -41,6 +41,12 @@ enum FileRelocator {
         (0..<10_000).lazy.map { $0 == 0 ? name : "\(name).\($0)" }
     }
 
+    /// Renames `source` to `destination` (in the same directory), never replacing an entry;
+    /// `false` when `destination` exists. Not synced: the move that follows syncs.
+    static func rename(_ source: String, to destination: String) throws(SystemCallError) -> Bool {
+        try place(source, at: destination)
+    }
+
     /// Removes `path` and makes the removal durable.
     static func remove(_ path: String) throws(SystemCallError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw SystemCallError("unlink", path) }

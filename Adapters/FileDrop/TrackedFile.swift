@@ -26,6 +26,9 @@ struct TrackedFile {
     var unreadableReported = false
     /// Set when the file is committed but could not be moved or deleted yet.
     var pendingRelocation: Relocation?
+    /// The file as it was read and committed, when `pendingRelocation` is set: only that
+    /// file is ever moved or deleted.
+    var committedStatus: EntryStatus?
 
     init(status: EntryStatus, now: Double) {
         self.status = status

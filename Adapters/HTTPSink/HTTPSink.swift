@@ -12,29 +12,37 @@ import NIOHTTP1
 /// Maps the hub's answers onto ``DeliveryOutcome``: 2xx delivered (with the events the hub
 /// names as rejected), 401/403, 404/405 and 3xx pause, 413 too large, 408/425/429/5xx and network
 /// errors retry (honouring `Retry-After`), other 4xx reject.
+///
+/// Given several URLs (replicas of one hub on one database), batches take turns among them, so
+/// the forwarder's concurrent lanes spread over the replicas; a replica that does not answer or
+/// answers 5xx is set aside for a while (``ReplicaRotation``) and the batch goes to the next one
+/// at once. Sending a batch again elsewhere is safe: event ids are stored once.
 public final class HTTPSink: EventSink {
     public let description: String
-    private let url: String
+    private let urls: [String]
     private let authorization: String?
     private let timeout: TimeAmount
     private let client: HTTPClient
     private let metricsFactory: any MetricsFactory
+    private let rotation: ReplicaRotation
 
     /// - Parameters:
-    ///   - url: the hub's events endpoint, e.g. `http://127.0.0.1:8080/v1/events`.
+    ///   - urls: the hub's events endpoint, e.g. `http://127.0.0.1:8080/v1/events`, or one per replica.
     ///   - token: the agent's bearer token (never logged).
     ///   - requestTimeout: seconds one request may take.
     ///   - tls: TLS settings for `https://` hubs.
     ///   - metricsFactory: where `outpost_hub_responses_total{code}` is counted.
     public init(
-        url: String, token: String?, requestTimeout: Double, tls: HTTPSinkTLS = .init(), maxConnections: Int = 8,
+        urls: [String], token: String?, requestTimeout: Double, tls: HTTPSinkTLS = .init(), maxConnections: Int = 8,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws {
-        self.url = url
+        precondition(!urls.isEmpty, "an HTTP sink needs at least one URL")
+        self.urls = urls
+        self.rotation = ReplicaRotation(count: urls.count)
         self.metricsFactory = metricsFactory
         self.authorization = token.map { "Bearer " + $0 }
         self.timeout = .milliseconds(Int64(requestTimeout * 1000))
-        self.description = "http-sink(\(HTTPSink.redacted(url)))"
+        self.description = "http-sink(\(urls.map(HTTPSink.redacted).joined(separator: ", ")))"
         var config = HTTPClient.Configuration()
         config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(requestTimeout * 1000)))
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
@@ -49,24 +57,52 @@ public final class HTTPSink: EventSink {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
+    /// One hub at `url`.
+    public convenience init(
+        url: String, token: String?, requestTimeout: Double, tls: HTTPSinkTLS = .init(), maxConnections: Int = 8,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) throws {
+        try self.init(
+            urls: [url], token: token, requestTimeout: requestTimeout, tls: tls, maxConnections: maxConnections,
+            metricsFactory: metricsFactory)
+    }
+
     public func deliver(_ batch: [OutboundEvent]) async -> DeliveryOutcome {
+        let body = ByteBuffer(bytes: CloudEventBatch.body(batch))
+        var outcome = DeliveryOutcome.retry(after: nil, reason: "no hub URL")
+        for replica in rotation.order() {
+            let (status, result) = await post(body, to: urls[replica])
+            outcome = result
+            // Another replica may take what this one could not (no answer, 5xx); anything else
+            // (stored, throttled, refused) is the hub's word, the same at every replica.
+            guard urls.count > 1, status.map({ (500..<600).contains($0) }) ?? true else {
+                rotation.succeeded(replica)
+                return result
+            }
+            rotation.failed(replica)
+        }
+        return outcome
+    }
+
+    /// Posts `body` to `url`: the hub's status (`nil` without an answer) and the outcome.
+    private func post(_ body: ByteBuffer, to url: String) async -> (status: Int?, DeliveryOutcome) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/cloudevents-batch+json")
         request.headers.add(name: "Accept", value: "application/json")
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        let body = CloudEventBatch.body(batch)
-        request.body = .bytes(ByteBuffer(bytes: body))
+        request.body = .bytes(body)
         do {
             let response = try await client.execute(request, timeout: timeout)
             let answer = try await response.body.collect(upTo: 4 << 20)
             countResponse(String(response.status.code))
-            return HTTPSink.outcome(
+            return (Int(response.status.code), HTTPSink.outcome(
                 status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"),
-                body: Array(answer.readableBytesView))
+                body: Array(answer.readableBytesView)))
         } catch {
             countResponse("error")
-            return .retry(after: nil, reason: "hub unreachable: \(error)")
+            let where_ = urls.count > 1 ? " at \(HTTPSink.redacted(url))" : ""
+            return (nil, .retry(after: nil, reason: "hub unreachable\(where_): \(error)"))
         }
     }
 

@@ -3,6 +3,7 @@ import NIOSSL
 
 /// TLS settings for an `https://` hub: a custom CA bundle and an optional client
 /// certificate for mutual TLS. Empty means the system trust store and no client certificate.
+/// TLS 1.2 is the oldest version offered, whatever else is set.
 public struct HTTPSinkTLS: Sendable, Equatable {
     public var caFile: String?
     public var clientCertFile: String?
@@ -14,9 +15,9 @@ public struct HTTPSinkTLS: Sendable, Equatable {
         self.clientKeyFile = clientKeyFile
     }
 
-    func makeConfiguration() throws -> TLSConfiguration? {
-        guard caFile != nil || clientCertFile != nil else { return nil }
+    func makeConfiguration() throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
         if let caFile {
             tls.trustRoots = .file(caFile)
         }

@@ -56,7 +56,15 @@ struct HostKeyVerifier {
         // (a key type it does not know, a @cert-authority marker); such lines are skipped.
         // Each line is passed with its newline: libssh2 1.10 drops a line's last byte as if it
         // were one, which would cut the key short and make every entry a mismatch.
-        for line in contents.split(separator: 0x0A) where !line.isEmpty {
+        for (index, line) in contents.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            if Self.isRevoked(offered, by: line) {
+                throw .hostKey(
+                    "host key of \(hostName) (\(offered.typeName) \(offered.fingerprint)) is revoked by known_hosts_file "
+                        + "\(file) line \(index + 1) (@revoked): refused. The server must get a new host key; add that one "
+                        + "once its operator has confirmed it. The source stays stopped until then")
+            }
+            // libssh2 reads no markers (@revoked, @cert-authority): such lines are left out.
+            guard !line.isEmpty, line.first != UInt8(ascii: "@") else { continue }
             let terminated = Array(line) + [0x0A]
             _ = terminated.withUnsafeBytes { raw in
                 libssh2_knownhost_readline(
@@ -80,6 +88,20 @@ struct HostKeyVerifier {
                     + "if that is the server's key (ask its operator: ssh-keygen -lf on the server's host key), add it "
                     + "(ssh-keyscan -p \(settings.port) \(settings.host) >> \(file)) or set host_key_fingerprint: \(offered.fingerprint)")
         }
+    }
+
+    /// Whether `line` is a `@revoked <hosts> <type> <base64 key>` entry for the offered key.
+    /// The key is refused whatever the line's host patterns say, as OpenSSH does.
+    static func isRevoked(_ offered: OfferedKey, by line: Data) -> Bool {
+        isRevoked(UnsafeRawBufferPointer(start: offered.blob, count: offered.length), by: Array(line))
+    }
+
+    static func isRevoked(_ key: UnsafeRawBufferPointer, by line: [UInt8]) -> Bool {
+        let fields = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D })
+        guard fields.count >= 4, fields[0].elementsEqual("@revoked".utf8),
+              let blob = Data(base64Encoded: Data(fields[3]))
+        else { return false }
+        return blob.elementsEqual(key)
     }
 
     private static func offeredKey(_ session: OpaquePointer) throws(SSHFailure) -> OfferedKey {

@@ -20,6 +20,10 @@ struct RemoteEntry: Sendable, Equatable {
     /// File name without directory.
     var name: String
     var attributes: RemoteAttributes
+
+    /// The path under the file's own name: `path`, or for a claimed file (whose `path` is
+    /// its claim name) the path it had before it was claimed.
+    var namedPath: String { RemotePoller.directoryPart(of: path) + name }
 }
 
 /// The result of listing `remote_dir` (and its subdirectories when recursive).

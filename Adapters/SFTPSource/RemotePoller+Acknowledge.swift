@@ -10,10 +10,17 @@ extension RemotePoller {
     /// and the reply is read before the next removal or at the end of the poll
     /// (``finishRemoval()``); until then the file counts as still to be acknowledged.
     func acknowledge(_ relativePath: String) async throws(SSHFailure) {
-        guard let file = files[relativePath], let handled = file.handled, handled.disposition != .leave else { return }
+        guard let file = files[relativePath], let handled = file.handled else { return }
+        guard handled.disposition != .leave else {
+            // Refused and left on the server: under its own name, where the partner sees it.
+            if file.originalRelativePath != nil { try await giveBack(relativePath) }
+            return
+        }
         let entry = file.entry
-        let marker = filter.marker(for: entry.path)
-        if handled.disposition == .acknowledge, case .delete = settings.after, marker == nil {
+        let marker = filter.marker(for: entry.namedPath)
+        let claimed = file.originalRelativePath != nil
+        source.beforeAcknowledge?(entry.namedPath)
+        if handled.disposition == .acknowledge, case .delete = settings.after, marker == nil, claimed {
             let path = entry.path
             removalsAwaitingReply[path] = relativePath
             apply(try await client.perform { connection, _ throws(SSHFailure) in try connection.sendRemoval(path) })
@@ -23,16 +30,38 @@ extension RemotePoller {
         let after = settings.after
         let errorDirectory = settings.errorDirectory
         let sourceName = settings.name
-        let outcome: (destination: String?, warning: String?)
+        let outcome: (destination: String?, warning: String?)?
         do {
             outcome = try await client.perform { connection, _ throws(SSHFailure) in
-                try Self.perform(
+                // Not claimed (the server refused the rename): the file under the name is
+                // checked first. SFTP v3 mtimes are whole seconds, so a file renamed over the
+                // name is told apart by its size or its mtime second. Without claims a file
+                // is read only after its size and mtime stayed the same across listings at
+                // least one second apart (``isReady``), so a file written after that has a
+                // later mtime second; only a writer that sets the old mtime back (cp -p,
+                // rsync -t) on a file of the very same size goes unnoticed, which only the
+                // claim rules out.
+                if !claimed {
+                    guard let current = try connection.stat(entry.path), current.isUnchanged(from: entry.attributes)
+                    else { return nil }
+                }
+                return try Self.perform(
                     handled.disposition, on: entry, after: after, errorDirectory: errorDirectory,
                     sourceName: sourceName, marker: marker, connection: connection)
             }
         } catch {
             if error.breaksConnection { throw error }
             acknowledgementFailed(relativePath, error)
+            return
+        }
+        guard let outcome else {
+            files[relativePath] = nil
+            logger.warning(
+                "file.replaced_before_acknowledge",
+                metadata: [
+                    "file": .string(entry.path),
+                    "hint": "the file read is committed; the file now under its name is picked up as a new one",
+                ])
             return
         }
         acknowledged(relativePath, destination: outcome.destination, warning: outcome.warning)

@@ -72,8 +72,10 @@ extension RemotePoller {
 
     /// Downloads one file into a free staging slot and begins its submission; nil when there
     /// is nothing to submit (gone, changed, too large, unreadable).
-    private func download(_ relativePath: String, busySlots: [Int]) async throws(SSHFailure) -> InFlightFile? {
-        guard let file = files[relativePath] else { return nil }
+    private func download(_ listedPath: String, busySlots: [Int]) async throws(SSHFailure) -> InFlightFile? {
+        guard files[listedPath] != nil, let relativePath = try await claim(listedPath),
+              let file = files[relativePath]
+        else { return nil }
         let entry = file.entry
         let resumable = staged.firstIndex {
             $0.map { $0.relativePath == relativePath && $0.attributes.isUnchanged(from: entry.attributes) } ?? false
@@ -112,7 +114,9 @@ extension RemotePoller {
             // A broken connection keeps a partial staging file: the next download resumes it.
             if error.breaksConnection { throw error }
             forgetStaged(slot)
-            downloadFailed(relativePath, error)
+            // Not readable now: its name back (a claim would hide it), then retried later.
+            let tracked = file.originalRelativePath != nil && !error.isNoSuchFile ? try await giveBack(relativePath) : relativePath
+            if let tracked { downloadFailed(tracked, error) }
             return nil
         }
         if case .complete = result {
@@ -131,7 +135,10 @@ extension RemotePoller {
             files[relativePath] = nil
             logger.debug("file.vanished", metadata: ["file": .string(entry.path)])
         case .changed(let attributes):
-            files[relativePath]?.observe(attributes, now: .now)
+            // Claimed, but not the file listed (replaced just before the claim) or still being
+            // written: its name back, and it settles afresh.
+            let tracked = file.originalRelativePath != nil ? try await giveBack(relativePath) : relativePath
+            if let tracked { files[tracked]?.observe(attributes, now: .now) }
             logger.debug("file.changed_while_reading", metadata: ["file": .string(entry.path), "hint": "read again once it settles"])
         case .tooLarge(let attributes):
             try await refuseUnread(relativePath, attributes: attributes)

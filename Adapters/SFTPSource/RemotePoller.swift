@@ -29,6 +29,9 @@ final class RemotePoller {
     var reportedUndecodableNames: Set<String> = []
     var reportedUnreadableDirectories: Set<String> = []
     var wasConnected = false
+    /// The server refused to let this user rename a file to its claim name: files are not
+    /// claimed, their attributes are checked before they are moved or deleted.
+    var claimsRefused = false
     var schedule: ListingSchedule
 
     /// Seconds before a file the server refuses to open is tried again.
@@ -62,13 +65,14 @@ final class RemotePoller {
             logger.info("sftp.connected", metadata: ["outpost.server": .string(settings.endpointDescription)])
             wasConnected = true
         }
-        apply(listing, now: .now)
+        let unclaimed = apply(listing, now: .now)
         source.updateStatus {
             $0.connected = true
             $0.lastError = nil
             $0.lastPollAt = SFTPSource.wallClock()
         }
         publishStatus()
+        try await restoreClaims(unclaimed)
         try await retryPendingAcknowledgements()
         try await handOverReadyFiles()
         try await finishRemoval()
@@ -107,7 +111,8 @@ final class RemotePoller {
 
     // MARK: listing
 
-    private func apply(_ listing: RemoteListing, now: ContinuousClock.Instant) {
+    /// Records a listing; returns the claimed files found that this source does not track.
+    private func apply(_ listing: RemoteListing, now: ContinuousClock.Instant) -> [RemoteEntry] {
         for name in listing.undecodableNames where reportedUndecodableNames.insert(name).inserted {
             logger.warning("file.name_not_utf8", metadata: ["file": .string(name), "hint": "rename it on the server to pick it up"])
         }
@@ -115,8 +120,18 @@ final class RemotePoller {
             logger.warning("directory.unreadable", metadata: ["outpost.directory": .string(directory), "error": .string(reason), "hint": "skipped"])
         }
         var present: Set<String> = []
+        var unclaimed: [RemoteEntry] = []
         markers = []
         for entry in listing.entries where entry.attributes.kind == .regular {
+            if ClaimName.original(of: entry.name) != nil {
+                if files[entry.relativePath] == nil {
+                    unclaimed.append(entry)
+                } else {
+                    present.insert(entry.relativePath)
+                    files[entry.relativePath]?.observe(entry.attributes, now: now)
+                }
+                continue
+            }
             if filter.isMarker(entry.name) {
                 markers.insert(entry.relativePath)
                 continue
@@ -135,19 +150,25 @@ final class RemotePoller {
             else { continue }
             forgetStaged(slot)
         }
+        return unclaimed
     }
 
     /// Ready: not yet handled, not held back, and settled or released by its done marker.
+    /// Without claims (``claimsRefused``) a file must also have kept its size and mtime for a
+    /// second, marker or not: see ``acknowledge(_:)`` for why.
     func isReady(_ path: String, _ file: TrackedRemoteFile, now: ContinuousClock.Instant) -> Bool {
         guard file.handled == nil, file.notBefore.map({ now >= $0 }) ?? true else { return false }
-        if let marker = filter.marker(for: path) { return markers.contains(marker) }
+        if claimsRefused, !file.isSettled(now: now, settle: 1) { return false }
+        if let marker = filter.marker(for: file.originalRelativePath ?? path) { return markers.contains(marker) }
         return file.isSettled(now: now, settle: settings.settle)
     }
 
     /// Seconds until the next listing (``ListingSchedule``).
     func nextListingDelay(now: ContinuousClock.Instant) -> Double {
         let settling = files.lazy
-            .filter { path, file in file.handled == nil && file.notBefore == nil && self.filter.marker(for: path) == nil }
+            .filter { path, file in
+                file.handled == nil && file.notBefore == nil && self.filter.marker(for: file.originalRelativePath ?? path) == nil
+            }
             .map { ListingSchedule.SettlingFile(changedAt: $0.value.changedAt, listings: $0.value.listings) }
         return schedule.delay(settling: settling, now: now)
     }

@@ -20,13 +20,22 @@ public final class SFTPSource: Sendable {
     private let logger: Logger
     private let board = Mutex(SFTPSourceStatus())
     private let running = Atomic<Bool>(false)
+    /// See ``init(settings:intake:logger:beforeAcknowledge:)``.
+    let beforeAcknowledge: (@Sendable (String) -> Void)?
 
     /// - Parameters:
     ///   - settings: server, credentials files, directories and timings.
     ///   - intake: the agent side every document (or rejection) is handed to.
     ///   - logger: gets `source` metadata added.
-    public init(settings: SFTPSourceSettings, intake: any DocumentIntake, logger: Logger) {
+    ///   - beforeAcknowledge: called with a handled file's remote path (under its own name)
+    ///     right before the source moves or deletes it (tests put another file under the
+    ///     name there).
+    public init(
+        settings: SFTPSourceSettings, intake: any DocumentIntake, logger: Logger,
+        beforeAcknowledge: (@Sendable (String) -> Void)? = nil
+    ) {
         self.settings = settings
+        self.beforeAcknowledge = beforeAcknowledge
         self.intake = intake
         var logger = logger
         logger[metadataKey: "source"] = .string(settings.name)

@@ -171,6 +171,31 @@ extension SSHConnection {
         throw .refused(operation: "rename (no free name after 10000 suffixes)", path: remoteJoin(directory, name), code: 11)
     }
 
+    /// How ``rename(_:to:)`` ended when the session survived.
+    enum RenameOutcome: Equatable {
+        case renamed
+        /// `destination` exists; nothing was renamed.
+        case taken
+        /// `path` is gone.
+        case vanished
+        /// The server does not let this user rename `path` there.
+        case refused(SSHFailure)
+    }
+
+    /// Renames `path` to `destination`, never replacing a file (an SFTP v3 rename fails when
+    /// the target exists; OpenSSH makes it with link(2) and unlink(2)).
+    func rename(_ path: String, to destination: String) throws(SSHFailure) -> RenameOutcome {
+        let flags = Int(LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE)
+        if libssh2_sftp_rename_ex(sftp, path, UInt32(path.utf8.count), destination, UInt32(destination.utf8.count), flags) == 0 {
+            return .renamed
+        }
+        let failure = sftpFailure("rename", path)
+        if failure.breaksConnection { throw failure }
+        if try stat(path) == nil { return .vanished }
+        if try stat(destination) != nil { return .taken }
+        return .refused(failure)
+    }
+
     /// Removes `path`; a file already gone counts as removed.
     func remove(_ path: String) throws(SSHFailure) {
         // The removal in flight is finished first, so that removals end in the order they were

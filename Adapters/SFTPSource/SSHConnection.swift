@@ -182,6 +182,7 @@ final class SSHConnection {
         let userLength = UInt32(user.utf8.count)
         var refusals: [String] = []
         if let keyFile = settings.privateKeyFile {
+            try SecretFile.checkMode(keyFile, key: "private_key_file")
             var passphrase = try settings.passphraseFile.map { file throws(SSHFailure) in try SecretFile.read(file, key: "passphrase_file") }
             defer { SecretFile.wipe(&passphrase) }
             let rc: Int32 = passphrase.withCString { phrase in

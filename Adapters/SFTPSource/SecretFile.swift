@@ -1,3 +1,4 @@
+import EventModel
 import Foundation
 
 /// Reads one-line secrets (passphrase, password) for the moment they are needed.
@@ -7,6 +8,7 @@ import Foundation
 enum SecretFile {
     /// The file's first line, without its line ending, NUL-terminated.
     static func read(_ path: String, key: String) throws(SSHFailure) -> [CChar] {
+        try checkMode(path, key: key)
         guard var data = FileManager.default.contents(atPath: path) else {
             throw .authentication("cannot read \(key) \(path); create it (one line) readable by the outpost user")
         }
@@ -19,6 +21,11 @@ enum SecretFile {
         }
         bytes.append(0)
         return bytes
+    }
+
+    /// Refuses a secret file (or private key) readable by group or others.
+    static func checkMode(_ path: String, key: String) throws(SSHFailure) {
+        if let problem = SecretFilePermissions.problem(path: path, key: key) { throw .authentication(problem) }
     }
 
     /// Overwrites the secret's bytes, then drops it.

@@ -25,12 +25,13 @@ struct StagingArea {
 
     func path(_ slot: Int) -> String { directory + (slot == 0 ? "/download.partial" : "/download.partial.\(slot)") }
 
-    /// Creates the directory (and parents) and removes whatever a previous run left in it.
+    /// Creates the directory (and parents, owner only: staged files are documents) and
+    /// removes whatever a previous run left in it.
     func prepare() throws(SFTPSourceError) {
         var prefix = directory.hasPrefix("/") ? "" : "."
         for component in directory.split(separator: "/") {
             prefix += "/" + component
-            if mkdir(prefix, 0o750) != 0, errno != EEXIST {
+            if mkdir(prefix, 0o700) != 0, errno != EEXIST {
                 throw .stagingUnavailable(directory: directory, detail: "mkdir \(prefix): \(String(cString: strerror(errno)))")
             }
         }

@@ -34,6 +34,9 @@ struct TrackedRemoteFile {
     var permissionReported = false
     /// Set once intake has committed the file's events or its rejection.
     var handled: Handled?
+    /// Set when the file is claimed (renamed to a ``ClaimName``, `entry` names the claim):
+    /// the relative path it was listed under before.
+    var originalRelativePath: String?
 
     init(entry: RemoteEntry, now: ContinuousClock.Instant) {
         self.entry = entry
@@ -47,7 +50,9 @@ struct TrackedRemoteFile {
         } else {
             var fresh = entry
             fresh.attributes = attributes
+            let original = originalRelativePath
             self = TrackedRemoteFile(entry: fresh, now: now)
+            originalRelativePath = original
         }
     }
 

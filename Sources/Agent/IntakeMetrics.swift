@@ -20,6 +20,13 @@ public struct IntakeMetrics: Sendable {
             .increment(by: Int(clamping: bytes))
     }
 
+    /// Events kept as dead letters because their id was taken by another document:
+    /// `outpost_id_conflicts_total{source}`.
+    func idConflicts(source: String, count: Int) {
+        Counter(label: "outpost_id_conflicts_total", dimensions: [("source", source)], factory: factory)
+            .increment(by: count)
+    }
+
     /// A quarantined input: `outpost_rejections_total{source,reason}`.
     func rejected(source: String, reason: String) {
         Counter(label: "outpost_rejections_total", dimensions: [("source", source), ("reason", reason)], factory: factory)

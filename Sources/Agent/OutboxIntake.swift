@@ -20,6 +20,7 @@ public final class OutboxIntake: DocumentIntake {
     let logger: Logger
     let onCommit: @Sendable () -> Void
     let metrics: IntakeMetrics
+    let stageHook: (@Sendable (IntakeStage, IncomingDocument) -> Void)?
     private let pickups = Mutex<[String: Double]>([:])
     private let turns = CommitTurns()
 
@@ -28,11 +29,13 @@ public final class OutboxIntake: DocumentIntake {
     ///   - gate: watermarks and disk floor; nil accepts always (tests, `parse`).
     ///   - onCommit: called after each commit (wakes the forwarder).
     ///   - metrics: where received documents and rejections are counted.
+    ///   - stageHook: called as each step of an input begins (tests change the input there).
     public init(
         outbox: Outbox, codecs: [DocumentFormat: any DocumentCodec], agentID: String, region: String,
         limits: CodecLimits = .default, gate: IntakeGate?, logger: Logger, onCommit: @escaping @Sendable () -> Void = {},
-        metrics: IntakeMetrics = IntakeMetrics()
+        metrics: IntakeMetrics = IntakeMetrics(), stageHook: (@Sendable (IntakeStage, IncomingDocument) -> Void)? = nil
     ) {
+        self.stageHook = stageHook
         self.metrics = metrics
         self.outbox = outbox
         self.codecs = codecs
@@ -75,6 +78,10 @@ public final class OutboxIntake: DocumentIntake {
         logger.debug("intake.picked_up", metadata: [
             "source": "\(document.sourceName)", "file": "\(document.fileName)", "outpost.bytes": "\(document.size)",
         ])
+        // Hash and decoder read the input one after the other: compared again before the
+        // commit, a file that changed in between (or during either) commits nothing.
+        let before = InputSnapshot.of(document.input)
+        stageHook?(.hashing, document)
         let sha = try await InputHasher.sha256(of: document.input)
         let origin = DocumentOrigin(
             agentID: agentID, region: region, sourceName: document.sourceName, fileName: document.fileName,
@@ -84,6 +91,7 @@ public final class OutboxIntake: DocumentIntake {
         let job: Result<DecodeJob, DocumentRejection>
         do {
             let codec = try CodecSelection.codec(for: document.input, configured: document.format, among: codecs)
+            stageHook?(.decoding, document)
             job = .success(DecodeJob(document.input, codec: codec, limits: limits, origin: origin))
         } catch let rejection as DocumentRejection {
             job = .failure(rejection)
@@ -91,11 +99,11 @@ public final class OutboxIntake: DocumentIntake {
         await turns.wait(for: turn)
         do {
             let decoding = try job.get()
-            let (counts, commit) = try await commitEvents(of: decoding, origin: origin, size: document.size)
+            let (counts, commit) = try await commitEvents(of: decoding, document: document, origin: origin, before: before)
             await decoding.finished()
             turns.finish(turn)
             turnPassed = true
-            guard let (events, inserted) = counts else {
+            guard let (events, inserted, conflicts) = counts else {
                 // The receipt may be a commit of the same content not yet synced.
                 try await outbox.waitUntilDurable()
                 logger.info("intake.already_committed", metadata: [
@@ -103,9 +111,20 @@ public final class OutboxIntake: DocumentIntake {
                 ])
                 return .alreadyCommitted(sha256: sha)
             }
+            stageHook?(.syncing, document)
             try await outbox.waitUntilDurable(commit)
             onCommit()
             metrics.committed(source: document.sourceName, events: inserted, bytes: document.size)
+            if !conflicts.isEmpty {
+                metrics.idConflicts(source: document.sourceName, count: conflicts.count)
+                logger.warning("intake.id_conflict", metadata: [
+                    "source": "\(document.sourceName)", "file": "\(document.fileName)",
+                    "outpost.event.id": "\(conflicts.prefix(10).joined(separator: ","))",
+                    "outpost.conflicts": "\(conflicts.count)",
+                    "hint": .string("the outbox already held these ids with other data; each new version is a dead "
+                        + "letter with reason id_conflict: outpost dlq list, then replay or purge"),
+                ])
+            }
             logger.info("intake.committed", metadata: [
                 "source": "\(document.sourceName)", "file": "\(document.fileName)",
                 "events": "\(events)", "outpost.inserted": "\(inserted)",
@@ -114,6 +133,11 @@ public final class OutboxIntake: DocumentIntake {
             return .committed(events: events, inserted: inserted, sha256: sha)
         } catch let rejection as DocumentRejection {
             await (try? job.get())?.finished()
+            // A refusal of a file that changed meanwhile may be a refusal of a half-written
+            // version: the file is read again once it settles instead.
+            if let before, InputSnapshot.of(document.input) != before {
+                throw InputChangedWhileRead(fileName: document.fileName)
+            }
             try await commitRejection(
                 origin: origin, fingerprint: sha, size: document.size, rejection: rejection, quarantinedAs: nil,
                 receiptSHA: sha)
@@ -130,16 +154,22 @@ public final class OutboxIntake: DocumentIntake {
     /// this content was committed before (then nothing is inserted and the job is stopped).
     /// Returns before the commit is durable: the caller waits for that.
     private func commitEvents(
-        of job: DecodeJob, origin: DocumentOrigin, size: Int64
-    ) async throws -> ((events: Int, inserted: Int)?, OutboxCommit) {
+        of job: DecodeJob, document: IncomingDocument, origin: DocumentOrigin, before: InputSnapshot?
+    ) async throws -> ((events: Int, inserted: Int, conflicts: [String])?, OutboxCommit) {
+        let size = document.size
+        let stageHook = self.stageHook
         let logger = self.logger
         let debugLog = logger.logLevel <= .debug
-        return try await outbox.commitBeforeSync { tx -> (events: Int, inserted: Int)? in
+        return try await outbox.commitBeforeSync { tx -> (events: Int, inserted: Int, conflicts: [String])? in
             defer { job.cancel() }
             // Checked in the transaction that would add the events: no window between the
             // check and the commit.
             if let receipt = try tx.receipt(source: origin.sourceName, sha256: origin.fileSHA256),
                receipt.outcome == .committed {
+                // What was hashed is committed; the file must still be what was hashed.
+                if let before, InputSnapshot.of(document.input) != before {
+                    throw InputChangedWhileRead(fileName: document.fileName)
+                }
                 return nil
             }
             while let chunk = try job.handoff.take() {
@@ -149,7 +179,15 @@ public final class OutboxIntake: DocumentIntake {
             try tx.recordReceipt(
                 source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
                 events: tx.appended, outcome: .committed)
-            return (tx.appended, tx.inserted)
+            stageHook?(.committing, document)
+            // Last before COMMIT, the decoder having read the whole input: changed since
+            // before the hash, the events may be of a partial version (and carry ids from the
+            // hash of another), so the transaction rolls back and the source reads the file
+            // again once it settles.
+            if let before, InputSnapshot.of(document.input) != before {
+                throw InputChangedWhileRead(fileName: document.fileName)
+            }
+            return (tx.appended, tx.inserted, tx.conflictingIDs)
         }
     }
 

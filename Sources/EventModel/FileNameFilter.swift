@@ -29,9 +29,10 @@ public struct FileNameFilter: Sendable, Equatable {
     /// The marker that releases document `name`, if the source uses markers.
     public func marker(for name: String) -> String? { doneMarker.map { name + $0 } }
 
-    /// Whether `name` matches an include pattern, no exclude pattern, and is not a marker.
+    /// Whether `name` matches an include pattern, no exclude pattern, and is neither a marker
+    /// nor a source's private claim name (``ClaimName``).
     public func isDocument(_ name: String) -> Bool {
-        !isMarker(name)
+        !isMarker(name) && ClaimName.original(of: name) == nil
             && include.contains { fnmatch($0, name, 0) == 0 }
             && !exclude.contains { fnmatch($0, name, 0) == 0 }
     }

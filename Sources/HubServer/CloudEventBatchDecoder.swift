@@ -94,8 +94,9 @@ public struct CloudEventBatchDecoder: Sendable {
                 let key = try scanner.scanMemberName()
                 if let attribute = attribute(named: key, in: scanner) {
                     try decodeAttribute(attribute, into: &event, scanner: &scanner)
-                } else if scanner.content(key, equals: "data"), scanner.peekAfterWhitespace() == .openBrace {
-                    try decodeDataObject(into: &event, scanner: &scanner)
+                } else if scanner.content(key, equals: "data") || scanner.content(key, equals: "data_base64") {
+                    if event.data != nil { event.attributeProblems.append("data is given more than once") }
+                    try decodeData(base64: !scanner.content(key, equals: "data"), into: &event, scanner: &scanner)
                 } else {
                     try scanner.skipValue(depth: 2)
                 }
@@ -127,6 +128,23 @@ public struct CloudEventBatchDecoder: Sendable {
             event.attributeProblems.append("attribute \(attribute.name) is given more than once")
         }
         event[keyPath: attribute.keyPath] = value
+    }
+
+    /// Records where the `data` / `data_base64` value lies; a `data` object's string members
+    /// `reason`, `detail` and `filename` are read on the way.
+    private func decodeData(base64: Bool, into event: inout DecodedCloudEvent, scanner: inout JSONByteScanner) throws(BatchDecodingError) {
+        let peek = scanner.peekAfterWhitespace()
+        let start = scanner.index
+        if peek == .quote {
+            let token = try scanner.scanString()
+            event.data = .string(content: token.content, hasEscapes: token.hasEscapes, base64: base64)
+        } else if peek == .openBrace, !base64 {
+            try decodeDataObject(into: &event, scanner: &scanner)
+            event.data = .json(start..<scanner.index)
+        } else {
+            try scanner.skipValue(depth: 2)
+            event.data = .json(start..<scanner.index)
+        }
     }
 
     /// Reads the string members `reason`, `detail` and `filename` of a `data` object.

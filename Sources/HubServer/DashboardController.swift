@@ -7,11 +7,11 @@ struct DashboardController<Storage: HubStorage>: Sendable {
     let storage: Storage
     let agents: [HubAgent]
 
-    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to group: RouterGroup<HubRequestContext>) {
         group.get("/", use: page)
     }
 
-    @Sendable func page(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func page(request: Request, context: HubRequestContext) async throws -> Response {
         let now = Date().timeIntervalSince1970
         let model = try await model(now: now)
         var headers = HTTPFields()

@@ -25,6 +25,8 @@ struct DashboardModel: Sendable {
         var intakePaused: String?
         var deliveryPaused: String?
         var hubFailure: String?
+        /// Documents of this agent refused as id conflicts.
+        var conflicts = 0
         var lastPickups: [(source: String, time: String?)] = []
         var silent: Bool { heartbeatAge.map { $0 > DashboardModel.silentAfterMissedHeartbeats * DashboardModel.heartbeatInterval } ?? true }
     }
@@ -33,6 +35,8 @@ struct DashboardModel: Sendable {
     var agents: [AgentRow]
     var totalEvents: Int
     var duplicatesDropped: Int
+    /// Documents refused because their id was stored with another document.
+    var idConflicts: Int
     var latencyP50: Double?
     var latencyP99: Double?
     var latencySamples: Int
@@ -52,6 +56,7 @@ struct DashboardModel: Sendable {
         for (id, seen) in statistics.agents {
             var row = rows[id] ?? AgentRow(id: id, region: seen.region)
             row.lastSeen = seen.lastSeen
+            row.conflicts = seen.conflicts
             rows[id] = row
         }
         for beat in activity.heartbeats {
@@ -63,6 +68,7 @@ struct DashboardModel: Sendable {
         agents = rows.values.sorted { ($0.region, $0.id) < ($1.region, $1.id) }
         totalEvents = statistics.events
         duplicatesDropped = statistics.duplicatesDropped
+        idConflicts = statistics.idConflicts
         let sorted = activity.latencies.sorted()
         latencySamples = sorted.count
         latencyP50 = Self.percentile(sorted, 0.50)

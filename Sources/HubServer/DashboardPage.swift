@@ -40,6 +40,7 @@ enum DashboardPage {
             + tile("latency-p50", "delivery latency p50", model.latencyP50.map(duration) ?? "–")
             + tile("latency-p99", "delivery latency p99", model.latencyP99.map(duration) ?? "–")
             + tile("duplicates", "duplicates dropped", "\(model.duplicatesDropped)")
+            + tile("conflicts", "id conflicts (GET /v1/conflicts)", "\(model.idConflicts)", alert: model.idConflicts > 0)
             + tile("rejected", "rejected documents", "\(model.rejections.count)", alert: model.rejections.count > 0)
             + tile("dead-letters", "dead letters at agents", "\(model.deadLettersTotal)", alert: model.deadLettersTotal > 0)
             + "</section>\n"
@@ -49,7 +50,7 @@ enum DashboardPage {
         var out = "<section><h2>Regions and agents</h2>"
         out += "<p class=\"muted\">Silent: no heartbeat for more than \(Int(DashboardModel.silentAfterMissedHeartbeats)) heartbeats (\(Int(DashboardModel.silentAfterMissedHeartbeats * DashboardModel.heartbeatInterval)) s). Latency: pickup to storage at the hub, last 24 h, \(model.latencySamples) events.</p>"
         for region in model.regions {
-            out += "<h3>Region \(escape(region))</h3><table class=\"agents\"><thead><tr><th>agent</th><th>last heartbeat</th><th>last batch</th><th>backlog</th><th>oldest pending</th><th>dead letters</th><th>state</th><th>last pickup per source</th><th>version</th></tr></thead><tbody>"
+            out += "<h3>Region \(escape(region))</h3><table class=\"agents\"><thead><tr><th>agent</th><th>last heartbeat</th><th>last batch</th><th>backlog</th><th>oldest pending</th><th>dead letters</th><th>id conflicts</th><th>state</th><th>last pickup per source</th><th>version</th></tr></thead><tbody>"
             for row in model.agents where row.region == region {
                 let state = [
                     row.intakePaused.map { "intake paused: \($0)" }, row.deliveryPaused.map { "delivery paused: \($0)" },
@@ -63,6 +64,7 @@ enum DashboardPage {
                 out += "<td class=\"num\">\(row.backlog.map { "\($0) (\(bytes($0 == 0 ? 0 : row.backlogBytes ?? 0)))" } ?? "–")</td>"
                 out += "<td class=\"num\">\(row.oldestPendingAge.map(duration) ?? "–")</td>"
                 out += "<td class=\"num\(row.deadLetters ?? 0 > 0 ? " bad" : "")\">\(row.deadLetters.map(String.init) ?? "–")</td>"
+                out += "<td class=\"num\(row.conflicts > 0 ? " bad" : "")\">\(row.conflicts)</td>"
                 out += "<td>\(state.isEmpty ? (row.heartbeatAge == nil ? "–" : "ok") : state.map(escape).joined(separator: "<br>"))</td>"
                 out += "<td>\(pickups.isEmpty ? "–" : pickupsEscaped(row))</td>"
                 out += "<td>\(escape(row.version ?? "–"))</td></tr>"

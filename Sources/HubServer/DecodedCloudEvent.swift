@@ -23,6 +23,11 @@ public struct DecodedCloudEvent: Sendable, Equatable {
     public var dataDetail: String?
     public var dataFilename: String?
 
+    /// Where the event's document lies in the body: the value of `data` or `data_base64`, or
+    /// `nil` when the event has neither. Its digest tells a re-sent document from another one
+    /// under the same id.
+    public var data: DataLocation?
+
     /// Attribute problems found while decoding (an attribute given twice, or not as a string);
     /// such an event is rejected.
     public var attributeProblems: [String] = []
@@ -45,4 +50,12 @@ public struct DecodedCloudEvent: Sendable, Equatable {
         guard let type, !type.isEmpty else { return "type is missing or empty" }
         return nil
     }
+}
+
+/// Where an event's `data` (or `data_base64`) value lies within the decoded body.
+public enum DataLocation: Sendable, Equatable {
+    /// A JSON string: the bytes between its quotes, escapes still encoded.
+    case string(content: Range<Int>, hasEscapes: Bool, base64: Bool)
+    /// Any other JSON value (object, array, number, literal): its exact bytes.
+    case json(Range<Int>)
 }

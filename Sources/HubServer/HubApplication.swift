@@ -4,7 +4,7 @@ import HummingbirdTLS
 import Logging
 import OutpostConfig
 
-/// Builds the hub's HTTP application (SPEC §5) on `storage`; `run()`/`runService()` serves it
+/// Builds the hub's HTTP application (docs/OPERATIONS.md, "The hub") on `storage`; `run()`/`runService()` serves it
 /// on `configuration`'s listen address — over TLS when `configuration.tls` is set — and tests
 /// drive it with HummingbirdTesting.
 ///
@@ -34,8 +34,8 @@ public func buildHubApplication(
         logger: logger)
 }
 
-func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, logger: Logger) -> Router<BasicRequestContext> {
-    let router = Router()
+func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, logger: Logger) -> Router<HubRequestContext> {
+    let router = Router(context: HubRequestContext.self)
     router.get("healthz") { _, _ -> Response in
         do {
             try await storage.checkWritable()
@@ -54,15 +54,14 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
         logger: logger
     ).addRoutes(to: v1)
     let reads = v1.group()
-    if let readToken = configuration.readTokenSHA256 {
+    let dashboard = router.group()
+    if configuration.readAccess == .token {
         // An unparsable digest locks reads rather than opening them.
-        reads.add(middleware: ReadTokenMiddleware(digest: TokenDigest(hex: readToken) ?? TokenDigest(of: "")))
+        let guardian = ReadTokenMiddleware(digest: configuration.readTokenSHA256.map { TokenDigest(hex: $0) ?? TokenDigest(of: "") })
+        reads.add(middleware: guardian)
+        dashboard.add(middleware: guardian)
     }
     ReadController(storage: storage, agents: configuration.agents).addRoutes(to: reads)
-    let dashboard = router.group()
-    if let readToken = configuration.readTokenSHA256 {
-        dashboard.add(middleware: ReadTokenMiddleware(digest: TokenDigest(hex: readToken) ?? TokenDigest(of: "")))
-    }
     DashboardController(storage: storage, agents: configuration.agents).addRoutes(to: dashboard)
     return router
 }

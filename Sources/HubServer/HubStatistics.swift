@@ -2,8 +2,10 @@
 public struct HubStatistics: Sendable, Equatable, Codable {
     /// Events stored.
     public var events: Int
-    /// Events dropped because their id was already stored.
+    /// Events dropped because their id was already stored with the same document.
     public var duplicatesDropped: Int
+    /// Events refused because their id was already stored with another document.
+    public var idConflicts: Int
     /// Stored events per `region`.
     public var regions: [String: Int]
     /// Stored events per `type`.
@@ -13,11 +15,12 @@ public struct HubStatistics: Sendable, Equatable, Codable {
     public var rejectedDocuments: RejectedDocuments
 
     public init(
-        events: Int = 0, duplicatesDropped: Int = 0, regions: [String: Int] = [:], types: [String: Int] = [:],
+        events: Int = 0, duplicatesDropped: Int = 0, idConflicts: Int = 0, regions: [String: Int] = [:], types: [String: Int] = [:],
         agents: [String: AgentActivity] = [:], rejectedDocuments: RejectedDocuments = RejectedDocuments()
     ) {
         self.events = events
         self.duplicatesDropped = duplicatesDropped
+        self.idConflicts = idConflicts
         self.regions = regions
         self.types = types
         self.agents = agents
@@ -29,18 +32,21 @@ public struct HubStatistics: Sendable, Equatable, Codable {
         public var region: String
         public var events: Int
         public var duplicates: Int
+        /// Events it sent under an id stored with another document.
+        public var conflicts: Int
         /// When the hub last stored a batch from the agent (RFC 3339), `nil` if never.
         public var lastSeen: String?
 
-        public init(region: String, events: Int = 0, duplicates: Int = 0, lastSeen: String? = nil) {
+        public init(region: String, events: Int = 0, duplicates: Int = 0, conflicts: Int = 0, lastSeen: String? = nil) {
             self.region = region
             self.events = events
             self.duplicates = duplicates
+            self.conflicts = conflicts
             self.lastSeen = lastSeen
         }
 
         enum CodingKeys: String, CodingKey {
-            case region, events, duplicates
+            case region, events, duplicates, conflicts
             case lastSeen = "last_seen"
         }
 
@@ -49,6 +55,7 @@ public struct HubStatistics: Sendable, Equatable, Codable {
             try container.encode(region, forKey: .region)
             try container.encode(events, forKey: .events)
             try container.encode(duplicates, forKey: .duplicates)
+            try container.encode(conflicts, forKey: .conflicts)
             try container.encode(lastSeen, forKey: .lastSeen)  // null, not absent, for a silent agent
         }
     }
@@ -68,6 +75,7 @@ public struct HubStatistics: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case events, regions, types, agents
         case duplicatesDropped = "duplicates_dropped"
+        case idConflicts = "id_conflicts"
         case rejectedDocuments = "rejected_documents"
     }
 }

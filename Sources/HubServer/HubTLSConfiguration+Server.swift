@@ -10,6 +10,7 @@ extension HubTLSConfiguration {
         let key = try Self.load("tls.key_file", keyFile) { try NIOSSLPrivateKey(file: $0, format: .pem) }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv12  // agents' data and tokens never travel over TLS 1.0 or 1.1
         if let clientCAFile {
             let roots = try Self.load("tls.client_ca_file", clientCAFile) { try NIOSSLCertificate.fromPEMFile($0) }
             tls.trustRoots = .certificates(roots)

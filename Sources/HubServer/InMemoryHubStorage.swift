@@ -14,6 +14,9 @@ public actor InMemoryHubStorage: HubStorage {
     private var agents: [String: HubStatistics.AgentActivity] = [:]
     private var writeFailure: HubStorageError?
     private var heartbeats: [String: RecentActivity.StoredHeartbeat] = [:]
+    private var recordedConflicts: [IDConflict] = []
+    /// (id, received digest) of each recorded conflict: a conflict re-sent is recorded once.
+    private var conflictKeys: Set<[UInt8]> = []
 
     public init() {}
 
@@ -25,13 +28,24 @@ public actor InMemoryHubStorage: HubStorage {
     public func store(_ batch: IngestBatch) throws -> StoreOutcome {
         if let writeFailure { throw writeFailure }
         var outcome = StoreOutcome(accepted: 0, duplicates: 0)
+        let receivedAt = batch.receivedAt.timeIntervalSince1970
         for event in batch.events {
-            if sequenceByID[event.id] != nil {
-                outcome.duplicates += 1
+            if let sequence = sequenceByID[event.id] {
+                let existing = stored[Int(sequence - 1)].event
+                if existing.dataDigest == event.dataDigest {
+                    outcome.duplicates += 1
+                } else {
+                    let conflict = IDConflict(
+                        id: event.id, agentID: batch.agentID, region: batch.region, receivedAt: batch.receivedAt.rfc3339,
+                        storedDigest: existing.dataDigest.hex, receivedDigest: event.dataDigest.hex, storedAgentID: existing.agentID)
+                    if conflictKeys.insert(Array(event.id.utf8) + event.dataDigest.bytes).inserted {
+                        recordedConflicts.append(conflict)
+                    }
+                    outcome.conflicts.append(conflict)
+                }
                 continue
             }
             let sequence = Int64(stored.count + 1)
-            let receivedAt = batch.receivedAt.timeIntervalSince1970
             stored.append(Stored(sequence: sequence, event: event, receivedAt: receivedAt))
             if event.type == RecentActivity.heartbeatType {
                 heartbeats[event.agentID] = .init(
@@ -44,9 +58,17 @@ public actor InMemoryHubStorage: HubStorage {
         activity.region = batch.region
         activity.events += outcome.accepted
         activity.duplicates += outcome.duplicates
+        activity.conflicts += outcome.conflicts.count
         activity.lastSeen = batch.receivedAt.rfc3339
         agents[batch.agentID] = activity
         return outcome
+    }
+
+    public func conflicts(after: EventCursor?, limit: Int) -> ConflictPage {
+        let start = Int(min(max(0, after?.sequence ?? 0), Int64(recordedConflicts.count)))
+        let page = Array(recordedConflicts[start...].prefix(limit))
+        let more = start + page.count < recordedConflicts.count
+        return ConflictPage(conflicts: page, next: more ? EventCursor(sequence: Int64(start + page.count)) : nil)
     }
 
     public func events(matching query: EventQuery) -> EventPage {
@@ -71,7 +93,8 @@ public actor InMemoryHubStorage: HubStorage {
 
     public func statistics(recentRejections: Int) -> HubStatistics {
         var statistics = HubStatistics(
-            events: stored.count, duplicatesDropped: agents.values.reduce(0) { $0 + $1.duplicates }, agents: agents)
+            events: stored.count, duplicatesDropped: agents.values.reduce(0) { $0 + $1.duplicates },
+            idConflicts: agents.values.reduce(0) { $0 + $1.conflicts }, agents: agents)
         for entry in stored {
             statistics.regions[entry.event.region, default: 0] += 1
             statistics.types[entry.event.type, default: 0] += 1

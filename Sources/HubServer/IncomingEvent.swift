@@ -11,12 +11,15 @@ public struct IncomingEvent: Sendable, Equatable {
     public var time: String?
     /// Set for `outpost.document.rejected` events.
     public var rejectedDocument: RejectedDocument?
+    /// The SHA-256 of the event's document (`data`), which tells a re-send from a conflict.
+    public var dataDigest: DataDigest
     /// The event's JSON object, byte for byte as received.
     public var json: Data
 
     public init(
         id: String, type: String, source: String, region: String, agentID: String,
-        subject: String? = nil, time: String? = nil, rejectedDocument: RejectedDocument? = nil, json: Data
+        subject: String? = nil, time: String? = nil, rejectedDocument: RejectedDocument? = nil,
+        dataDigest: DataDigest? = nil, json: Data
     ) {
         self.id = id
         self.type = type
@@ -26,6 +29,8 @@ public struct IncomingEvent: Sendable, Equatable {
         self.subject = subject
         self.time = time
         self.rejectedDocument = rejectedDocument
+        // Without a digest given, the whole JSON stands for the document.
+        self.dataDigest = dataDigest ?? json.withUnsafeBytes { DataDigest(of: .json(0..<$0.count), in: $0) }
         self.json = json
     }
 

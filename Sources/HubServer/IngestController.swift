@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOFoundationCompat
 import OutpostConfig
 
 /// `POST /v1/events`: authenticates the agent, sheds load, decodes and checks the batch,
@@ -15,14 +16,26 @@ struct IngestController<Storage: HubStorage>: Sendable {
 
     static var acceptedContentTypes: [String] { ["application/cloudevents-batch+json", "application/json"] }
 
-    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to group: RouterGroup<HubRequestContext>) {
         group.post("events", use: ingest)
     }
 
-    @Sendable func ingest(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func ingest(request: Request, context: HubRequestContext) async throws -> Response {
         guard let agent = authenticator.agent(authorization: request.headers[.authorization]) else {
             logger.warning("ingest.unauthorized")
             throw HubError.missingToken
+        }
+        if let expected = agent.clientCertSubject {
+            let presented = await context.clientCertificateSubject()
+            guard presented == expected else {
+                logger.warning("ingest.certificate_mismatch", metadata: [
+                    "hub.agent": "\(agent.id)", "hub.certificate_subject": "\(presented ?? "none")",
+                ])
+                throw HubError(
+                    status: .forbidden,
+                    message: "agent \"\(agent.id)\" must connect with its client certificate (subject \(expected)); this "
+                        + "connection presented \(presented.map { "subject \($0)" } ?? "none"); nothing of this batch was stored")
+            }
         }
         let answer = try await admission.admit {
             try await ingest(request, from: agent)
@@ -46,8 +59,10 @@ struct IngestController<Storage: HubStorage>: Sendable {
             throw tooLarge()
         }
         let receivedAt = Date()
+        // Each event's JSON is a view into the body's storage, not a copy of it.
+        let bodyData = body.getData(at: body.readerIndex, length: body.readableBytes, byteTransferStrategy: .noCopy) ?? Data()
         let (events, rejected) = try body.withUnsafeReadableBytes { bytes in
-            try decodeBatch(bytes, from: agent)
+            try decodeBatch(bytes, body: bodyData, from: agent)
         }
         let outcome: StoreOutcome
         do {
@@ -55,6 +70,12 @@ struct IngestController<Storage: HubStorage>: Sendable {
         } catch let error as HubStorageError {
             logger.error("ingest.store_failed", metadata: ["hub.agent": "\(agent.id)", "hub.error": "\(error)"])
             throw HubError.overloaded("could not store the batch now (\(error)); retry later", retryAfterSeconds: error == .busy ? 1 : 5)
+        }
+        if !outcome.conflicts.isEmpty {
+            logger.warning("ingest.id_conflicts", metadata: [
+                "hub.agent": "\(agent.id)", "hub.conflicts": "\(outcome.conflicts.count)",
+                "hub.event.id": "\(outcome.conflicts[0].id)", "hub.stored_agent": "\(outcome.conflicts[0].storedAgentID)",
+            ])
         }
         logger.debug("ingest.stored", metadata: [
             "hub.agent": "\(agent.id)", "hub.accepted": "\(outcome.accepted)",
@@ -66,7 +87,9 @@ struct IngestController<Storage: HubStorage>: Sendable {
                 "hub.reason": "\(rejected[0].reason)",
             ])
         }
-        return IngestResponse(accepted: outcome.accepted, duplicates: outcome.duplicates, rejected: rejected)
+        return IngestResponse(
+            accepted: outcome.accepted, duplicates: outcome.duplicates,
+            rejected: rejected + outcome.conflicts.map { .init(id: $0.id, reason: $0.reason) })
     }
 
     private func tooLarge() -> HubError {
@@ -88,7 +111,7 @@ struct IngestController<Storage: HubStorage>: Sendable {
     /// Decodes the body and sorts its events into those to store and those rejected.
     /// - Throws: 400 when the body is not a batch, 403 when an event claims another agent or region.
     private func decodeBatch(
-        _ bytes: UnsafeRawBufferPointer, from agent: HubAgent
+        _ bytes: UnsafeRawBufferPointer, body: Data, from agent: HubAgent
     ) throws -> ([IncomingEvent], [IngestResponse.RejectedEvent]) {
         let decoded: [DecodedCloudEvent]
         do {
@@ -112,13 +135,13 @@ struct IngestController<Storage: HubStorage>: Sendable {
             if let problem = event.validationProblem {
                 rejected.append(.init(id: event.id, reason: problem))
             } else {
-                accepted.append(Self.incoming(event, json: Data(bytes[event.byteRange])))
+                accepted.append(Self.incoming(event, json: body[event.byteRange], dataDigest: DataDigest(of: event.data, in: bytes)))
             }
         }
         return (accepted, rejected)
     }
 
-    private static func incoming(_ event: DecodedCloudEvent, json: Data) -> IncomingEvent {
+    private static func incoming(_ event: DecodedCloudEvent, json: Data, dataDigest: DataDigest) -> IncomingEvent {
         // validationProblem == nil guarantees id, source and type; agentid and region were checked.
         let id = event.id ?? "", type = event.type ?? "", agentID = event.agentid ?? ""
         let rejectedDocument = type == IncomingEvent.documentRejectedType
@@ -128,7 +151,7 @@ struct IngestController<Storage: HubStorage>: Sendable {
             : nil
         return IncomingEvent(
             id: id, type: type, source: event.source ?? "", region: event.region ?? "", agentID: agentID,
-            subject: event.subject, time: event.time, rejectedDocument: rejectedDocument, json: json)
+            subject: event.subject, time: event.time, rejectedDocument: rejectedDocument, dataDigest: dataDigest, json: json)
     }
 
     private static func quoted(_ value: String?) -> String {

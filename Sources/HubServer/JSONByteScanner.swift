@@ -180,27 +180,44 @@ struct JSONByteScanner {
         guard token.hasEscapes else { return String(decoding: raw, as: UTF8.self) }
         var utf8: [UInt8] = []
         utf8.reserveCapacity(raw.count)
+        Self.unescape(raw) { utf8.append(contentsOf: $0) }
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// Hands the UTF-8 bytes of a validated string's content (between its quotes) with escapes
+    /// resolved to `sink`, in pieces: runs without escapes as they are, each escape decoded.
+    static func unescape(_ raw: UnsafeRawBufferPointer, into sink: (UnsafeRawBufferPointer) -> Void) {
         func unit(at offset: Int) -> UInt32 {
             var value: UInt32 = 0
-            for byte in raw[offset..<(offset + 4)] { value = value << 4 | UInt32(Self.hexValue(byte) ?? 0) }
+            for byte in raw[offset..<(offset + 4)] { value = value << 4 | UInt32(hexValue(byte) ?? 0) }
             return value
         }
+        func emit(_ bytes: some Collection<UInt8>) {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4) { buffer in
+                var count = 0
+                for byte in bytes {
+                    buffer[count] = byte
+                    count += 1
+                }
+                sink(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<count]))
+            }
+        }
         var position = 0
+        var runStart = 0
         while position < raw.count {
-            let byte = raw[position]
-            guard byte == .backslash else {
-                utf8.append(byte)
+            guard raw[position] == .backslash else {
                 position += 1
                 continue
             }
+            if runStart < position { sink(UnsafeRawBufferPointer(rebasing: raw[runStart..<position])) }
             let escaped = raw[position + 1]
             position += 2
             switch escaped {
-            case .b: utf8.append(0x08)
-            case .f: utf8.append(0x0C)
-            case .n: utf8.append(.newline)
-            case .r: utf8.append(.carriageReturn)
-            case .t: utf8.append(.tab)
+            case .b: emit(CollectionOfOne(0x08))
+            case .f: emit(CollectionOfOne(0x0C))
+            case .n: emit(CollectionOfOne(.newline))
+            case .r: emit(CollectionOfOne(.carriageReturn))
+            case .t: emit(CollectionOfOne(.tab))
             case .u:
                 var scalar = unit(at: position)
                 position += 4
@@ -209,11 +226,12 @@ struct JSONByteScanner {
                     position += 6
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 }
-                Unicode.UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}") { utf8.append($0) }
-            default: utf8.append(escaped)  // \" \\ \/
+                emit(Array(String(Unicode.Scalar(scalar) ?? "\u{FFFD}").utf8))
+            default: emit(CollectionOfOne(escaped))  // \" \\ \/
             }
+            runStart = position
         }
-        return String(decoding: utf8, as: UTF8.self)
+        if runStart < raw.count { sink(UnsafeRawBufferPointer(rebasing: raw[runStart..<raw.count])) }
     }
 
     // MARK: other values

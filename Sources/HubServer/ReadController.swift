@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import OutpostConfig
 
-/// `GET /v1/events`, `GET /v1/events/{id}` and `GET /v1/stats`.
+/// `GET /v1/events`, `GET /v1/events/{id}`, `GET /v1/conflicts` and `GET /v1/stats`.
 struct ReadController<Storage: HubStorage>: Sendable {
     let storage: Storage
     /// Configured agents, listed in the statistics even before they send anything.
@@ -11,13 +11,50 @@ struct ReadController<Storage: HubStorage>: Sendable {
     /// How many rejected documents `GET /v1/stats` lists.
     static var recentRejectionsListed: Int { 50 }
 
-    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+    func addRoutes(to group: RouterGroup<HubRequestContext>) {
         group.get("events", use: list)
         group.get("events/:id", use: single)
         group.get("stats", use: statistics)
+        group.get("conflicts", use: conflicts)
     }
 
-    @Sendable func list(request: Request, context: BasicRequestContext) async throws -> Response {
+    /// `GET /v1/conflicts[?after=CURSOR][&limit=N]`: the documents refused because their id was
+    /// stored with another document, oldest first.
+    @Sendable func conflicts(request: Request, context: HubRequestContext) async throws -> Response {
+        var after: EventCursor?
+        var limit = EventQuery.defaultLimit
+        var problems: [String] = []
+        for (name, value) in request.uri.queryParameters {
+            let text = String(value)
+            switch name {
+            case "after":
+                if let cursor = EventCursor(rawValue: text) { after = cursor } else { problems.append("after=\(text) is not a cursor; pass the \"next\" value of a previous answer") }
+            case "limit":
+                if let value = Int(text), value >= 1 { limit = min(value, EventQuery.maximumLimit) } else { problems.append("limit=\(text) is not a positive number (1…\(EventQuery.maximumLimit))") }
+            default:
+                problems.append("unknown parameter \(name); use after or limit")
+            }
+        }
+        guard problems.isEmpty else { throw HubError.badRequest(problems.joined(separator: "; ")) }
+        let page = try await storage.conflicts(after: after, limit: limit)
+        return try Response.json(ConflictList(conflicts: page.conflicts, next: page.next?.rawValue))
+    }
+
+    /// The body of `GET /v1/conflicts`.
+    struct ConflictList: Encodable {
+        var conflicts: [IDConflict]
+        var next: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(conflicts, forKey: .conflicts)
+            try container.encode(next, forKey: .next)  // null at the end
+        }
+
+        enum CodingKeys: String, CodingKey { case conflicts, next }
+    }
+
+    @Sendable func list(request: Request, context: HubRequestContext) async throws -> Response {
         let page = try await storage.events(matching: try Self.query(from: request.uri.queryParameters))
         var body = ByteBuffer()
         body.reserveCapacity(page.events.reduce(64) { $0 + $1.count + 1 })
@@ -32,7 +69,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
         return Response.json(bytes: body.readableBytesView)
     }
 
-    @Sendable func single(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func single(request: Request, context: HubRequestContext) async throws -> Response {
         let encoded = try context.parameters.require("id")
         guard let id = encoded.removingPercentEncoding, !id.isEmpty else {
             throw HubError.badRequest("event id \(encoded) is not a valid percent-encoded path segment")
@@ -43,7 +80,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
         return Response.json(bytes: json)
     }
 
-    @Sendable func statistics(request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func statistics(request: Request, context: HubRequestContext) async throws -> Response {
         var statistics = try await storage.statistics(recentRejections: Self.recentRejectionsListed)
         for agent in agents where statistics.agents[agent.id] == nil {
             statistics.agents[agent.id] = .init(region: agent.region)

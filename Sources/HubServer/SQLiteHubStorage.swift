@@ -1,12 +1,19 @@
 import Foundation
 import GRDB
 
-/// `HubStorage` in one SQLite file (the hub's default): WAL mode, `synchronous=NORMAL`,
-/// migrated when opened. Invariants live in the schema: `UNIQUE(id)` makes a repeated event
-/// a no-op (`ON CONFLICT DO NOTHING`), the arrival sequence is the `AUTOINCREMENT` row id,
-/// and the counters behind `GET /v1/stats` are updated in the same transaction as the events.
+/// `HubStorage` in one SQLite file (the hub's default): WAL mode, migrated when opened.
+///
+/// Invariants live in the schema: `UNIQUE(id)` keeps an id once (`ON CONFLICT DO NOTHING`,
+/// then the stored document's digest tells a duplicate from a conflict), the arrival sequence
+/// is the `AUTOINCREMENT` row id, and the counters behind `GET /v1/stats` are updated in the
+/// same transaction as the events.
+///
+/// A stored batch is durable before `store` returns: `synchronous = FULL` syncs the log in
+/// every commit, and batches that arrive while one commits are written together in the next
+/// transaction (`GroupCommit`), one savepoint each, so that concurrent agents share a sync.
 public final class SQLiteHubStorage: HubStorage {
     private let database: DatabasePool
+    private let commits: GroupCommit<IngestBatch, StoreOutcome>
 
     /// Opens (creating and migrating if needed) the database at `path`.
     /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated.
@@ -14,10 +21,12 @@ public final class SQLiteHubStorage: HubStorage {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        database = try DatabasePool(path: path, configuration: configuration)
+        let database = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
+        self.database = database
+        commits = GroupCommit { batches in await Self.write(batches, to: database) }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -67,52 +76,118 @@ public final class SQLiteHubStorage: HubStorage {
                 );
                 """)
         }
+        migrator.registerMigration("v3-conflicts") { db in
+            try db.execute(sql: """
+                ALTER TABLE event ADD COLUMN data_sha256 BLOB;
+                ALTER TABLE agent_activity ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0 CHECK (conflicts >= 0);
+                CREATE TABLE id_conflict (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL,
+                    agentid TEXT NOT NULL,
+                    region TEXT NOT NULL,
+                    received_at REAL NOT NULL,
+                    stored_sha256 BLOB NOT NULL,
+                    received_sha256 BLOB NOT NULL,
+                    stored_agentid TEXT NOT NULL,
+                    json BLOB NOT NULL,
+                    UNIQUE (id, received_sha256)
+                );
+                """)
+        }
         return migrator
     }
 
     // MARK: writing
 
     public func store(_ batch: IngestBatch) async throws -> StoreOutcome {
-        try await write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO event (id, type, source, region, agentid, subject, time, received_at,
-                                   rejection_reason, rejection_detail, rejection_filename, json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO NOTHING
-                """)
-            let receivedAt = batch.receivedAt.timeIntervalSince1970
-            var outcome = StoreOutcome(accepted: 0, duplicates: 0)
-            var perType: [String: Int] = [:]
-            var perRegion: [String: Int] = [:]
-            for event in batch.events {
-                let rejected = event.rejectedDocument
-                try insert.execute(arguments: [
-                    event.id, event.type, event.source, event.region, event.agentID, event.subject, event.time,
-                    receivedAt, rejected?.reason, rejected?.detail, rejected?.filename, event.json,
-                ])
-                if db.changesCount == 1 {
-                    if event.type == RecentActivity.heartbeatType {
-                        try Self.recordHeartbeat(event, receivedAt: receivedAt, sequence: db.lastInsertedRowID, db: db)
-                    }
-                    outcome.accepted += 1
-                    perType[event.type, default: 0] += 1
-                    perRegion[event.region, default: 0] += 1
-                } else {
-                    outcome.duplicates += 1
+        try await commits.submit(batch)
+    }
+
+    /// One round of `GroupCommit`: every batch in its own savepoint of one transaction.
+    private static func write(_ batches: [IngestBatch], to database: DatabasePool) async -> [Result<StoreOutcome, any Error>] {
+        do {
+            return try await database.write { db in
+                batches.map { batch in
+                    Result {
+                        var outcome = StoreOutcome(accepted: 0, duplicates: 0)
+                        try db.inSavepoint {
+                            outcome = try store(batch, db: db)
+                            return .commit
+                        }
+                        return outcome
+                    }.mapError(storageError)
                 }
             }
-            try Self.add(perType, table: "type_count", key: "type", db: db)
-            try Self.add(perRegion, table: "region_count", key: "region", db: db)
-            try db.execute(
-                sql: """
-                    INSERT INTO agent_activity (agentid, region, events, duplicates, last_seen) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (agentid) DO UPDATE SET region = excluded.region,
-                        events = events + excluded.events, duplicates = duplicates + excluded.duplicates,
-                        last_seen = excluded.last_seen
-                    """,
-                arguments: [batch.agentID, batch.region, outcome.accepted, outcome.duplicates, receivedAt])
-            return outcome
+        } catch {
+            return batches.map { _ in .failure(storageError(error)) }
         }
+    }
+
+    private static func store(_ batch: IngestBatch, db: Database) throws -> StoreOutcome {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO event (id, type, source, region, agentid, subject, time, received_at,
+                               rejection_reason, rejection_detail, rejection_filename, data_sha256, json)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO NOTHING
+            """)
+        let receivedAt = batch.receivedAt.timeIntervalSince1970
+        var outcome = StoreOutcome(accepted: 0, duplicates: 0)
+        var perType: [String: Int] = [:]
+        var perRegion: [String: Int] = [:]
+        for event in batch.events {
+            let rejected = event.rejectedDocument
+            try insert.execute(arguments: [
+                event.id, event.type, event.source, event.region, event.agentID, event.subject, event.time,
+                receivedAt, rejected?.reason, rejected?.detail, rejected?.filename, Data(event.dataDigest.bytes), event.json,
+            ])
+            if db.changesCount == 1 {
+                if event.type == RecentActivity.heartbeatType {
+                    try recordHeartbeat(event, receivedAt: receivedAt, sequence: db.lastInsertedRowID, db: db)
+                }
+                outcome.accepted += 1
+                perType[event.type, default: 0] += 1
+                perRegion[event.region, default: 0] += 1
+            } else if let conflict = try conflict(of: event, in: batch, db: db) {
+                outcome.conflicts.append(conflict)
+            } else {
+                outcome.duplicates += 1
+            }
+        }
+        try add(perType, table: "type_count", key: "type", db: db)
+        try add(perRegion, table: "region_count", key: "region", db: db)
+        try db.execute(
+            sql: """
+                INSERT INTO agent_activity (agentid, region, events, duplicates, conflicts, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (agentid) DO UPDATE SET region = excluded.region,
+                    events = events + excluded.events, duplicates = duplicates + excluded.duplicates,
+                    conflicts = conflicts + excluded.conflicts, last_seen = excluded.last_seen
+                """,
+            arguments: [batch.agentID, batch.region, outcome.accepted, outcome.duplicates, outcome.conflicts.count, receivedAt])
+        return outcome
+    }
+
+    /// For an event whose id is stored already: `nil` when the stored document is the same
+    /// (a duplicate), else the conflict, recorded in `id_conflict` (once per document).
+    private static func conflict(of event: IncomingEvent, in batch: IngestBatch, db: Database) throws -> IDConflict? {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT agentid, data_sha256, json FROM event WHERE id = ?", arguments: [event.id])
+        else { throw HubStorageError.unavailable("event \(event.id) was refused as stored but is not there") }
+        let storedDigest = (row["data_sha256"] as Data?).map { DataDigest(bytes: Array($0)) }
+            ?? DataDigest(ofStoredEvent: row["json"])
+        guard storedDigest != event.dataDigest else { return nil }
+        let conflict = IDConflict(
+            id: event.id, agentID: batch.agentID, region: batch.region, receivedAt: batch.receivedAt.rfc3339,
+            storedDigest: storedDigest.hex, receivedDigest: event.dataDigest.hex, storedAgentID: row["agentid"])
+        try db.execute(
+            sql: """
+                INSERT INTO id_conflict (id, agentid, region, received_at, stored_sha256, received_sha256, stored_agentid, json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, received_sha256) DO NOTHING
+                """,
+            arguments: [
+                event.id, batch.agentID, batch.region, batch.receivedAt.timeIntervalSince1970,
+                Data(storedDigest.bytes), Data(event.dataDigest.bytes), conflict.storedAgentID, event.json,
+            ])
+        return conflict
     }
 
     /// Keeps the latest heartbeat per agent in `agent_heartbeat` (the dashboard's source).
@@ -126,7 +201,7 @@ public final class SQLiteHubStorage: HubStorage {
         try upsert.execute(arguments: [event.agentID, event.region, receivedAt, sequence, event.json])
     }
 
-    private static func add(_ counts: [String: Int], table: String, key: String, db: Database) throws {
+    static func add(_ counts: [String: Int], table: String, key: String, db: Database) throws {
         guard !counts.isEmpty else { return }
         let upsert = try db.cachedStatement(sql: """
             INSERT INTO \(table) (\(key), events) VALUES (?, ?)
@@ -149,11 +224,17 @@ public final class SQLiteHubStorage: HubStorage {
     private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await database.write(updates)
-        } catch let error as DatabaseError {
-            switch error.resultCode {
-            case .SQLITE_BUSY, .SQLITE_LOCKED: throw HubStorageError.busy
-            default: throw HubStorageError.unavailable(error.message ?? "\(error.resultCode)")
-            }
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
+    /// SQLite's failures as `HubStorageError`.
+    private static func storageError(_ error: any Error) -> any Error {
+        guard let error = error as? DatabaseError else { return error }
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return HubStorageError.busy
+        default: return HubStorageError.unavailable(error.message ?? "\(error.resultCode)")
         }
     }
 
@@ -184,6 +265,28 @@ public final class SQLiteHubStorage: HubStorage {
         try await database.read { db in
             try Data.fetchOne(db, sql: "SELECT json FROM event WHERE id = ?", arguments: [id])
         }
+    }
+
+    public func conflicts(after: EventCursor?, limit: Int) async throws -> ConflictPage {
+        let rows = try await database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, id, agentid, region, received_at, stored_sha256, received_sha256, stored_agentid
+                    FROM id_conflict WHERE seq > ? ORDER BY seq LIMIT ?
+                    """,
+                arguments: [after?.sequence ?? 0, limit + 1])
+        }
+        let page = rows.prefix(limit)
+        return ConflictPage(
+            conflicts: page.map { row in
+                IDConflict(
+                    id: row["id"], agentID: row["agentid"], region: row["region"],
+                    receivedAt: Date(timeIntervalSince1970: row["received_at"]).rfc3339,
+                    storedDigest: Hex.encode(Array(row["stored_sha256"] as Data)),
+                    receivedDigest: Hex.encode(Array(row["received_sha256"] as Data)), storedAgentID: row["stored_agentid"])
+            },
+            next: rows.count > limit ? page.last.map { EventCursor(sequence: $0["seq"]) } : nil)
     }
 
     public func recentActivity(since: Double) async throws -> RecentActivity {
@@ -228,13 +331,15 @@ public final class SQLiteHubStorage: HubStorage {
             for row in try Row.fetchAll(db, sql: "SELECT region, events FROM region_count") {
                 statistics.regions[row["region"]] = row["events"]
             }
-            for row in try Row.fetchAll(db, sql: "SELECT agentid, region, events, duplicates, last_seen FROM agent_activity") {
+            for row in try Row.fetchAll(db, sql: "SELECT agentid, region, events, duplicates, conflicts, last_seen FROM agent_activity") {
                 let lastSeen = Date(timeIntervalSince1970: row["last_seen"])
                 statistics.agents[row["agentid"]] = .init(
-                    region: row["region"], events: row["events"], duplicates: row["duplicates"], lastSeen: lastSeen.rfc3339)
+                    region: row["region"], events: row["events"], duplicates: row["duplicates"], conflicts: row["conflicts"],
+                    lastSeen: lastSeen.rfc3339)
             }
             statistics.events = statistics.types.values.reduce(0, +)
             statistics.duplicatesDropped = statistics.agents.values.reduce(0) { $0 + $1.duplicates }
+            statistics.idConflicts = statistics.agents.values.reduce(0) { $0 + $1.conflicts }
             let rejectedRows = try Row.fetchAll(
                 db,
                 sql: """

@@ -8,15 +8,7 @@ public struct TokenDigest: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses 64 hex digits (either case); `nil` for anything else.
     public init?(hex: String) {
-        let digits = Array(hex.utf8)
-        guard digits.count == 2 * SHA256.byteCount else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(SHA256.byteCount)
-        for pair in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = JSONByteScanner.hexValue(digits[pair]), let low = JSONByteScanner.hexValue(digits[pair + 1])
-            else { return nil }
-            bytes.append(high << 4 | low)
-        }
+        guard let bytes = Hex.decode(hex, count: SHA256.byteCount) else { return nil }
         self.bytes = bytes
     }
 
@@ -26,16 +18,7 @@ public struct TokenDigest: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Lowercase hex, the form to write in the hub configuration.
-    public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
+    public var hex: String { Hex.encode(bytes) }
 
     public var description: String { hex }
 

@@ -9,6 +9,8 @@ public struct OutboxStatus: Sendable, Equatable {
     public var oldestPendingAt: Double?
     public var deadLetters: Int64
     public var deadLetterBytes: Int64
+    /// Dead letters kept because their id was taken by another document (``IDConflict``).
+    public var idConflicts: Int64
     public var deliveredRetained: Int64
     public var lastDeliveryAt: Double?
     public var deliveryPaused: String?
@@ -30,6 +32,8 @@ extension Outbox {
             }
             let pending = try counts("'pending'")
             let dead = try counts("'dead'")
+            let conflicts = try Int64.fetchOne(
+                db, sql: "SELECT count(*) FROM event WHERE state = 'dead' AND last_error LIKE '\(IDConflict.reasonCode)%'") ?? 0
             let delivered = try Int64.fetchOne(db, sql: "SELECT count(*) FROM event WHERE state = 'delivered'") ?? 0
             let oldest = try Double.fetchOne(
                 db, sql: "SELECT created_at FROM event WHERE state = 'pending' ORDER BY seq LIMIT 1")
@@ -37,7 +41,7 @@ extension Outbox {
             for row in try Row.fetchAll(db, sql: "SELECT key, value FROM agent_state") { state[row[0]] = row[1] }
             return OutboxStatus(
                 pendingEvents: pending.0, pendingBytes: pending.1, oldestPendingAt: oldest,
-                deadLetters: dead.0, deadLetterBytes: dead.1, deliveredRetained: delivered,
+                deadLetters: dead.0, deadLetterBytes: dead.1, idConflicts: conflicts, deliveredRetained: delivered,
                 lastDeliveryAt: state[OutboxStateKey.lastDeliveryAt].flatMap(Double.init),
                 deliveryPaused: state[OutboxStateKey.deliveryPaused],
                 intakePaused: state[OutboxStateKey.intakePaused],

@@ -58,8 +58,7 @@ public final class Outbox: Sendable {
         }
         do {
             if !readOnly {
-                try FileManager.default.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try OutboxFileModes.prepare(databaseAt: path)
             } else if !FileManager.default.fileExists(atPath: path) {
                 throw OutboxError.missing(path: path)
             }

@@ -15,6 +15,9 @@ public struct OutboxTransaction {
     public private(set) var inserted = 0
     /// Bytes of the new events.
     public private(set) var insertedBytes: Int64 = 0
+    /// Ids of events that met another document under their id: each is kept as a dead
+    /// letter (``IDConflict``), not among `inserted`.
+    public private(set) var conflictingIDs: [String] = []
     /// The texts of the rows being inserted (reused from one statement to the next).
     private var texts: [UInt8] = []
 
@@ -23,13 +26,15 @@ public struct OutboxTransaction {
         self.now = now
     }
 
-    /// Adds an event; a second event with the same id is ignored (it is the same document).
+    /// Adds an event; a second event with the same id and data is ignored (it is the same
+    /// document), one with other data is kept as a dead letter (``IDConflict``).
     public mutating func append(_ event: EncodedEvent, source: String, fileName: String) throws {
         try insert([event][...], source: source, fileName: fileName)
     }
 
     /// Adds events in their order; an event whose id is already in the outbox (or earlier in
-    /// `events`) is ignored (it is the same document).
+    /// `events`) is ignored when its data is the same (it is the same document), and kept as
+    /// a dead letter when it is not (``IDConflict``).
     ///
     /// This runs on the writer, the intake's busiest thread, so it costs per group of up to
     /// ``rowsPerStatement`` events, not per event: one statement inserts the group's event
@@ -92,11 +97,45 @@ public struct OutboxTransaction {
                 arguments: [first, first + Int64(count) - 1]
             ).map { ($0, events.startIndex + Int($0 - first)) }
         }
-        guard !added.isEmpty else { return }
-        let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count - 1]).sqliteStatement
-        try bindPayloads(payloads, of: events, added[...], parameter: 1)
-        inserted += added.count
-        for (_, index) in added { insertedBytes += Int64(events[index].json.count) }
+        if !added.isEmpty {
+            let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count - 1]).sqliteStatement
+            try bindPayloads(payloads, of: events, added[...], parameter: 1)
+            inserted += added.count
+            for (_, index) in added { insertedBytes += Int64(events[index].json.count) }
+        }
+        // Only when an id kept a row out (rare): was it the same document, or another one?
+        guard added.count < count else { return }
+        let wentIn = Set(added.map(\.event))
+        for index in events.indices where !wentIn.contains(index) {
+            try keepIfConflicting(events[index], source: source, fileName: fileName)
+        }
+    }
+
+    /// Compares an event kept out by its id with the stored one: the same data is the same
+    /// document (dropped); other data is another document, kept as a dead letter.
+    private mutating func keepIfConflicting(_ event: EncodedEvent, source: String, fileName: String) throws {
+        let stored = try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT p.json FROM event e JOIN payload p ON p.seq = e.seq WHERE e.id = ?"),
+            arguments: [event.id])
+        guard let stored else { return }
+        let data = IDConflict.data(of: event.json)
+        guard !IDConflict.data(of: [UInt8](stored)).elementsEqual(data) else { return }
+        let id = IDConflict.conflictID(for: event.id, data: data)
+        let json = IDConflict.replacingID(in: event.json, with: id)
+        let seq = try nextSequenceNumber()
+        try db.execute(
+            sql: """
+                INSERT INTO event (seq, id, partition_key, type, subject, source, file_name, bytes, state, created_at, last_error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'dead', ?, ?) ON CONFLICT(id) DO NOTHING
+                """,
+            arguments: [
+                seq, id, event.partitionKey, event.type, event.subject, source, fileName, json.count, now,
+                IDConflict.reason(for: event.id),
+            ])
+        // Kept already: this same version was read before.
+        guard db.changesCount == 1 else { return }
+        try db.execute(sql: "INSERT INTO payload (seq, json) VALUES (?, ?)", arguments: [seq, Data(json)])
+        conflictingIDs.append(event.id)
     }
 
     /// The sequence number the next event row gets: above every number AUTOINCREMENT has

@@ -144,7 +144,14 @@ public struct AMQPSourceConfiguration: Sendable, Equatable {
 public struct HubSinkConfiguration: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable, CaseIterable { case http, amqp }
     public var type: Kind = .http
-    public var url: String
+    /// Every hub endpoint, in the configured order: one hub, or several replicas of one hub
+    /// (on one database) that the sink spreads batches over and fails over between.
+    public var urls: [String]
+    /// The first endpoint (the only one for `amqp`).
+    public var url: String {
+        get { urls.first ?? "" }
+        set { urls = [newValue] }
+    }
     /// File holding the bearer token (one line). Required for `http`.
     public var tokenFile: String?
     public var batchMaxEvents: Int = 500
@@ -169,7 +176,7 @@ public struct HubSinkConfiguration: Sendable, Equatable {
 
     public enum ContentMode: String, Sendable, Equatable, CaseIterable { case binary, structured }
 
-    public init(url: String) { self.url = url }
+    public init(url: String) { self.urls = [url] }
 }
 
 /// `outbox:`

@@ -57,7 +57,7 @@ extension ConfigLoader {
         var hub = HubSinkConfiguration(url: "")
         hub.type = resolvedKind ?? .http
         if let allowInsecure = r.bool("allow_insecure") { hub.allowInsecure = allowInsecure }
-        if let resolvedKind { hub.url = hubURL(r, kind: resolvedKind, allowInsecure: hub.allowInsecure) ?? "" }
+        if let resolvedKind { hub.urls = hubURLs(r, kind: resolvedKind, allowInsecure: hub.allowInsecure) ?? [""] }
 
         switch resolvedKind {
         case .http:
@@ -94,20 +94,50 @@ extension ConfigLoader {
         return hub
     }
 
-    /// `hub.url`: right scheme for the type, and no plaintext to another machine unless allowed.
-    private static func hubURL(_ r: MappingReader, kind: HubSinkConfiguration.Kind, allowInsecure: Bool) -> String? {
+    /// `hub.url`: one URL, or (for `http`) a list of a hub's replicas; each with the right scheme
+    /// for the type, and no plaintext to another machine unless allowed.
+    private static func hubURLs(_ r: MappingReader, kind: HubSinkConfiguration.Kind, allowInsecure: Bool) -> [String]? {
         let (schemes, example) =
             switch kind {
             case .http: (["https", "http"], "https://hub.example.com/v1/events")
             case .amqp: (["amqps", "amqp"], "amqps://hub.example.com:5671/%2f")
             }
-        guard let (text, endpoint) = r.url("url", schemes: schemes, required: example) else { return nil }
+        guard r.value("url")?.sequence != nil else {
+            guard let (text, endpoint) = r.url("url", schemes: schemes, required: example) else { return nil }
+            checkPlaintext(r, endpoint, schemes: schemes, allowInsecure: allowInsecure)
+            return [text]
+        }
+        guard kind == .http else {
+            r.report("url", "a broker hub takes one URL", fix: "write one amqps:// URL")
+            return nil
+        }
+        guard let texts = r.stringList("url") else { return nil }
+        guard !texts.isEmpty else {
+            r.report("url", "the list of hub URLs is empty", fix: "write one URL, or a list of the hub's replicas")
+            return nil
+        }
+        var urls: [String] = []
+        for (index, text) in texts.enumerated() {
+            guard let endpoint = EndpointURL(text), schemes.contains(endpoint.scheme) else {
+                r.report("url", "url[\(index)] '\(text)' is not an https:// or http:// URL with a host", fix: "write URLs like \(example)")
+                continue
+            }
+            if urls.contains(text) {
+                r.report("url", "url[\(index)] '\(text)' is listed twice", fix: "list each replica once")
+                continue
+            }
+            checkPlaintext(r, endpoint, schemes: schemes, allowInsecure: allowInsecure)
+            urls.append(text)
+        }
+        return urls.count == texts.count ? urls : nil
+    }
+
+    private static func checkPlaintext(_ r: MappingReader, _ endpoint: EndpointURL, schemes: [String], allowInsecure: Bool) {
         if endpoint.scheme == schemes[1], !endpoint.isLoopback, !allowInsecure {
             r.report(
                 "url", "plain \(endpoint.scheme):// to \(endpoint.host) would send events and credentials unencrypted",
                 fix: "use \(schemes[0])://, or set `allow_insecure: true` under hub if this network is trusted")
         }
-        return text
     }
 
     // MARK: outbox, admin, logging

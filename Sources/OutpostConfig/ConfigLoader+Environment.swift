@@ -1,11 +1,12 @@
+import EventModel
 import Foundation
 
 /// Checks what a loaded configuration names on this machine: files it must read and
 /// directories it must use. Separate from loading so `check-config` can report both, and so
 /// configurations can be loaded (and tested) on machines that are not the target host.
 extension ConfigLoader {
-    /// Problems with the agent's files and directories: credential files that are missing or
-    /// unreadable, a `data_dir`/`archive_dir`/`error_dir` that neither exists as a writable
+    /// Problems with the agent's files and directories: credential files that are missing,
+    /// unreadable or readable by group or others (``SecretFilePermissions``), a `data_dir`/`archive_dir`/`error_dir` that neither exists as a writable
     /// directory nor can be created, and drop directories that are missing or not writable.
     public static func checkEnvironment(_ config: AgentConfiguration) -> [ConfigProblem] {
         var probe = EnvironmentProbe()
@@ -18,19 +19,19 @@ extension ConfigLoader {
                 probe.creatableDirectory("\(path).error_dir", drop.errorDir)
                 probe.creatableDirectory("\(path).archive_dir", drop.archiveDir)
             case .sftp(let sftp):
-                probe.readableFile("\(path).private_key_file", sftp.privateKeyFile)
-                probe.readableFile("\(path).passphrase_file", sftp.passphraseFile)
-                probe.readableFile("\(path).password_file", sftp.passwordFile)
+                probe.secretFile("\(path).private_key_file", sftp.privateKeyFile)
+                probe.secretFile("\(path).passphrase_file", sftp.passphraseFile)
+                probe.secretFile("\(path).password_file", sftp.passwordFile)
                 probe.readableFile("\(path).known_hosts_file", sftp.knownHostsFile)
             case .amqp(let amqp):
-                probe.readableFile("\(path).credentials_file", amqp.credentialsFile)
+                probe.secretFile("\(path).credentials_file", amqp.credentialsFile)
             }
         }
-        probe.readableFile("hub.token_file", config.hub.tokenFile)
-        probe.readableFile("hub.credentials_file", config.hub.credentialsFile)
+        probe.secretFile("hub.token_file", config.hub.tokenFile)
+        probe.secretFile("hub.credentials_file", config.hub.credentialsFile)
         probe.readableFile("hub.ca_file", config.hub.caFile)
         probe.readableFile("hub.client_cert_file", config.hub.clientCertFile)
-        probe.readableFile("hub.client_key_file", config.hub.clientKeyFile)
+        probe.secretFile("hub.client_key_file", config.hub.clientKeyFile)
         return probe.problems
     }
 
@@ -54,7 +55,10 @@ private struct EnvironmentProbe {
     private let files = FileManager.default
 
     /// A regular file the process can read.
-    mutating func readableFile(_ keyPath: String, _ path: String?) {
+    mutating func readableFile(
+        _ keyPath: String, _ path: String?,
+        fix unreadableFix: String = "give the outpost user read access (e.g. chgrp outpost + chmod 640)"
+    ) {
         guard let path else { return }
         var isDirectory: ObjCBool = false
         if !files.fileExists(atPath: path, isDirectory: &isDirectory) {
@@ -62,8 +66,17 @@ private struct EnvironmentProbe {
         } else if isDirectory.boolValue {
             report(keyPath, "\(path) is a directory, not a file", fix: "point \(keyPath) at the file itself")
         } else if !files.isReadableFile(atPath: path) {
-            report(keyPath, "\(path) is not readable by this user", fix: "give the outpost user read access (e.g. chgrp outpost + chmod 640)")
+            report(keyPath, "\(path) is not readable by this user", fix: unreadableFix)
         }
+    }
+
+    /// A readable file holding a secret: also readable by its owner alone.
+    mutating func secretFile(_ keyPath: String, _ path: String?) {
+        guard let path else { return }
+        let before = problems.count
+        readableFile(keyPath, path, fix: "give it to the outpost user, readable by it alone: chown outpost \(path) && chmod 600 \(path)")
+        guard problems.count == before, let problem = SecretFilePermissions.problem(path: path, key: keyPath) else { return }
+        report(keyPath, problem, fix: "chmod 600 \(path)")
     }
 
     /// A directory that exists and that the process can list and change (files are moved out of it).

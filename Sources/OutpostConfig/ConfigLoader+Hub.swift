@@ -2,7 +2,7 @@ import Yams
 
 /// The reference hub's file (SPEC §5).
 extension ConfigLoader {
-    static let hubKeys = ["listen", "storage", "max_batch_bytes", "max_concurrent_batches", "read_token_sha256", "agents", "tls"]
+    static let hubKeys = ["listen", "storage", "max_batch_bytes", "max_concurrent_batches", "read_token_sha256", "read_access", "agents", "tls"]
     static let defaultHubDatabase = "/var/lib/outpost-hub/hub.sqlite"
 
     /// Reads the whole hub file; placeholders stand in for invalid values (the log then holds a
@@ -18,20 +18,37 @@ extension ConfigLoader {
         if let value = top.size("max_batch_bytes", minimum: 1) { config.maxBatchBytes = Int(value) }
         if let value = top.int("max_concurrent_batches", in: 1...4096) { config.maxConcurrentBatches = value }
         config.readTokenSHA256 = top.sha256Hex("read_token_sha256", nullable: true)
+        if top.has("read_access"), let access = top.choice("read_access", as: HubConfiguration.ReadAccess.self) {
+            config.readAccess = access
+            if access == .open, config.readTokenSHA256 != nil {
+                top.report(
+                    "read_access", "read_access is open, so read_token_sha256 would never be asked for",
+                    fix: "remove read_access to require the read token, or remove read_token_sha256")
+            }
+        }
         config.agents = agents(top)
         config.tls = tls(top)
+        if config.tls?.clientCAFile == nil, let bound = config.agents.firstIndex(where: { $0.clientCertSubject != nil }) {
+            top.report(
+                "agents", "agents[\(bound)] has a client_cert_subject, but the hub asks for no client certificates",
+                fix: "set tls.client_ca_file (mutual TLS), or remove client_cert_subject")
+        }
         return config
     }
 
     /// `storage:` holds exactly one of `sqlite: PATH` or `postgres: URL`.
     private static func storage(_ top: MappingReader) -> HubConfiguration.Storage? {
-        guard let r = top.mapping("storage", allowedKeys: ["sqlite", "postgres"]) else { return nil }
+        guard let r = top.mapping("storage", allowedKeys: ["sqlite", "postgres"] + postgresKeys) else { return nil }
+        if r.value("sqlite") != nil {
+            for key in postgresKeys where r.value(key) != nil {
+                r.report(key, "\(key) applies to postgres storage only", fix: "remove it, or store in postgres")
+            }
+        }
         switch (r.value("sqlite") != nil, r.value("postgres") != nil) {
         case (true, false):
             return r.absolutePath("sqlite", required: defaultHubDatabase).map { .sqlite(path: $0) }
         case (false, true):
-            return r.url("postgres", schemes: ["postgres", "postgresql"], required: "postgres://outpost@db.example.com/hub")
-                .map { .postgres(url: $0.text) }
+            return postgres(r).map { .postgres($0) }
         case (true, true):
             r.report("postgres", "storage has both sqlite and postgres", fix: "keep exactly one of them")
             return nil
@@ -39,6 +56,31 @@ extension ConfigLoader {
             r.reportMissing("sqlite", fix: "add `sqlite: \(defaultHubDatabase)` or `postgres: postgres://…` under storage")
             return nil
         }
+    }
+
+    static let postgresKeys = [
+        "password_file", "pool_size", "statement_timeout", "sslmode", "ca_file", "retention", "allow_unsafe_durability",
+    ]
+
+    /// The PostgreSQL keys of `storage:`.
+    private static func postgres(_ r: MappingReader) -> PostgresStorage? {
+        guard let url = r.url("postgres", schemes: ["postgres", "postgresql"], required: "postgres://outpost@db.example.com/hub")
+        else { return nil }
+        var storage = PostgresStorage(url: url.text)
+        storage.passwordFile = r.absolutePath("password_file")
+        if let size = r.int("pool_size", in: 1...1000) { storage.poolSize = size }
+        if let timeout = r.duration("statement_timeout", positive: true) { storage.statementTimeout = timeout }
+        if r.has("sslmode") { storage.sslMode = r.choice("sslmode", as: PostgresStorage.SSLMode.self) }
+        storage.caFile = r.absolutePath("ca_file")
+        if r.has("retention"), let retention = r.duration("retention", positive: true) {
+            if retention < 86_400 {
+                r.report("retention", "retention is shorter than a day", fix: "write days, e.g. 90d, or remove it to keep everything")
+            } else {
+                storage.retentionDays = Int(retention / 86_400)
+            }
+        }
+        if let allow = r.bool("allow_unsafe_durability") { storage.allowUnsafeDurability = allow }
+        return storage
     }
 
     /// `tls:` holds `cert_file` and `key_file` (both required) and an optional `client_ca_file`.
@@ -64,7 +106,7 @@ extension ConfigLoader {
         for (index, item) in items.enumerated() {
             guard
                 let r = MappingReader.open(
-                    item, at: "agents[\(index)]", log: top.log, allowedKeys: ["id", "region", "token_sha256"])
+                    item, at: "agents[\(index)]", log: top.log, allowedKeys: ["id", "region", "token_sha256", "client_cert_subject"])
             else { continue }
             let id = r.identifier("id", required: "plant-emea-01")
             let region = r.identifier("region", required: "emea")
@@ -85,7 +127,8 @@ extension ConfigLoader {
                     indexByToken[token] = index
                 }
             }
-            agents.append(HubAgent(id: id ?? "", region: region ?? "", tokenSHA256: token ?? ""))
+            let subject = r.string("client_cert_subject")
+            agents.append(HubAgent(id: id ?? "", region: region ?? "", tokenSHA256: token ?? "", clientCertSubject: subject))
         }
         return agents
     }

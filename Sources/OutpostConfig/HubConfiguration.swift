@@ -8,15 +8,22 @@ public struct HubConfiguration: Sendable, Equatable {
     public var maxBatchBytes: Int = 16 << 20
     /// Batches processed at once; more answer 503 with `Retry-After`.
     public var maxConcurrentBatches: Int = 16
-    /// Hex SHA-256 of the token that GET /v1/* requires, when set.
+    /// Hex SHA-256 of the token that GET /v1/* and the dashboard require.
     public var readTokenSHA256: String?
+    /// `read_access`: `token` (default: reads need the read token, and without one they are
+    /// refused) or `open` (anyone who reaches the port reads every document).
+    public var readAccess: ReadAccess = .token
     public var agents: [HubAgent]
     /// `tls:`; nil serves plain HTTP.
     public var tls: HubTLSConfiguration?
 
     public enum Storage: Sendable, Equatable {
         case sqlite(path: String)
-        case postgres(url: String)
+        case postgres(PostgresStorage)
+    }
+
+    public enum ReadAccess: String, Sendable, Equatable, CaseIterable {
+        case token, open
     }
 
     public init(storage: Storage, agents: [HubAgent]) {
@@ -31,10 +38,45 @@ public struct HubAgent: Sendable, Equatable {
     public var region: String
     /// Lowercase hex SHA-256 of the agent's bearer token.
     public var tokenSHA256: String
+    /// `client_cert_subject`: the subject (RFC 4514) the agent's mutual-TLS client certificate
+    /// must have; its token is refused on a connection with any other certificate, so a stolen
+    /// token alone is not enough. `nil`: any certificate the CA signed.
+    public var clientCertSubject: String?
 
-    public init(id: String, region: String, tokenSHA256: String) {
+    public init(id: String, region: String, tokenSHA256: String, clientCertSubject: String? = nil) {
         self.id = id
         self.region = region
         self.tokenSHA256 = tokenSHA256
+        self.clientCertSubject = clientCertSubject
+    }
+}
+
+/// `storage: {postgres: URL, …}`: the PostgreSQL database several hub replicas share.
+public struct PostgresStorage: Sendable, Equatable {
+    /// `postgres://user[:password]@host[:port]/database[?sslmode=…]`
+    public var url: String
+    /// A file holding the password (mode 0600), instead of one in the URL.
+    public var passwordFile: String?
+    /// Most connections this replica opens.
+    public var poolSize: Int = 8
+    /// Longest a statement may run, seconds; the server cancels it after.
+    public var statementTimeout: Double = 30
+    /// TLS to the database; `nil` takes the URL's `sslmode`, else `prefer`.
+    public var sslMode: SSLMode?
+    /// PEM CAs that sign the server's certificate (`verify-full`), else the system's.
+    public var caFile: String?
+    /// Days of events kept; older monthly partitions are dropped whole. `nil` keeps everything.
+    public var retentionDays: Int?
+    /// Start even when the server can lose commits it acknowledged (`fsync = off`,
+    /// `synchronous_commit = off`). Off: the hub refuses to start on such a server.
+    public var allowUnsafeDurability = false
+
+    public enum SSLMode: String, Sendable, Equatable, CaseIterable {
+        case disable, prefer, require
+        case verifyFull = "verify-full"
+    }
+
+    public init(url: String) {
+        self.url = url
     }
 }

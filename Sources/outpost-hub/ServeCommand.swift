@@ -31,14 +31,43 @@ struct ServeCommand: AsyncParsableCommand {
         LogfmtLogHandler.bootstrap(level: level, format: .logfmt)
         var logger = Logger(label: "outpost-hub")
         logger.logLevel = logLevel
-        let storage: SQLiteHubStorage
-        switch configuration.storage {
-        case .postgres:
-            printError("\(config): key `storage.postgres`: PostgreSQL storage is not available in this build; use `storage: {sqlite: PATH}`")
-            throw ExitCode.configurationError
-        case .sqlite(let path):
-            storage = try openSQLite(path: path)
+        if configuration.readAccess == .open {
+            logger.warning("hub.reads_open", metadata: [
+                "hub.detail": "read_access is open: anyone who reaches the port reads every stored document",
+            ])
+        } else if configuration.readTokenSHA256 == nil {
+            logger.notice("hub.reads_locked", metadata: [
+                "hub.detail": "no read_token_sha256: GET /v1/* and the dashboard answer 401 until one is configured",
+            ])
         }
+        switch configuration.storage {
+        case .postgres(let settings):
+            let storage: PostgresHubStorage
+            do {
+                storage = try PostgresHubStorage(settings: settings, logger: logger)
+            } catch {
+                printError("\(config): \(error)")
+                throw ExitCode.configurationError
+            }
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { await storage.run() }
+                defer { tasks.cancelAll() }
+                do {
+                    try await storage.prepare()
+                } catch {
+                    printError("\(config): key `storage.postgres`: cannot use the database (\(PostgresHubStorage.storageError(error)))")
+                    throw ExitCode.runtimeFailure
+                }
+                try await serve(configuration: configuration, storage: storage, logger: logger, extra: [
+                    PartitionMaintenance(storage: storage, logger: logger),
+                ])
+            }
+        case .sqlite(let path):
+            try await serve(configuration: configuration, storage: try openSQLite(path: path), logger: logger, extra: [])
+        }
+    }
+
+    private func serve(configuration: HubConfiguration, storage: some HubStorage, logger: Logger, extra: [any Service]) async throws {
         let listening = HubListening()
         let application = try buildApplication(
             configuration: configuration, storage: storage, logger: logger, onServerRunning: { listening.markListening() })
@@ -48,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
             "hub.storage": "\(configuration.storage.summary)",
             "hub.tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAFile == nil ? "on" : "mutual")",
         ])
-        var services: [any Service] = [application]
+        var services: [any Service] = extra + [application]
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         if notifier.isEnabled {
             // Last in the group, so it hears of the shutdown first (STOPPING=1).
@@ -105,7 +134,7 @@ extension HubConfiguration.Storage {
     var summary: String {
         switch self {
         case .sqlite(let path): "sqlite:\(path)"
-        case .postgres: "postgres"
+        case .postgres(let settings): "postgres:" + PostgresHubStorage.redactedURL(settings.url)
         }
     }
 }

@@ -8,6 +8,9 @@ import OutpostConfig
 extension AgentAssembly {
     /// The broker endpoint for `url` with the credentials file's user, if one is named.
     static func amqpEndpoint(url: String, credentialsFile: String?, caFile: String? = nil, key: String) throws -> AMQPEndpoint {
+        if let credentialsFile, let problem = SecretFilePermissions.problem(path: credentialsFile, key: "credentials_file") {
+            throw AssemblyError("\(key): \(problem)")
+        }
         do {
             let credentials = try credentialsFile.map { try AMQPCredentials.read(file: $0) }
             var endpoint = try AMQPEndpoint(url: url, credentials: credentials)

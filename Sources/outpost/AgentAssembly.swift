@@ -56,6 +56,7 @@ enum AgentAssembly {
     /// Reads the hub token file (one line; surrounding white space ignored).
     static func readToken(_ path: String?) throws -> String? {
         guard let path else { return nil }
+        if let problem = SecretFilePermissions.problem(path: path, key: "hub.token_file") { throw AssemblyError(problem) }
         do {
             let token = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { throw AssemblyError("hub.token_file \(path) is empty; put the agent's bearer token in it") }

@@ -6,7 +6,10 @@ struct DataDirLock {
     let fd: Int32
 
     init(dataDir: String) throws {
-        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        // Owner only: the outbox in it holds every document read (FileManager sets the mode
+        // with chmod after mkdir, so the umask does not widen or narrow it).
+        try FileManager.default.createDirectory(
+            atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = (dataDir as NSString).appendingPathComponent("outpost.lock")
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {

@@ -47,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
             switch config.hub.type {
             case .http:
                 sink = try HTTPSink(
-                    url: config.hub.url, token: try AgentAssembly.readToken(config.hub.tokenFile),
+                    urls: config.hub.urls, token: try AgentAssembly.readToken(config.hub.tokenFile),
                     requestTimeout: config.hub.requestTimeout,
                     tls: HTTPSinkTLS(caFile: config.hub.caFile, clientCertFile: config.hub.clientCertFile,
                                      clientKeyFile: config.hub.clientKeyFile),

@@ -25,6 +25,7 @@ struct StatusCommand: AsyncParsableCommand {
                 "agent": config.agent.id, "region": config.agent.region,
                 "pending_events": status.pendingEvents, "pending_bytes": status.pendingBytes,
                 "dead_letters": status.deadLetters, "dead_letter_bytes": status.deadLetterBytes,
+                "id_conflicts": status.idConflicts,
                 "delivered_retained": status.deliveredRetained, "database_bytes": status.databaseBytes,
                 "delivery_paused": status.deliveryPaused ?? NSNull(), "intake_paused": status.intakePaused ?? NSNull(),
                 "last_delivery_error": status.lastDeliveryError ?? NSNull(),
@@ -38,7 +39,8 @@ struct StatusCommand: AsyncParsableCommand {
         print("agent:        \(config.agent.id) (\(config.agent.region))")
         let oldest = status.oldestPendingAt.map { ", oldest \(Format.age(now - $0)) old" } ?? ""
         print("outbox:       \(status.pendingEvents) pending event(s), \(Format.bytes(status.pendingBytes))\(oldest)")
-        print("dead letters: \(status.deadLetters) (\(Format.bytes(status.deadLetterBytes)))")
+        let conflicts = status.idConflicts > 0 ? ", \(status.idConflicts) of them id conflicts (outpost dlq list)" : ""
+        print("dead letters: \(status.deadLetters) (\(Format.bytes(status.deadLetterBytes)))\(conflicts)")
         print("delivered:    \(status.deliveredRetained) retained for replay")
         print("last delivery: \(status.lastDeliveryAt.map { "\(RFC3339.format($0)) (\(Format.age(now - $0)) ago)" } ?? "never")")
         print("delivery:     \(status.deliveryPaused.map { "PAUSED: \($0)" } ?? "running")")

@@ -46,10 +46,12 @@ struct AgentProcessTests {
 
         let hubPort = try FreePort.pick()
         try "test\n".write(toFile: dir + "/hub.token", atomically: true, encoding: .utf8)
+        chmod(dir + "/hub.token", 0o600)
         try """
             listen: 127.0.0.1:\(hubPort)
             storage:
               sqlite: \(dir)/hub.sqlite
+            read_access: open
             agents:
               - id: plant-emea-01
                 region: emea

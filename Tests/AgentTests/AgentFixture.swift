@@ -50,14 +50,16 @@ struct AgentFixture {
     let intake: OutboxIntake
     let commits = Counter()
 
-    init(limits: CodecLimits = .default) throws {
+    init(
+        limits: CodecLimits = .default, stageHook: (@Sendable (IntakeStage, IncomingDocument) -> Void)? = nil
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)").path
         let outbox = try Outbox(path: directory + "/outbox.sqlite")
         self.outbox = outbox
         let commits = self.commits
         intake = OutboxIntake(
             outbox: outbox, codecs: [.idocFlat: LineCodec(), .raw: RawCodec()], agentID: "agent-1", region: "emea",
-            limits: limits, gate: nil, logger: quietLogger, onCommit: { commits.increment() })
+            limits: limits, gate: nil, logger: quietLogger, onCommit: { commits.increment() }, stageHook: stageHook)
     }
 
     func removeAll() { try? FileManager.default.removeItem(atPath: directory) }

@@ -89,7 +89,9 @@ extension EndToEnd {
                 for dir in [s.dirs.root, s.dirs.drop, s.dirs.archive, s.dirs.error, s.dirs.agentData, s.dirs.work] {
                     chmod(dir, 0o777)
                 }
-                chmod(s.tokenFile, 0o644)
+                // A token must be its reader's alone: given to nobody, mode 0600.
+                let nobody = try #require(getpwnam("nobody"))
+                chown(s.tokenFile, nobody.pointee.pw_uid, nobody.pointee.pw_gid)
                 s.agent.settings.runAsUser = "nobody"
                 try await s.hub.start()
                 try await s.agent.start()

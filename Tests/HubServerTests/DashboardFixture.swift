@@ -2,7 +2,8 @@ import Foundation
 import HubServer
 
 /// A hub storage filled with what a dashboard should show: two regions, an agent whose
-/// heartbeats stopped, deliveries with known latencies, a duplicate and a rejected file.
+/// heartbeats stopped, deliveries with known latencies, a duplicate, an id conflict and a
+/// rejected file.
 enum DashboardFixture {
     static func heartbeat(agent: String, region: String, time: String, depth: Int, oldest: Int?, deadLetters: Int) -> Data {
         let oldestValue = oldest.map(String.init) ?? "null"
@@ -43,6 +44,13 @@ enum DashboardFixture {
         _ = try await storage.store(IngestBatch(
             agentID: emea.id, region: emea.region, receivedAt: Date(timeIntervalSince1970: now - 5),
             events: [events[0]]))
+        // apac posts its own document under emea's first order id: an id conflict.
+        _ = try await storage.store(IngestBatch(
+            agentID: apac.id, region: apac.region, receivedAt: Date(timeIntervalSince1970: now - 4),
+            events: [IncomingEvent(
+                id: "idoc:PRD:100:0", type: "sap.idoc.ORDERS", source: "outpost://\(apac.id)/sap-outbound",
+                region: apac.region, agentID: apac.id, subject: "0", time: rfc3339(now - 6),
+                json: Data(HubFixtures.event(id: "idoc:PRD:100:0", agent: apac, data: "<squatted/>").utf8))]))
         // apac: last heartbeat 10 minutes ago, so silent.
         let old = now - 600
         _ = try await storage.store(IngestBatch(

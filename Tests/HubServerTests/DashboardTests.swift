@@ -24,6 +24,7 @@ struct DashboardTests {
                     #expect(html.contains("bad&lt;1&gt;.xml"))  // escaped file name
                     #expect(html.contains("<code>malformed_xml</code>"))
                     #expect(html.contains(#"id="duplicates"><div class="value">1<"#))
+                    #expect(html.contains(#"<div class="tile alert" id="conflicts"><div class="value">1<"#))
                     #expect(html.contains(#"id="dead-letters"><div class="value">3<"#))
                     #expect(html.contains(#"id="latency-p50"><div class="value">2.0 s<"#))
                     #expect(html.contains(#"id="latency-p99"><div class="value">4.0 s<"#))

@@ -33,6 +33,7 @@ actor GatedStorage: HubStorage {
 
     func events(matching query: EventQuery) async -> EventPage { await base.events(matching: query) }
     func event(id: String) async -> Data? { await base.event(id: id) }
+    func conflicts(after: EventCursor?, limit: Int) async -> ConflictPage { await base.conflicts(after: after, limit: limit) }
     func statistics(recentRejections: Int) async -> HubStatistics { await base.statistics(recentRejections: recentRejections) }
     func recentActivity(since: Double) async throws -> RecentActivity { await base.recentActivity(since: since) }
     func checkWritable() async throws { try await base.checkWritable() }

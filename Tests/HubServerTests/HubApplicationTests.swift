@@ -271,6 +271,85 @@ import Testing
         }
     }
 
+    @Test(arguments: StorageKind.allCases)
+    func readsAreLockedUnlessATokenIsSetOrReadsAreDeclaredOpen(kind: StorageKind) async throws {
+        try await kind.withStorage { storage in
+            var locked = F.configuration()
+            locked.readAccess = .token  // the configuration's default
+            try await withHub(storage, configuration: locked) { client in
+                let post = try await client.execute(
+                    uri: "/v1/events", method: .post, headers: F.headers(token: F.emeaToken), body: F.batch([F.event(id: "l:1")]))
+                #expect(post.status == .ok)
+                for uri in ["/v1/events", "/v1/events/l:1", "/v1/stats", "/v1/conflicts", "/"] {
+                    let response = try await client.execute(uri: uri, method: .get, headers: [.authorization: "Bearer anything"])
+                    #expect(response.status == .unauthorized, "\(uri)")
+                    #expect(try (response.json["error"] as? String)?.contains("read_token_sha256") == true, "\(uri)")
+                }
+                #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+            }
+        }
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func sameIDWithAnotherDocumentIsAConflictNotADuplicate(kind: StorageKind) async throws {
+        try await kind.withStorage { storage in
+            try await withHub(storage) { client in
+                // apac squats emea's future id with a document of its own.
+                let squat = F.event(id: "idoc:PRD:100:42", agent: F.apac, data: "<squatted/>")
+                let first = try await client.execute(
+                    uri: "/v1/events", method: .post, headers: F.headers(token: F.apacToken), body: F.batch([squat]))
+                #expect(first.text == #"{"accepted":1,"duplicates":0,"rejected":[]}"#)
+                // emea's real purchase order under that id, re-sent later with another envelope time.
+                let real = F.event(id: "idoc:PRD:100:42", data: "<ORDERS05><IDOC/></ORDERS05>")
+                for body in [real, real.replacingOccurrences(of: "2026-11-26T10:15:00Z", with: "2026-11-26T11:00:00Z")] {
+                    let answer = try await client.execute(
+                        uri: "/v1/events", method: .post, headers: F.headers(token: F.emeaToken), body: F.batch([body]))
+                    #expect(answer.status == .ok)
+                    let json = try answer.json
+                    #expect(json["accepted"] as? Int == 0)
+                    #expect(json["duplicates"] as? Int == 0)
+                    let rejected = try #require(json["rejected"] as? [[String: Any]])
+                    #expect(rejected.count == 1)
+                    #expect(rejected.first?["id"] as? String == "idoc:PRD:100:42")
+                    #expect((rejected.first?["reason"] as? String)?.hasPrefix("id_conflict: ") == true)
+                }
+                // The same document again from its owner, envelope changed: a duplicate.
+                let resend = squat.replacingOccurrences(of: "2026-11-26T10:15:00Z", with: "2026-11-27T08:00:00Z")
+                let again = try await client.execute(
+                    uri: "/v1/events", method: .post, headers: F.headers(token: F.apacToken), body: F.batch([resend]))
+                #expect(again.text == #"{"accepted":0,"duplicates":1,"rejected":[]}"#)
+                // Within one batch: the first stands, a repeat with another document conflicts.
+                let inside = try await client.execute(
+                    uri: "/v1/events", method: .post, headers: F.headers(token: F.emeaToken),
+                    body: F.batch([F.event(id: "in:1", data: "<a/>"), F.event(id: "in:1", data: "<b/>"), F.event(id: "in:1", data: "<a/>")]))
+                let insideJSON = try inside.json
+                #expect(insideJSON["accepted"] as? Int == 1)
+                #expect(insideJSON["duplicates"] as? Int == 1)
+                #expect((insideJSON["rejected"] as? [Any])?.count == 1)
+
+                let stored = try await client.execute(uri: "/v1/events/idoc:PRD:100:42", method: .get)
+                #expect(stored.text.contains("<squatted/>"))
+                let stats = try await client.execute(uri: "/v1/stats", method: .get).json
+                // The real order was sent twice with the same document: recorded once, counted twice.
+                #expect(stats["id_conflicts"] as? Int == 3)
+                let agents = try #require(stats["agents"] as? [String: [String: Any]])
+                #expect(agents["plant-emea-01"]?["conflicts"] as? Int == 3)
+                #expect(agents["plant-apac-01"]?["duplicates"] as? Int == 1)
+                let list = try await client.execute(uri: "/v1/conflicts?limit=1", method: .get).json
+                let conflicts = try #require(list["conflicts"] as? [[String: Any]])
+                #expect(conflicts.count == 1)
+                #expect(conflicts.first?["id"] as? String == "idoc:PRD:100:42")
+                #expect(conflicts.first?["agentid"] as? String == "plant-emea-01")
+                #expect(conflicts.first?["stored_agentid"] as? String == "plant-apac-01")
+                #expect(conflicts.first?["stored_sha256"] as? String != conflicts.first?["received_sha256"] as? String)
+                let next = try #require(list["next"] as? String)
+                let rest = try await client.execute(uri: "/v1/conflicts?after=\(next)", method: .get).json
+                #expect((rest["conflicts"] as? [[String: Any]])?.map { $0["id"] as? String } == ["in:1"])
+                #expect(rest["next"] is NSNull)
+            }
+        }
+    }
+
     @Test func noFreeBatchSlotAnswers503() async throws {
         let storage = GatedStorage()
         try await withHub(storage, configuration: F.configuration(maxConcurrentBatches: 1)) { client in

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import Testing
 import OutpostConfig
+import TestSupport
 
 /// Agents, tokens and event JSON shared by the hub tests.
 enum HubFixtures {
@@ -24,6 +25,8 @@ enum HubFixtures {
         configuration.maxBatchBytes = maxBatchBytes
         configuration.maxConcurrentBatches = maxConcurrentBatches
         configuration.readTokenSHA256 = readToken.map { TokenDigest(of: $0).hex }
+        // Most tests read what they posted without a token; the read-access tests set their own.
+        configuration.readAccess = readToken == nil ? .open : .token
         return configuration
     }
 
@@ -56,10 +59,16 @@ enum HubFixtures {
     }()
 }
 
-/// The storages every HTTP test runs against.
+/// The storages every HTTP test runs against: the same semantics, checked on each.
 enum StorageKind: String, CaseIterable, CustomStringConvertible {
     case inMemory
     case sqlite
+    case postgres
+
+    /// PostgreSQL where it can run (always under CI, where a server that cannot start fails).
+    static var allCases: [StorageKind] {
+        TestPostgres.shouldRun ? [.inMemory, .sqlite, .postgres] : [.inMemory, .sqlite]
+    }
 
     var description: String { rawValue }
 
@@ -73,8 +82,24 @@ enum StorageKind: String, CaseIterable, CustomStringConvertible {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             return try await body(try SQLiteHubStorage(path: directory.appendingPathComponent("hub.sqlite").path))
+        case .postgres:
+            let url = try await TestPostgres.shared().createDatabase()
+            return try await withPostgresStorage(url: url, body)
         }
     }
+}
+
+/// Runs `body` with a PostgreSQL storage on `url`, prepared (migrated), its pool running.
+func withPostgresStorage<T>(
+    url: String, configure: (inout PostgresStorage) -> Void = { _ in }, _ body: (PostgresHubStorage) async throws -> T
+) async throws -> T {
+    var settings = PostgresStorage(url: url)
+    configure(&settings)
+    let storage = try PostgresHubStorage(settings: settings, logger: HubFixtures.logger)
+    let pool = Task { await storage.run() }
+    defer { pool.cancel() }
+    try await storage.prepare()
+    return try await body(storage)
 }
 
 /// Builds the hub on `storage` and runs `body` against it through HummingbirdTesting.

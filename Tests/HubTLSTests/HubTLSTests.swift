@@ -45,6 +45,29 @@ struct HubTLSTests {
         #expect(outcome.isRetry, "got \(outcome)")
     }
 
+    @Test("mutual TLS bound to the agent: its own certificate is accepted, another agent's (same CA) refuses its token")
+    func certificateBoundToAgent() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        var bound = Self.agent
+        bound.clientCertSubject = "CN=plant-emea-01"
+        let hubTLS = HubTLSConfiguration(certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, clientCAFile: pki.caFile)
+        let own = try await deliver(
+            hubTLS: hubTLS,
+            agentTLS: HTTPSinkTLS(caFile: pki.caFile, clientCertFile: pki.clientCertFile, clientKeyFile: pki.clientKeyFile),
+            expectStored: true, agent: bound)
+        #expect(own == .delivered(rejected: [:]))
+        let stolen = try await deliver(
+            hubTLS: hubTLS,
+            agentTLS: HTTPSinkTLS(caFile: pki.caFile, clientCertFile: pki.otherClientCertFile, clientKeyFile: pki.otherClientKeyFile),
+            expectStored: false, agent: bound)
+        guard case .pause(let reason) = stolen else {
+            Issue.record("expected a pause (403), got \(stolen)")
+            return
+        }
+        #expect(reason.contains("403") && reason.contains("CN=plant-apac-01"), "\(reason)")
+    }
+
     @Test("a hub certificate from an untrusted CA is refused, the batch stays for a retry")
     func wrongCA() async throws {
         let pki = try TestPKI()
@@ -67,8 +90,10 @@ struct HubTLSTests {
 
     /// Runs a TLS hub on a free loopback port, sends one event through a real `HTTPSink`, and
     /// checks whether the hub stored it.
-    private func deliver(hubTLS: HubTLSConfiguration, agentTLS: HTTPSinkTLS, expectStored: Bool) async throws -> DeliveryOutcome {
-        var configuration = HubConfiguration(storage: .sqlite(path: "unused"), agents: [Self.agent])
+    private func deliver(
+        hubTLS: HubTLSConfiguration, agentTLS: HTTPSinkTLS, expectStored: Bool, agent: HubAgent = HubTLSTests.agent
+    ) async throws -> DeliveryOutcome {
+        var configuration = HubConfiguration(storage: .sqlite(path: "unused"), agents: [agent])
         configuration.listenPort = 0
         configuration.tls = hubTLS
         let storage = InMemoryHubStorage()

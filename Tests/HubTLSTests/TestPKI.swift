@@ -11,6 +11,9 @@ struct TestPKI {
     var serverKeyFile: String { path("server.key") }
     var clientCertFile: String { path("client.crt") }
     var clientKeyFile: String { path("client.key") }
+    /// Another agent's client certificate from the same CA (subject `CN=plant-apac-01`).
+    var otherClientCertFile: String { path("other-client.crt") }
+    var otherClientKeyFile: String { path("other-client.key") }
     /// A CA that signed nothing here: trusting only it must fail.
     var otherCAFile: String { path("other-ca.crt") }
 
@@ -21,6 +24,7 @@ struct TestPKI {
         try makeCA("other-ca", name: "Unrelated CA")
         try makeLeaf("server", name: "localhost", extensions: "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
         try makeLeaf("client", name: "plant-emea-01", extensions: "extendedKeyUsage=clientAuth\n")
+        try makeLeaf("other-client", name: "plant-apac-01", extensions: "extendedKeyUsage=clientAuth\n")
     }
 
     func remove() {

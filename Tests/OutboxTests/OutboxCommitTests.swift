@@ -106,8 +106,11 @@ struct OutboxCommitTests {
         let offered = chunk
         let counts = try await fixture.outbox.commit { tx in
             try tx.append(contentsOf: offered, source: "src", fileName: "chunk.xml")
-            return (tx.appended, tx.inserted, tx.insertedBytes)
+            return (tx.appended, tx.inserted, tx.insertedBytes, tx.conflictingIDs)
         }
+        // Every repeat carries other data than the event stored under its id: each is kept
+        // as a dead letter (IDConflict), none among the pending events.
+        #expect(counts.3.sorted() == (stored + ["e3", "e10"]).sorted())
 
         var expected: [EncodedEvent] = []
         for candidate in offered where !stored.contains(candidate.id) && !expected.contains(where: { $0.id == candidate.id }) {
@@ -125,7 +128,8 @@ struct OutboxCommitTests {
         let rows = try fixture.query { db in
             try Row.fetchAll(db, sql: """
                 SELECT e.id, e.bytes, e.partition_key, length(p.json) AS stored
-                FROM event e JOIN payload p USING (seq) WHERE e.file_name = 'chunk.xml' ORDER BY e.seq
+                FROM event e JOIN payload p USING (seq) WHERE e.file_name = 'chunk.xml' AND e.state = 'pending'
+                ORDER BY e.seq
                 """).map { row -> [String] in [row["id"], "\(row["bytes"] as Int)", row["partition_key"], "\(row["stored"] as Int)"] }
         }
         #expect(rows == expected.map { [$0.id, "\($0.json.count)", $0.partitionKey, "\($0.json.count)"] })
@@ -150,6 +154,9 @@ struct OutboxCommitTests {
             event("x", key: "other", padding: 99), event("z", key: "kz", padding: 30), event("c"),
         ]
         #expect(try await fixture.appendChunk(chunk) == 3)
+        let dead = try await fixture.outbox.deadLetters()
+        #expect(dead.map { $0.id.hasPrefix("x~conflict-") } == [true],
+                "the repeat of x with other data is kept as a dead letter; a, b and c again are dropped")
 
         let window = try await fixture.outbox.pendingWindow(limit: 10)
         #expect(zip(window, window.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
@@ -159,7 +166,7 @@ struct OutboxCommitTests {
         #expect(stored.map(\.json) == expected.map(\.json))
         #expect(stored.map(\.partitionKey) == expected.map(\.partitionKey))
         let columns = try fixture.query { db in
-            try Row.fetchAll(db, sql: "SELECT subject, bytes FROM event ORDER BY seq").map { row -> String in
+            try Row.fetchAll(db, sql: "SELECT subject, bytes FROM event WHERE state = 'pending' ORDER BY seq").map { row -> String in
                 "\(row["subject"] as String) \(row["bytes"] as Int)"
             }
         }

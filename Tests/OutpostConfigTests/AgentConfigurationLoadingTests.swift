@@ -177,6 +177,25 @@ struct AgentConfigurationLoadingTests {
         #expect(allowed.hub.url == "http://hub.example.com/v1/events")
     }
 
+    @Test("hub.url takes a list of a hub's replicas; each is checked, none twice, one URL for a broker")
+    func hubReplicaURLs() throws {
+        let list = "  url: [https://hub-a.example.com/v1/events, https://hub-b.example.com/v1/events]\n  token_file: /etc/outpost/hub.token\n"
+        let config = try ConfigLoader.loadAgent(yaml: Fixtures.agent(hub: list), fileName: "replicas.yaml")
+        #expect(config.hub.urls == ["https://hub-a.example.com/v1/events", "https://hub-b.example.com/v1/events"])
+        #expect(config.hub.url == "https://hub-a.example.com/v1/events")
+        for bad in [
+            "[https://hub-a.example.com/v1/events, http://hub-b.example.com/v1/events]",  // plaintext to another machine
+            "[https://hub-a.example.com/v1/events, https://hub-a.example.com/v1/events]",  // twice
+            "[https://hub-a.example.com/v1/events, ftp://hub-b.example.com/]",
+            "[]",
+        ] {
+            let problems = Fixtures.agentProblems(Fixtures.agent(hub: "  url: \(bad)\n  token_file: /etc/outpost/hub.token\n"))
+            #expect(problems.map(\.keyPath) == ["hub.url"], "\(bad)")
+        }
+        let broker = "  type: amqp\n  url: [amqps://a.example.com/%2f, amqps://b.example.com/%2f]\n  exchange: x\n"
+        #expect(Fixtures.agentProblems(Fixtures.agent(hub: broker)).map(\.keyPath).contains("hub.url"))
+    }
+
     @Test("a host that only looks like loopback is not loopback")
     func lookalikeLoopbackIsRefused() {
         for host in ["127.0.0.1.example.com", "localhost.example.com", "128.0.0.1"] {

@@ -34,6 +34,28 @@ struct EnvironmentCheckTests {
             for file in ["id_ed25519", "known_hosts", "hub.token"] {
                 #expect(FileManager.default.createFile(atPath: "\(root)/\(file)", contents: Data("x\n".utf8)))
             }
+            for secret in ["id_ed25519", "hub.token"] { chmod("\(root)/\(secret)", 0o600) }
+            #expect(ConfigLoader.checkEnvironment(configuration(root: root)) == [])
+        }
+    }
+
+    @Test("a token or private key file readable by group or others is refused, with chmod 600 as the fix")
+    func laxSecretFiles() throws {
+        try withTemporaryDirectory { root in
+            try FileManager.default.createDirectory(atPath: "\(root)/in", withIntermediateDirectories: false)
+            for file in ["id_ed25519", "known_hosts", "hub.token"] {
+                #expect(FileManager.default.createFile(atPath: "\(root)/\(file)", contents: Data("x\n".utf8)))
+            }
+            chmod("\(root)/known_hosts", 0o644)  // not a secret: others may read it
+            chmod("\(root)/id_ed25519", 0o640)
+            chmod("\(root)/hub.token", 0o604)
+            let problems = ConfigLoader.checkEnvironment(configuration(root: root))
+            #expect(problems.map(\.keyPath) == ["sources[1].private_key_file", "hub.token_file"])
+            #expect(problems.first?.message.contains("readable by its group (mode 0640)") == true, "\(problems)")
+            #expect(problems.last?.message.contains("readable by others (mode 0604)") == true, "\(problems)")
+            #expect(problems.map(\.fix) == ["chmod 600 \(root)/id_ed25519", "chmod 600 \(root)/hub.token"])
+            chmod("\(root)/id_ed25519", 0o400)
+            chmod("\(root)/hub.token", 0o600)
             #expect(ConfigLoader.checkEnvironment(configuration(root: root)) == [])
         }
     }

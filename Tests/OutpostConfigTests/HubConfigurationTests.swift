@@ -9,7 +9,7 @@ struct HubConfigurationTests {
         let config = try ConfigLoader.loadHub(yaml: Fixtures.hub, fileName: "hub.yaml")
         #expect(config.listenHost == "0.0.0.0")
         #expect(config.listenPort == 8443)
-        #expect(config.storage == .postgres(url: "postgres://outpost@db.example.com/hub"))
+        #expect(config.storage == .postgres(PostgresStorage(url: "postgres://outpost@db.example.com/hub")))
         #expect(config.maxBatchBytes == 8 << 20)
         #expect(config.maxConcurrentBatches == 4)
         #expect(config.readTokenSHA256 == String(repeating: "ab", count: 32))
@@ -86,6 +86,62 @@ struct HubConfigurationTests {
         #expect(
             Fixtures.hubProblems("tls: {cert_file: c.pem, key_file: /k.pem, client_ca: /ca.pem}" + agents).map(\.keyPath)
                 == ["tls.client_ca", "tls.cert_file"])
+    }
+
+    @Test("postgres storage keys: pool, timeout, TLS, retention, durability; refused under sqlite")
+    func postgresKeys() throws {
+        let agents = "\nagents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "0", count: 64))}\n"
+        let yaml = """
+            storage:
+              postgres: postgres://outpost@db.example.com:5433/hub
+              password_file: /etc/outpost-hub/pg.password
+              pool_size: 12
+              statement_timeout: 5s
+              sslmode: verify-full
+              ca_file: /etc/outpost-hub/pg-ca.pem
+              retention: 400d
+              allow_unsafe_durability: true
+            """
+        let config = try ConfigLoader.loadHub(yaml: yaml + agents, fileName: "hub.yaml")
+        var expected = PostgresStorage(url: "postgres://outpost@db.example.com:5433/hub")
+        expected.passwordFile = "/etc/outpost-hub/pg.password"
+        expected.poolSize = 12
+        expected.statementTimeout = 5
+        expected.sslMode = .verifyFull
+        expected.caFile = "/etc/outpost-hub/pg-ca.pem"
+        expected.retentionDays = 400
+        expected.allowUnsafeDurability = true
+        #expect(config.storage == .postgres(expected))
+        let problems = Fixtures.hubProblems("""
+            storage:
+              postgres: postgres://outpost@db/hub
+              pool_size: 0
+              sslmode: always
+              retention: 2h
+            """ + agents)
+        #expect(problems.map(\.keyPath) == ["storage.pool_size", "storage.sslmode", "storage.retention"])
+        #expect(Fixtures.hubProblems("storage: {sqlite: /var/hub.sqlite, pool_size: 4}" + agents).map(\.keyPath) == ["storage.pool_size"])
+    }
+
+    @Test("client_cert_subject binds an agent to its mutual-TLS certificate, and needs client_ca_file")
+    func clientCertificateSubject() throws {
+        let agent = "agents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "0", count: 64)), client_cert_subject: \"CN=a,O=Acme\"}\n"
+        let mutual = try ConfigLoader.loadHub(
+            yaml: "tls: {cert_file: /c.pem, key_file: /k.pem, client_ca_file: /ca.pem}\n" + agent, fileName: "hub.yaml")
+        #expect(mutual.agents.first?.clientCertSubject == "CN=a,O=Acme")
+        #expect(Fixtures.hubProblems("tls: {cert_file: /c.pem, key_file: /k.pem}\n" + agent).map(\.keyPath) == ["agents"])
+        #expect(Fixtures.hubProblems(agent).map(\.keyPath) == ["agents"])
+    }
+
+    @Test("reads need the token unless read_access is open; open with a token is a contradiction")
+    func readAccess() throws {
+        let agents = "\nagents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "0", count: 64))}\n"
+        #expect(try ConfigLoader.loadHub(yaml: "listen: 127.0.0.1:1" + agents, fileName: "h.yaml").readAccess == .token)
+        #expect(try ConfigLoader.loadHub(yaml: "read_access: open" + agents, fileName: "h.yaml").readAccess == .open)
+        #expect(Fixtures.hubProblems("read_access: public" + agents).map(\.keyPath) == ["read_access"])
+        #expect(
+            Fixtures.hubProblems("read_access: open\nread_token_sha256: \(String(repeating: "ab", count: 32))" + agents)
+                .map(\.keyPath) == ["read_access"])
     }
 
     @Test("the environment check names unreadable TLS files")

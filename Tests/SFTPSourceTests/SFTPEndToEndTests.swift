@@ -40,6 +40,7 @@ struct SFTPEndToEndTests {
             listen: 127.0.0.1:\(hubPort)
             storage:
               sqlite: \(work)/hub.sqlite
+            read_access: open
             agents:
               - id: plant-e2e
                 region: emea

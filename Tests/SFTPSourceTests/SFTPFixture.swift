@@ -12,8 +12,8 @@ struct SFTPFixture {
     let errors: String
     let staging: String
 
-    init(logRequests: Bool = false, maxSessions: Int = 100) throws {
-        server = try TestSSHServer(logRequests: logRequests, maxSessions: maxSessions)
+    init(logRequests: Bool = false, maxSessions: Int = 100, deniedRequests: String? = nil) throws {
+        server = try TestSSHServer(logRequests: logRequests, maxSessions: maxSessions, deniedRequests: deniedRequests)
         inbox = server.remoteRoot + "/outbound"
         archive = inbox + "/archive"
         errors = server.remoteRoot + "/error"
@@ -58,6 +58,18 @@ struct SFTPFixture {
     }
 
     func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+    /// Neither `path` nor its claim (``ClaimName``) exists: the file is acknowledged.
+    func isGone(_ path: String) -> Bool {
+        let name = (path as NSString).lastPathComponent
+        let claim = (path as NSString).deletingLastPathComponent + "/" + ClaimName.of(name)
+        return !exists(path) && !exists(claim)
+    }
+
+    /// The names in `directory`, a claimed file under the name it was claimed from.
+    func documentNames(in directory: String) -> [String] {
+        names(in: directory).map { ClaimName.original(of: $0) ?? $0 }.sorted()
+    }
 
     func names(in directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()

@@ -22,7 +22,7 @@ struct SFTPSourceTests {
             }
             #expect(intake.submittedNames == ["ORDERS_\(type).xml"], "\(type)")
             #expect(intake.submissions.first?.content == Array("<doc>\(type)</doc>".utf8))
-            #expect(!fixture.exists(fixture.inbox + "/ORDERS_\(type).xml"))
+            #expect(fixture.isGone(fixture.inbox + "/ORDERS_\(type).xml"))
             #expect(source.status.filesPickedUp == 1)
         }
     }
@@ -35,7 +35,7 @@ struct SFTPSourceTests {
         let source = SFTPSource(settings: try fixture.settings(password: password, after: .delete), intake: intake, logger: SFTPFixture.logger())
         try fixture.write("a.xml", "<a/>")
         try await fixture.running(source) {
-            try await eventually("file deleted") { !fixture.exists(fixture.inbox + "/a.xml") }
+            try await eventually("file deleted") { fixture.isGone(fixture.inbox + "/a.xml") }
         }
         #expect(intake.submittedNames == ["a.xml"])
     }
@@ -68,6 +68,58 @@ struct SFTPSourceTests {
             #expect(intake.submissions.isEmpty)
         }
         #expect(fixture.exists(fixture.inbox + "/secret.xml"))
+    }
+
+    @Test("a host key marked @revoked in known_hosts is refused, naming the file and line, even beside a matching entry")
+    func revokedHostKeyRefused() async throws {
+        let fixture = try SFTPFixture()
+        let key = try fixture.server.authorizeKey(type: "ed25519")
+        let entry = try fixture.server.knownHostsLine
+        let parts = entry.split(separator: " ")
+        let file = try fixture.server.writeKnownHosts(
+            contents: "# servers\n" + entry + "@revoked * \(parts[1]) \(parts[2])")
+        let intake = HashingIntake()
+        let source = SFTPSource(
+            settings: try fixture.settings(key: key, hostKeyCheck: .knownHosts(file: file)), intake: intake,
+            logger: SFTPFixture.logger())
+        try fixture.write("secret.xml", "<secret/>")
+        try await fixture.running(source) {
+            try await eventually("source stopped") { source.status.stoppedReason != nil }
+        }
+        let reason = source.status.stoppedReason ?? ""
+        #expect(reason.contains("revoked"), "\(reason)")
+        #expect(reason.contains("\(file) line 3"), "\(reason)")
+        #expect(reason.contains(try fixture.server.fingerprint), "\(reason)")
+        #expect(intake.submissions.isEmpty)
+        #expect(fixture.exists(fixture.inbox + "/secret.xml"))
+    }
+
+    @Test("a password, passphrase or private key file readable by group or others is refused with the fix")
+    func laxSecretFilesRefused() async throws {
+        let fixture = try SFTPFixture()
+        let key = try fixture.server.authorizeKey(type: "ed25519")
+        let password = try fixture.server.writeSecret(TestSSHServer.password, name: "password")
+        for (file, settings) in [
+            (key, try fixture.settings(key: key)),
+            (password, try fixture.settings(password: password)),
+        ] {
+            chmod(file, 0o640)
+            let intake = HashingIntake()
+            let source = SFTPSource(settings: settings, intake: intake, logger: SFTPFixture.logger())
+            try fixture.write("lax.xml", "<lax/>")
+            try await fixture.running(source) {
+                try await eventually("the refusal reported") { source.status.lastError != nil }
+            }
+            let error = source.status.lastError ?? ""
+            #expect(error.contains("chmod 600 \(file)"), "\(error)")
+            #expect(intake.submissions.isEmpty)
+            chmod(file, 0o600)
+        }
+        #expect(throws: SSHFailure.self) {
+            let phrase = try fixture.server.writeSecret("phrase", name: "phrase")
+            chmod(phrase, 0o604)
+            _ = try SecretFile.read(phrase, key: "passphrase_file")
+        }
     }
 
     @Test("hashed known_hosts entries and a pinned fingerprint are accepted")
@@ -150,7 +202,7 @@ struct SFTPSourceTests {
         try fixture.write("gone.xml", "<gone/>")
         let delete = SFTPSource(settings: try fixture.keySettings(after: .delete), intake: intake, logger: SFTPFixture.logger())
         try await fixture.running(delete) {
-            try await eventually("deleted") { !fixture.exists(fixture.inbox + "/gone.xml") }
+            try await eventually("deleted") { fixture.isGone(fixture.inbox + "/gone.xml") }
         }
         #expect(intake.submittedNames == ["same.xml", "gone.xml"])
         #expect(!fixture.exists(fixture.archive + "/gone.xml"))
@@ -205,6 +257,33 @@ struct SFTPSourceTests {
         #expect(fixture.exists(fixture.errors + "/bad.xml"))
         #expect(intake.submittedNames == ["bad.xml"])
         #expect(source.status.filesRejected == 1)
+    }
+
+    @Test("the staging directory (documents at rest) is its owner's alone")
+    func stagingDirectoryOwnerOnly() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("staging-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try StagingArea(directory: root + "/staging/src").prepare()
+        for directory in [root + "/staging", root + "/staging/src"] {
+            var st = stat()
+            #expect(stat(directory, &st) == 0)
+            #expect(st.st_mode & 0o777 == 0o700, "\(directory)")
+        }
+    }
+
+    @Test("without remote_error_dir a refused file is left under its own name and not read again")
+    func refusedFileLeft() async throws {
+        let fixture = try SFTPFixture()
+        let intake = HashingIntake()
+        intake.refuse(with: DocumentRejection(.malformedXML, "line 1: bad"))
+        let source = SFTPSource(settings: try fixture.keySettings(), intake: intake, logger: SFTPFixture.logger())
+        try fixture.write("bad.xml", "<bad")
+        try await fixture.running(source) {
+            try await eventually("refused") { source.status.filesRejected == 1 }
+            try await Task.sleep(for: .milliseconds(800))
+        }
+        #expect(fixture.names(in: fixture.inbox) == ["bad.xml"], "not hidden under its claim name")
+        #expect(intake.submittedNames == ["bad.xml"])
     }
 
     @Test("a failed remote acknowledgement is retried without ingesting the file again")
@@ -265,7 +344,7 @@ struct SFTPSourceTests {
         let log = try String(contentsOfFile: fixture.server.requestLog, encoding: .utf8)
         for name in ["retry.xml", "retry-large.xml"] {
             let firstReads = log.split(whereSeparator: \.isNewline).filter {
-                $0.contains(": read \"") && $0.contains("/\(name)\"") && $0.contains(" off 0 ")
+                $0.contains(": read \"") && $0.contains("\(name)\"") && $0.contains(" off 0 ")
             }
             #expect(firstReads.count == 1, "\(name) downloaded once, then submitted again from its staged copy: \(firstReads)")
         }
@@ -290,7 +369,7 @@ struct SFTPSourceTests {
             try await Task.sleep(for: .milliseconds(400))
             #expect(intake.begunNames == Array(names.prefix(slots)), "no more files in flight than staging slots")
             #expect(intake.submissions.isEmpty)
-            #expect(fixture.names(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == names,
+            #expect(fixture.documentNames(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == names,
                     "nothing is acknowledged before its commit")
             #expect(fixture.names(in: fixture.staging).isEmpty, "small files are staged in memory, not on disk")
             intake.release()
@@ -316,7 +395,7 @@ struct SFTPSourceTests {
             intake.release()
             try await eventually("both committed") { intake.submissions.count == 2 }
             try await Task.sleep(for: .milliseconds(300))
-            #expect(fixture.names(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == ["a.xml", "b.xml"])
+            #expect(fixture.documentNames(in: fixture.inbox).filter { $0.hasSuffix(".xml") } == ["a.xml", "b.xml"])
             try fixture.server.start()
             try await eventually(timeout: 30, "both archived after the restart") {
                 fixture.names(in: fixture.archive) == ["a.xml", "b.xml"]
@@ -353,7 +432,7 @@ struct SFTPSourceTests {
             try await Task.sleep(for: .milliseconds(500))
             #expect(intake.submissions.isEmpty, "a partial document was submitted")
             try fixture.server.start()
-            try await eventually(timeout: 60, "file deleted after the restart") { !fixture.exists(path) }
+            try await eventually(timeout: 60, "file deleted after the restart") { fixture.isGone(path) }
         }
         #expect(intake.submissions.count == 1)
         #expect(intake.submissions.first?.size == Int64(expected))
@@ -390,7 +469,7 @@ struct SFTPSourceTests {
         // sftp-server logs `request N: read "PATH" (handle H) off OFFSET len LENGTH` (CRLF).
         var requests: [String: (count: Int, pastEnd: Int)] = [:]
         for line in try String(contentsOfFile: fixture.server.requestLog, encoding: .utf8).split(whereSeparator: \.isNewline) where line.contains(": read \"") {
-            guard let name = expected.keys.first(where: { line.contains("/" + $0 + "\"") }),
+            guard let name = expected.keys.first(where: { line.contains($0 + "\"") }),
                   let offset = line.split(separator: " off ").last?.split(separator: " ").first.flatMap({ Int($0) })
             else { continue }
             requests[name, default: (0, 0)].count += 1
@@ -580,7 +659,7 @@ struct SFTPSourceTests {
         let source = SFTPSource(settings: settings, intake: intake, logger: SFTPFixture.logger())
         try await fixture.running(source) {
             // Listed at start, settled 0.3 s later: the second listing must not wait 60 s.
-            try await eventually(timeout: 20, "picked up well before the next poll_interval") { !fixture.exists(fixture.inbox + "/soon.xml") }
+            try await eventually(timeout: 20, "picked up well before the next poll_interval") { fixture.isGone(fixture.inbox + "/soon.xml") }
         }
         #expect(intake.submittedNames == ["soon.xml"])
     }

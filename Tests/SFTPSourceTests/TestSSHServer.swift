@@ -24,7 +24,8 @@ final class TestSSHServer: @unchecked Sendable {
     ///   - logRequests: run OpenSSH's `sftp-server` program (instead of the one built into
     ///     sshd), logging every request it serves into ``requestLog``.
     ///   - maxSessions: sessions (SFTP channels) sshd allows per connection.
-    init(logRequests: Bool = false, maxSessions: Int = 100) throws {
+    ///   - deniedRequests: SFTP requests the server refuses (`internal-sftp -P`), e.g. `rename`.
+    init(logRequests: Bool = false, maxSessions: Int = 100, deniedRequests: String? = nil) throws {
         try Self.ensureUser()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sftp-\(UUID().uuidString)").path
         remoteRoot = directory + "/remote"
@@ -53,7 +54,7 @@ final class TestSSHServer: @unchecked Sendable {
             MaxStartups 100
             MaxSessions \(maxSessions)
             LogLevel VERBOSE
-            Subsystem sftp \(logRequests ? Self.loggingSFTPServer(into: requestLog) : "internal-sftp")
+            Subsystem sftp \(logRequests ? Self.loggingSFTPServer(into: requestLog) : "internal-sftp")\(deniedRequests.map { " -P " + $0 } ?? "")
 
             """
         try text.write(toFile: config, atomically: true, encoding: .utf8)
@@ -157,6 +158,7 @@ final class TestSSHServer: @unchecked Sendable {
     func writeSecret(_ text: String, name: String) throws -> String {
         let path = directory + "/" + name
         try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o600)
         return path
     }
 

@@ -211,6 +211,7 @@ logging:
             f.write(f"""listen: 127.0.0.1:{port}
 storage:
   sqlite: {run}/hub/hub.sqlite
+read_access: open
 agents:
   - id: bench-agent
     region: bench

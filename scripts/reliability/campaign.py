@@ -63,10 +63,12 @@ class Lab:
         self.set_fault("pass")
         with open(os.path.join(work, "token"), "w") as f:
             f.write(TOKEN + "\n")
+        os.chmod(os.path.join(work, "token"), 0o600)  # the agent refuses a token others can read
         self.hub_config = os.path.join(work, "hub.yaml")
         with open(self.hub_config, "w") as f:
             f.write(f"""listen: 127.0.0.1:{self.hub_port}
 storage: {{sqlite: {self.dirs['hub']}/hub.sqlite}}
+read_access: open
 agents:
   - id: {AGENT_ID}
     region: {REGION}

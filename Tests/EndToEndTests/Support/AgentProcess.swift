@@ -15,6 +15,8 @@ final class AgentProcess: @unchecked Sendable {
         /// Run the agent as this user (through `setpriv`; the test must run as root), e.g.
         /// `nobody`, so that file permissions apply to it.
         var runAsUser: String? = nil
+        /// The hub's replicas, instead of the one hub on `hubPort`.
+        var hubURLs: [String]? = nil
     }
 
     let id: String
@@ -58,7 +60,7 @@ final class AgentProcess: @unchecked Sendable {
         }
         yaml += """
             hub:
-              url: http://127.0.0.1:\(hubPort)/v1/events
+              url: \(settings.hubURLs.map { "[" + $0.joined(separator: ", ") + "]" } ?? "http://127.0.0.1:\(hubPort)/v1/events")
               token_file: \(tokenFile)
               retry_initial: \(settings.retryInitial)
               retry_max: \(settings.retryMax)

@@ -26,6 +26,7 @@ final class HubProcess: @unchecked Sendable {
             listen: 127.0.0.1:\(port)
             storage:
               sqlite: \(dirs.hubData)/hub.sqlite
+            read_access: open
             agents:
               - id: \(agentID)
                 region: \(region)
