@@ -41,6 +41,7 @@
  *                             drawn for the cut, together with the earlier operations
  *                             it depends on (same inode or entry), in order.
  *     status                  report how much is pending
+ *     pending                 list the pending operations in STATEDIR/pending.txt
  *
  * The answer is written to STATEDIR/reply (replaced atomically) as one line of
  * "key=value" pairs, e.g. "ok cut=random:7 data_kept=3 data_dropped=5 torn=1 ns_kept=2
@@ -532,6 +533,27 @@ static void *control_loop(void *arg) {
                 }
                 reply("ok power=%s data_pending=%zu bytes_pending=%zu ns_pending=%zu nodes=%zu",
                       power_is_off ? "off" : "on", data, bytes, nnsops, nnodes - 1);
+            } else if (strcmp(line, "pending") == 0) {
+                /* STATEDIR/pending.txt: one line per pending operation, oldest first. */
+                char *path;
+                if (asprintf(&path, "%s/pending.txt", state_dir) < 0) die("asprintf");
+                FILE *f = fopen(path, "w");
+                if (f) {
+                    static const char *kinds[] = { "", "link", "remove", "rename" };
+                    for (size_t j = 0; j < nnsops; j++)
+                        fprintf(f, "namespace %s dir=%llu name=%s%s%s node=%llu\n", kinds[nsops[j].kind],
+                                (unsigned long long)nsops[j].dir1, nsops[j].name1,
+                                nsops[j].name2 ? " to=" : "", nsops[j].name2 ? nsops[j].name2 : "",
+                                (unsigned long long)nsops[j].node);
+                    for (uint64_t n = 1; n < nnodes; n++)
+                        for (size_t i = 0; i < nodes[n].nops; i++)
+                            fprintf(f, "data node=%llu %s offset=%lld length=%zu\n", (unsigned long long)n,
+                                    nodes[n].ops[i].kind == DATA_WRITE ? "write" : "truncate",
+                                    (long long)nodes[n].ops[i].offset, nodes[n].ops[i].length);
+                    fclose(f);
+                }
+                free(path);
+                reply("ok pending=%zu", nnsops);
             } else if (sscanf(line, "cut %63s %4095s", mode, out) == 2) {
                 if (power_is_off) {
                     reply("error power is already off");
