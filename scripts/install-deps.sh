@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(libxml2-dev libssh2-1-dev libsqlite3-dev pkg-config libxml2-utils librabbitmq-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(postgresql procps openssh-server openssh-client curl rabbitmq-server chromium systemd sqlite3 openssl util-linux)   # postgresql: the PostgreSQL hub tests (a private cluster each run); chromium: dashboard test; systemd: systemd-analyze; sqlite3: bench-sftp counts; openssl: HubTLSTests PKI; util-linux: setpriv (agent run as nobody)
+  packages+=(postgresql procps openssh-server openssh-client curl rabbitmq-server chromium systemd sqlite3 openssl util-linux fuse3 libfuse3-dev gcc)   # postgresql: the PostgreSQL hub tests (a private cluster each run); chromium: dashboard test; systemd: systemd-analyze; sqlite3: bench-sftp counts; openssl: HubTLSTests PKI; util-linux: setpriv (agent run as nobody); fuse3, libfuse3-dev, gcc: powercutfs (reliability power phase)
 fi
 missing=()
 for p in "${packages[@]}"; do

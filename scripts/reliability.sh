@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Outpost's reliability campaign against the real binaries (see docs/RELIABILITY.md).
 #
-#   scripts/reliability.sh [--short|--long] [campaign.py options, e.g. --phases crash,network --seed 42]
+#   scripts/reliability.sh [--short|--long|--power] [campaign.py options, e.g. --phases crash,network --seed 42]
 #
-# --short (default, what CI runs, a few minutes): 1,000 IDocs and 12 kill -9 in the crash phase.
-# --long: 10,000 IDocs and 110 kill -9, more traffic per fault mode.
+# --short (default, what CI runs, a few minutes): 1,000 IDocs and 12 kill -9 in the crash phase,
+#         30 power cuts in the power phase.
+# --long: 10,000 IDocs and 110 kill -9, more traffic per fault mode, 200 power cuts.
+# --power: only the power phase, 1,000 power cuts (--power-cuts N for another count).
 # Uses the binaries in $OUTPOST_BIN (default: .build/debug, built if missing).
-# The disk phase mounts a tmpfs and needs root; it is skipped otherwise.
+# The disk phase mounts a tmpfs and the power phase FUSE filesystems (powercutfs, compiled
+# here with gcc and libfuse3-dev): both need root and are skipped otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${OUTPOST_BIN:-.build/debug}

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Outpost's reliability campaign: the real `outpost` and `outpost-hub` binaries on loopback,
 a fault proxy between them, kill -9 at random instants, hub outages, a full outbox, disk
-faults and hostile input. Every phase ends with the same check: every IDoc generated is at the
-hub exactly once, nothing is left in the drop directory, nothing good was quarantined.
+faults, hostile input and power cuts (power.py, on powercutfs mounts). Every phase ends with
+the same check: every IDoc generated is at the hub exactly once, nothing is left in the drop
+directory, nothing good was quarantined.
 
-    campaign.py --bin DIR [--short | --long] [--work DIR] [--report FILE] [--phases a,b,…]
+    campaign.py --bin DIR [--short | --long | --power] [--power-cuts N] [--work DIR]
+                [--report FILE] [--phases a,b,…] [--seed N]
+
+--power runs only the power phase, with 1,000 cuts unless --power-cuts says otherwise.
 
 Prints one result line per phase and a JSON summary (to --report as well); exits 1 when a
 check fails. Only 127.0.0.1 is contacted.
@@ -349,13 +353,14 @@ def run(args):
     work = args.work or tempfile.mkdtemp(prefix="outpost-campaign-")
     os.makedirs(work, exist_ok=True)
     short = not args.long
-    summary = {"form": "long" if args.long else "short", "work": work, "phases": []}
+    summary = {"form": "power" if args.power else "long" if args.long else "short", "work": work, "phases": []}
     lab = Lab(args.bin, os.path.join(work, "main"))
     failed = None
+    phases = args.phases.split(",")
     try:
-        lab.start_hub()
-        lab.start_proxy()
-        phases = args.phases.split(",")
+        if set(phases) - {"power"}:
+            lab.start_hub()
+            lab.start_proxy()
         if "crash" in phases:
             summary["phases"].append(phase_crash(lab, 1000 if short else 10000, 12 if short else 110))
         if "network" in phases:
@@ -368,8 +373,15 @@ def run(args):
                 summary["phases"].extend(faults.phase_disk(lab, work))
             if "hostile" in phases:
                 summary["phases"].append(faults.phase_hostile(lab, work))
+        if "power" in phases:
+            import power
+            cuts = args.power_cuts or (1000 if args.power else 30 if short else 200)
+            targets = (args.power_hosts or ("agent,hub,both" if args.power or args.long else "agent")).split(",")
+            summary["phases"].append(power.phase_power(args.bin, work, cuts, random.Random(random.randrange(1 << 30)), targets))
     except CampaignFailure as failure:
         failed = str(failure)
+        if getattr(failure, "result", None):
+            summary["phases"].append(failure.result)
         log(f"FAILED: {failure}")
     finally:
         lab.stop_all()
@@ -392,11 +404,19 @@ if __name__ == "__main__":
     parser.add_argument("--short", action="store_true")
     parser.add_argument("--work")
     parser.add_argument("--report")
-    parser.add_argument("--phases", default="crash,network,watermark,disk,hostile")
+    parser.add_argument("--power", action="store_true", help="only the power phase, 1,000 cuts")
+    parser.add_argument("--power-cuts", type=int, help="cuts in the power phase (short 30, long 200, --power 1,000)")
+    parser.add_argument("--power-hosts", help="whose power is cut: agent,hub,both (short: agent; --long, --power: all three)")
+    parser.add_argument("--phases", default="crash,network,watermark,disk,hostile,power")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
+    if args.power:
+        args.phases = "power"
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     random.seed(seed)
     log(f"random seed {seed} (repeat with --seed {seed})")
     sys.path.insert(0, HERE)
+    # The phase modules import this file as `campaign`: one module, so that their
+    # CampaignFailure is the one run() catches.
+    sys.modules["campaign"] = sys.modules["__main__"]
     sys.exit(run(args))
