@@ -376,7 +376,7 @@ def run(args):
         if "power" in phases:
             import power
             cuts = args.power_cuts or (1000 if args.power else 30 if short else 200)
-            targets = (args.power_hosts or ("agent,hub,both" if args.power or args.long else "agent")).split(",")
+            targets = (args.power_hosts or "agent,hub,both").split(",")
             summary["phases"].append(power.phase_power(args.bin, work, cuts, random.Random(random.randrange(1 << 30)), targets))
     except CampaignFailure as failure:
         failed = str(failure)
@@ -406,7 +406,7 @@ if __name__ == "__main__":
     parser.add_argument("--report")
     parser.add_argument("--power", action="store_true", help="only the power phase, 1,000 cuts")
     parser.add_argument("--power-cuts", type=int, help="cuts in the power phase (short 30, long 200, --power 1,000)")
-    parser.add_argument("--power-hosts", help="whose power is cut: agent,hub,both (short: agent; --long, --power: all three)")
+    parser.add_argument("--power-hosts", help="whose power is cut: agent,hub,both (default: all three)")
     parser.add_argument("--phases", default="crash,network,watermark,disk,hostile,power")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
