@@ -16,6 +16,18 @@ public struct HubConfiguration: Sendable, Equatable {
     public var agents: [HubAgent]
     /// `tls:`; nil serves plain HTTP.
     public var tls: HubTLSConfiguration?
+    /// `header_timeout`: seconds a request's headers may take to arrive, counted from the
+    /// connection's opening or the first byte of a later request; then the connection is closed.
+    public var headerTimeout: Double = 10
+    /// `min_body_rate`: bytes per second a request body must average once `header_timeout`
+    /// has passed since its headers; a slower sender's connection is closed.
+    public var minBodyRate: Int = 1 << 10
+    /// `idle_timeout`: seconds a keep-alive connection may wait for its next request.
+    public var idleTimeout: Double = 75
+    /// `max_header_bytes`: largest request line and headers; larger answer 431 and close.
+    public var maxHeaderBytes: Int = 16 << 10
+    /// `max_connections`: connections served at once; more are closed as they are accepted.
+    public var maxConnections: Int = 4096
 
     public enum Storage: Sendable, Equatable {
         case sqlite(path: String)
