@@ -55,6 +55,7 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
         storage: storage,
         authenticator: BearerAuthenticator(agents: configuration.agents),
         admission: BatchAdmission(limit: configuration.maxConcurrentBatches),
+        quotas: AgentQuotas(limits: configuration.perAgent),
         maxBatchBytes: configuration.maxBatchBytes,
         logger: logger
     ).addRoutes(to: v1)

@@ -29,6 +29,23 @@ public struct HubConfiguration: Sendable, Equatable {
     /// `max_connections`: connections served at once; more are closed as they are accepted.
     public var maxConnections: Int = 4096
 
+    /// `per_agent:`: what one agent may take of the hub, so an agent in a retry storm cannot
+    /// starve the others; more is answered 429 with `Retry-After`.
+    public var perAgent = AgentLimits()
+
+    /// `per_agent:` keys. The defaults never throttle an agent with the default forwarder
+    /// settings (`max_concurrency: 8`) at a normal pace.
+    public struct AgentLimits: Sendable, Equatable {
+        /// `max_concurrent_batches`: batches of one agent processed at once.
+        public var maxConcurrentBatches: Int = 8
+        /// `events_per_second`: events one agent may send per second, on average.
+        public var eventsPerSecond: Double = 5000
+        /// `burst_events`: events one agent may send at once above the rate (the bucket's size).
+        public var burstEvents: Int = 50000
+
+        public init() {}
+    }
+
     public enum Storage: Sendable, Equatable {
         case sqlite(path: String)
         case postgres(PostgresStorage)

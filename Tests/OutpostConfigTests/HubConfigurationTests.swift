@@ -94,6 +94,20 @@ struct HubConfigurationTests {
         #expect(Fixtures.hubProblems("max_header_bytes: 100\n" + agents).map(\.keyPath) == ["max_header_bytes"])
     }
 
+    @Test("per_agent: concurrent batches, events per second and burst; defaults never throttle a normal agent")
+    func perAgentLimits() throws {
+        let agents = "agents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "f", count: 64))}\n"
+        let defaults = try ConfigLoader.loadHub(yaml: agents, fileName: "hub.yaml").perAgent
+        #expect(defaults.maxConcurrentBatches == 8 && defaults.eventsPerSecond == 5000 && defaults.burstEvents == 50000)
+        let config = try ConfigLoader.loadHub(
+            yaml: "per_agent: {max_concurrent_batches: 2, events_per_second: 100, burst_events: 1000}\n" + agents, fileName: "hub.yaml")
+        #expect(config.perAgent.maxConcurrentBatches == 2)
+        #expect(config.perAgent.eventsPerSecond == 100)
+        #expect(config.perAgent.burstEvents == 1000)
+        let problems = Fixtures.hubProblems("per_agent: {max_concurrent_batches: 0, events_per_second: 1.5, burst: 3}\n" + agents)
+        #expect(problems.map(\.keyPath) == ["per_agent.burst", "per_agent.max_concurrent_batches", "per_agent.events_per_second"])
+    }
+
     @Test("tls: certificate and key, optional client CA for mutual TLS")
     func tlsBlock() throws {
         let agents = "\nagents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "0", count: 64))}\n"
