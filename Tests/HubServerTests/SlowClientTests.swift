@@ -50,9 +50,9 @@ struct SlowClientTests {
             try await Self.agentIsServed(port: try #require(client.port), id: "during-stall")
             let started = Date()
             var closed = 0
-            for socket in stalled where await socket.closedByServer(within: max(0.1, 5 - Date().timeIntervalSince(started))) { closed += 1 }
+            for socket in stalled where await socket.closedByServer(within: max(0.1, 8 - Date().timeIntervalSince(started))) { closed += 1 }
             #expect(closed == stalled.count, "\(stalled.count - closed) stalled connections still open")
-            #expect(Date().timeIntervalSince(started) < 5)
+            #expect(Date().timeIntervalSince(started) < 8, "header_timeout is 1 s")
             try await Self.agentIsServed(port: try #require(client.port), id: "after-stall")
         }
     }
