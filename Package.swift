@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -65,11 +67,24 @@ let package = Package(
             path: "Sources/LogFormat"),
         // sd_notify(3) without libsystemd: READY/STATUS/STOPPING/WATCHDOG datagrams.
         .target(name: "SystemdNotify", path: "Sources/SystemdNotify"),
+        // Limits every HTTP listener puts on its clients: header deadline, body rate, idle
+        // time, header size (431) and a connection cap (the hub's and the agent's admin listener).
+        .target(
+            name: "ListenerGuard",
+            dependencies: [
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ListenerGuard"),
         // The agent's admin listener (/metrics, /healthz, /readyz), heartbeats and watchdog.
         .target(
             name: "AgentAdmin",
             dependencies: [
-                "Agent", "EventModel", "Outbox", "Forwarder", "SystemdNotify",
+                "Agent", "EventModel", "Outbox", "Forwarder", "SystemdNotify", "ListenerGuard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -80,7 +95,7 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
-                "OutpostConfig",
+                "OutpostConfig", "ListenerGuard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -221,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "AgentAdminTests",
             dependencies: [
-                "AgentAdmin", "Agent", "SystemdNotify", "Outbox", "Forwarder", "EventModel",
+                "TestSupport", "AgentAdmin", "Agent", "SystemdNotify", "Outbox", "Forwarder", "EventModel",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,15 +1,20 @@
 import Foundation
 import Hummingbird
+import ListenerGuard
 import Logging
 
 /// Builds the agent's admin listener (`admin.listen`, SPEC §3): `GET /metrics` (Prometheus
 /// text), `GET /healthz` (the process answers) and `GET /readyz` (it can commit; the hub
 /// answers or the degradation is named), both JSON. Bind it to loopback: it has no auth.
+/// A slow or silent client cannot hold it: ``ListenerLimits/admin`` applies (10 s for the
+/// headers, 60 s idle, 16 KiB of headers, 64 connections).
 public func buildAdminApplication(
-    host: String, port: Int, exporter: AgentMetricsExporter, health: AgentHealth, logger: Logger
+    host: String, port: Int, exporter: AgentMetricsExporter, health: AgentHealth, logger: Logger,
+    limits: ListenerLimits = .admin
 ) -> some ApplicationProtocol {
     Application(
         router: buildAdminRouter(exporter: exporter, health: health),
+        server: .http1(configuration: limits.http1Configuration(connections: OpenConnections(limit: limits.maxConnections), logger: logger)),
         configuration: .init(address: .hostname(host, port: port), serverName: "outpost-admin"),
         logger: logger)
 }

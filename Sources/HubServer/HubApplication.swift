@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import ListenerGuard
 import Logging
 import OutpostConfig
 
@@ -19,17 +20,21 @@ public func buildHubApplication(
     configuration: HubConfiguration, storage: some HubStorage, logger: Logger,
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) throws -> some ApplicationProtocol {
+    let http1 = HTTPServerBuilder.http1(
+        configuration: configuration.listenerLimits.http1Configuration(
+            connections: OpenConnections(limit: configuration.maxConnections), logger: logger))
     let server: HTTPServerBuilder =
         if let tls = configuration.tls {
-            try .tls(.http1(), tlsConfiguration: tls.serverConfiguration())
+            try .tls(http1, tlsConfiguration: tls.serverConfiguration())
         } else {
-            .http1()
+            http1
         }
     return Application(
         router: buildHubRouter(configuration: configuration, storage: storage, logger: logger),
         server: server,
         configuration: .init(
-            address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub"),
+            address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub",
+            backlog: 1024),
         onServerRunning: { _ in await onServerRunning() },
         logger: logger)
 }
@@ -50,6 +55,7 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
         storage: storage,
         authenticator: BearerAuthenticator(agents: configuration.agents),
         admission: BatchAdmission(limit: configuration.maxConcurrentBatches),
+        quotas: AgentQuotas(limits: configuration.perAgent),
         maxBatchBytes: configuration.maxBatchBytes,
         logger: logger
     ).addRoutes(to: v1)

@@ -5,7 +5,7 @@ import Hummingbird
 struct HubError: HTTPResponseError, CustomStringConvertible {
     let status: HTTPResponse.Status
     let message: String
-    /// Seconds for `Retry-After` (503).
+    /// Seconds for `Retry-After` (429, 503).
     var retryAfterSeconds: Int?
 
     var description: String { "\(status.code) \(message)" }

@@ -10,6 +10,7 @@ struct IngestController<Storage: HubStorage>: Sendable {
     let storage: Storage
     let authenticator: BearerAuthenticator
     let admission: BatchAdmission
+    let quotas: AgentQuotas
     let maxBatchBytes: Int
     let decoder = CloudEventBatchDecoder()
     let logger: Logger
@@ -37,14 +38,22 @@ struct IngestController<Storage: HubStorage>: Sendable {
                         + "connection presented \(presented.map { "subject \($0)" } ?? "none"); nothing of this batch was stored")
             }
         }
-        let answer = try await admission.admit {
-            try await ingest(request, from: agent)
+        let admitted = try await quotas.admit(agent.id) { () async throws -> (IngestResponse?, events: Int) in
+            let answer = try await admission.admit {
+                try await ingest(request, from: agent)
+            }
+            return (answer, answer.map { $0.accepted + $0.duplicates + $0.rejected.count } ?? 0)
         }
-        guard let answer else {
+        switch admitted {
+        case .failure(let refusal):
+            logger.notice("ingest.agent_throttled", metadata: ["hub.agent": "\(agent.id)", "hub.retry_after": "\(refusal.retryAfterSeconds)"])
+            throw HubError(status: .tooManyRequests, message: refusal.reason, retryAfterSeconds: refusal.retryAfterSeconds)
+        case .success(nil):
             logger.notice("ingest.shed", metadata: ["hub.agent": "\(agent.id)"])
             throw HubError.overloaded("the hub is processing \(admission.limit) batches already; retry after the Retry-After delay")
+        case .success(let answer?):
+            return try Response.json(answer)
         }
-        return try Response.json(answer)
     }
 
     private func ingest(_ request: Request, from agent: HubAgent) async throws -> IngestResponse {

@@ -2,7 +2,8 @@ import Yams
 
 /// The reference hub's file (SPEC §5).
 extension ConfigLoader {
-    static let hubKeys = ["listen", "storage", "max_batch_bytes", "max_concurrent_batches", "read_token_sha256", "read_access", "agents", "tls"]
+    static let hubKeys = ["listen", "storage", "max_batch_bytes", "max_concurrent_batches", "read_token_sha256", "read_access", "agents", "tls",
+        "header_timeout", "min_body_rate", "idle_timeout", "max_header_bytes", "max_connections", "per_agent"]
     static let defaultHubDatabase = "/var/lib/outpost-hub/hub.sqlite"
 
     /// Reads the whole hub file; placeholders stand in for invalid values (the log then holds a
@@ -17,6 +18,18 @@ extension ConfigLoader {
         if let storage = storage(top) { config.storage = storage }
         if let value = top.size("max_batch_bytes", minimum: 1) { config.maxBatchBytes = Int(value) }
         if let value = top.int("max_concurrent_batches", in: 1...4096) { config.maxConcurrentBatches = value }
+        if let value = top.duration("header_timeout", positive: true) { config.headerTimeout = value }
+        if let value = top.rate("min_body_rate", minimum: 1) { config.minBodyRate = Int(value) }
+        if let value = top.duration("idle_timeout", positive: true) { config.idleTimeout = value }
+        if let value = top.size("max_header_bytes", minimum: 1024) {
+            if value > 1 << 20 {
+                top.report("max_header_bytes", "'\(value)' bytes of headers is more than 1MiB", fix: "use at most 1MiB (agents send under 1KiB)")
+            } else {
+                config.maxHeaderBytes = Int(value)
+            }
+        }
+        if let value = top.int("max_connections", in: 1...1_000_000) { config.maxConnections = value }
+        if let limits = perAgent(top) { config.perAgent = limits }
         config.readTokenSHA256 = top.sha256Hex("read_token_sha256", nullable: true)
         if top.has("read_access"), let access = top.choice("read_access", as: HubConfiguration.ReadAccess.self) {
             config.readAccess = access
@@ -81,6 +94,17 @@ extension ConfigLoader {
         }
         if let allow = r.bool("allow_unsafe_durability") { storage.allowUnsafeDurability = allow }
         return storage
+    }
+
+    /// `per_agent:` holds `max_concurrent_batches`, `events_per_second` and `burst_events`, each optional.
+    private static func perAgent(_ top: MappingReader) -> HubConfiguration.AgentLimits? {
+        guard let r = top.mapping("per_agent", allowedKeys: ["max_concurrent_batches", "events_per_second", "burst_events"])
+        else { return nil }
+        var limits = HubConfiguration.AgentLimits()
+        if let value = r.int("max_concurrent_batches", in: 1...4096) { limits.maxConcurrentBatches = value }
+        if let value = r.int("events_per_second", in: 1...10_000_000) { limits.eventsPerSecond = Double(value) }
+        if let value = r.int("burst_events", in: 1...100_000_000) { limits.burstEvents = value }
+        return limits
     }
 
     /// `tls:` holds `cert_file` and `key_file` (both required) and an optional `client_ca_file`.

@@ -16,6 +16,35 @@ public struct HubConfiguration: Sendable, Equatable {
     public var agents: [HubAgent]
     /// `tls:`; nil serves plain HTTP.
     public var tls: HubTLSConfiguration?
+    /// `header_timeout`: seconds a request's headers may take to arrive, counted from the
+    /// connection's opening or the first byte of a later request; then the connection is closed.
+    public var headerTimeout: Double = 10
+    /// `min_body_rate`: bytes per second a request body must average once `header_timeout`
+    /// has passed since its headers; a slower sender's connection is closed.
+    public var minBodyRate: Int = 1 << 10
+    /// `idle_timeout`: seconds a keep-alive connection may wait for its next request.
+    public var idleTimeout: Double = 75
+    /// `max_header_bytes`: largest request line and headers; larger answer 431 and close.
+    public var maxHeaderBytes: Int = 16 << 10
+    /// `max_connections`: connections served at once; more are closed as they are accepted.
+    public var maxConnections: Int = 4096
+
+    /// `per_agent:`: what one agent may take of the hub, so an agent in a retry storm cannot
+    /// starve the others; more is answered 429 with `Retry-After`.
+    public var perAgent = AgentLimits()
+
+    /// `per_agent:` keys. The defaults never throttle an agent with the default forwarder
+    /// settings (`max_concurrency: 8`) at a normal pace.
+    public struct AgentLimits: Sendable, Equatable {
+        /// `max_concurrent_batches`: batches of one agent processed at once.
+        public var maxConcurrentBatches: Int = 8
+        /// `events_per_second`: events one agent may send per second, on average.
+        public var eventsPerSecond: Double = 5000
+        /// `burst_events`: events one agent may send at once above the rate (the bucket's size).
+        public var burstEvents: Int = 50000
+
+        public init() {}
+    }
 
     public enum Storage: Sendable, Equatable {
         case sqlite(path: String)

@@ -46,6 +46,12 @@ struct ServeCommand: AsyncParsableCommand {
                 "hub.detail": "no read_token_sha256: GET /v1/* and the dashboard answer 401 until one is configured",
             ])
         }
+        let files = FileDescriptorBudget.ensure(maxConnections: configuration.maxConnections)
+        if !files.suffices {
+            logger.warning("hub.file_limit_low", metadata: [
+                "hub.detail": "the process may open \(files.limit) files, fewer than max_connections (\(configuration.maxConnections)) + \(FileDescriptorBudget.reserve): accepts can fail for every agent; raise LimitNOFILE (ulimit -n) or lower max_connections",
+            ])
+        }
         switch configuration.storage {
         case .postgres(let settings):
             let storage: PostgresHubStorage
@@ -80,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("hub.starting", metadata: [
             "hub.listen": "\(configuration.listenHost):\(configuration.listenPort)",
             "hub.agents": "\(configuration.agents.count)",
+            "hub.max_connections": "\(configuration.maxConnections)",
             "hub.storage": "\(configuration.storage.summary)",
             "hub.tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAFile == nil ? "on" : "mutual")",
         ])

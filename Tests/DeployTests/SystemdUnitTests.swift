@@ -44,6 +44,13 @@ struct SystemdUnitTests {
         #expect(lines.contains { $0.hasPrefix("RestrictAddressFamilies=") })
     }
 
+    @Test("the hub may open more files than its default max_connections (4096) plus the storage's")
+    func hubFileLimit() throws {
+        let text = try String(contentsOfFile: Tooling.repository + "/deploy/systemd/outpost-hub.service", encoding: .utf8)
+        let limit = text.split(separator: "\n").first { $0.hasPrefix("LimitNOFILE=") }.flatMap { Int($0.dropFirst("LimitNOFILE=".count)) }
+        #expect((limit ?? 0) >= 4096 + 256, "LimitNOFILE=\(limit.map(String.init) ?? "unset (systemd's 1024)")")
+    }
+
     @Test("the exposure parser reads systemd's summary line")
     func parsesExposure() {
         #expect(Tooling.exposure(in: "…\n→ Overall exposure level for outpost.service: 1.4 OK 🙂\n") == 1.4)

@@ -33,6 +33,11 @@ struct HubConfigurationTests {
         #expect(config.maxBatchBytes == 16 << 20)
         #expect(config.maxConcurrentBatches == 16)
         #expect(config.readTokenSHA256 == nil)
+        #expect(config.headerTimeout == 10)
+        #expect(config.minBodyRate == 1024)
+        #expect(config.idleTimeout == 75)
+        #expect(config.maxHeaderBytes == 16 << 10)
+        #expect(config.maxConnections == 4096)
         #expect(config.agents.first?.tokenSHA256 == String(repeating: "f", count: 64), "hex is stored lowercase")
     }
 
@@ -69,6 +74,38 @@ struct HubConfigurationTests {
                 "agents[1].id", "agents[1].region", "agents[1].token_sha256",
             ])
         #expect(problems.first { $0.keyPath == "max_concurent_batches" }?.fix == "did you mean 'max_concurrent_batches'?")
+    }
+
+    @Test("connection limits: header and idle timeouts, body rate, header size, connection cap")
+    func connectionLimits() throws {
+        let agents = "agents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "f", count: 64))}\n"
+        let config = try ConfigLoader.loadHub(
+            yaml: "header_timeout: 3s\nmin_body_rate: 64KiB/s\nidle_timeout: 2m\nmax_header_bytes: 8KiB\nmax_connections: 20000\n" + agents,
+            fileName: "hub.yaml")
+        #expect(config.headerTimeout == 3)
+        #expect(config.minBodyRate == 64 << 10)
+        #expect(config.idleTimeout == 120)
+        #expect(config.maxHeaderBytes == 8 << 10)
+        #expect(config.maxConnections == 20000)
+        let problems = Fixtures.hubProblems(
+            "header_timeout: 0s\nmin_body_rate: 1KiB\nidle_timeout: 10\nmax_header_bytes: 2MiB\nmax_connections: 0\n" + agents)
+        #expect(problems.map(\.keyPath) == ["header_timeout", "min_body_rate", "idle_timeout", "max_header_bytes", "max_connections"])
+        #expect(problems.first { $0.keyPath == "min_body_rate" }?.fix == "write a size per second, e.g. 1KiB/s")
+        #expect(Fixtures.hubProblems("max_header_bytes: 100\n" + agents).map(\.keyPath) == ["max_header_bytes"])
+    }
+
+    @Test("per_agent: concurrent batches, events per second and burst; defaults never throttle a normal agent")
+    func perAgentLimits() throws {
+        let agents = "agents:\n  - {id: a, region: r, token_sha256: \(String(repeating: "f", count: 64))}\n"
+        let defaults = try ConfigLoader.loadHub(yaml: agents, fileName: "hub.yaml").perAgent
+        #expect(defaults.maxConcurrentBatches == 8 && defaults.eventsPerSecond == 5000 && defaults.burstEvents == 50000)
+        let config = try ConfigLoader.loadHub(
+            yaml: "per_agent: {max_concurrent_batches: 2, events_per_second: 100, burst_events: 1000}\n" + agents, fileName: "hub.yaml")
+        #expect(config.perAgent.maxConcurrentBatches == 2)
+        #expect(config.perAgent.eventsPerSecond == 100)
+        #expect(config.perAgent.burstEvents == 1000)
+        let problems = Fixtures.hubProblems("per_agent: {max_concurrent_batches: 0, events_per_second: 1.5, burst: 3}\n" + agents)
+        #expect(problems.map(\.keyPath) == ["per_agent.burst", "per_agent.max_concurrent_batches", "per_agent.events_per_second"])
     }
 
     @Test("tls: certificate and key, optional client CA for mutual TLS")

@@ -6,11 +6,14 @@ Each scenario starts fresh: a hub on SQLite, or one or more hub replicas on a pr
 PostgreSQL cluster (initdb + pg_ctl in a temp dir, as the postgres user). N agents, each with
 its own token and region, post batches of ORDERS05 IDoc events (about 3 KB each, as the agent
 sends them) over keep-alive connections, each agent `--lanes` batches at a time, for
-`--seconds`. Reported per scenario: events/s stored, batches/s, p50/p99 batch latency, answers
-by status, and each hub's peak RSS and CPU seconds. Every process it starts is stopped at exit.
+`--seconds`. A 429 or 503 is waited out for its `Retry-After` (as the agent does) and counted;
+one without `Retry-After` counts as an error. Reported per scenario: events/s stored,
+batches/s, p50/p99 batch latency (answered 200), answers by status, and each hub's peak RSS
+and CPU seconds. Every process it starts is stopped at exit.
 
     hub_bench.py --bin DIR [--scenarios sqlite,postgres,postgres2] [--agents 8] [--lanes 2]
-                 [--batch 500] [--seconds 20] [--rate EVENTS_PER_S] [--json FILE]
+                 [--batch 500] [--seconds 20] [--rate EVENTS_PER_S] [--max-connections N]
+                 [--hub-option KEY:VALUE ...] [--json FILE]
 """
 import argparse
 import asyncio
@@ -77,6 +80,7 @@ async def post(reader, writer, port, token, body):
         raise ConnectionError("connection closed")
     status = int(status_line.split()[1])
     length = 0
+    retry_after = None
     while True:
         line = await reader.readline()
         if line in (b"\r\n", b""):
@@ -84,8 +88,10 @@ async def post(reader, writer, port, token, body):
         name, _, value = line.decode().partition(":")
         if name.lower() == "content-length":
             length = int(value)
+        elif name.lower() == "retry-after":
+            retry_after = int(value)
     answer = await reader.readexactly(length) if length else b""
-    return status, answer
+    return status, answer, retry_after
 
 
 async def lane(agent, ports, args, run, deadline, results, pace):
@@ -99,16 +105,22 @@ async def lane(agent, ports, args, run, deadline, results, pace):
         try:
             if writer is None:
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            status, answer = await post(reader, writer, port, agent.token, body)
+            status, answer, retry_after = await post(reader, writer, port, agent.token, body)
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
             results["status"]["error"] = results["status"].get("error", 0) + 1
             writer = None
             await asyncio.sleep(0.1)
             continue
-        results["latencies"].append(time.monotonic() - started)
-        results["status"][str(status)] = results["status"].get(str(status), 0) + 1
+        key = str(status)
+        if status in (429, 503) and retry_after is None:
+            key = f"{status} without Retry-After"
+        results["status"][key] = results["status"].get(key, 0) + 1
         if status == 200:
+            results["latencies"].append(time.monotonic() - started)
             results["accepted"] += json.loads(answer).get("accepted", 0)
+        elif retry_after is not None:
+            agent.next -= args.batch  # the same events again, as the agent resends them
+            await asyncio.sleep(min(retry_after, max(0, deadline - time.monotonic())))
     if writer is not None:
         writer.close()
 
@@ -154,6 +166,8 @@ class Lab:
             config = os.path.join(self.work, f"hub-{index}.yaml")
             with open(config, "w") as f:
                 f.write(f"listen: 127.0.0.1:{port}\nstorage:\n{storage}\nmax_concurrent_batches: 64\n"
+                        f"max_connections: {self.args.max_connections}\n"
+                        + "".join(f"{option.replace(':', ': ', 1)}\n" for option in self.args.hub_option) +
                         f"read_access: open\nagents:\n{agent_yaml}")
             log = open(os.path.join(self.work, f"hub-{index}.log"), "w")
             proc = subprocess.Popen([os.path.join(self.args.bin, "outpost-hub"), "serve", "--config", config,
@@ -225,7 +239,7 @@ def scenario(args, name):
             "scenario": name, "replicas": replicas, "agents": args.agents, "lanes": args.lanes, "batch": args.batch,
             "seconds": round(elapsed, 2),
             "events_per_s": round(results["accepted"] / elapsed),
-            "batches_per_s": round(len(results["latencies"]) / elapsed, 1),
+            "batches_per_s": round(len(results["latencies"]) / elapsed, 1),  # stored (200)
             "p50_ms": round(1000 * (percentile(results["latencies"], 0.50) or 0), 1),
             "p99_ms": round(1000 * (percentile(results["latencies"], 0.99) or 0), 1),
             "status": results["status"],
@@ -248,6 +262,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rate", type=float, default=0, help="total events/s to offer (0: as fast as answered)")
     parser.add_argument("--pool", type=int, default=8)
+    parser.add_argument("--max-connections", type=int, default=4096, help="the hub's max_connections")
+    parser.add_argument("--hub-option", action="append", default=[],
+                        help="another top-level hub key, KEY:VALUE (e.g. per_agent:{events_per_second: 100})")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the scenarios, alternated")
     parser.add_argument("--json")
     args = parser.parse_args()
