@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
-                "OutpostConfig", "ListenerGuard",
+                "OutpostConfig", "EventModel", "ListenerGuard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

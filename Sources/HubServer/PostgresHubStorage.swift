@@ -148,11 +148,14 @@ public final class PostgresHubStorage: HubStorage {
         var stored: Set<String> = []
         if !unique.isEmpty {
             let rows = try await connection.query(PostgresStatements.insertBatch(unique, of: batch), logger: logger)
+            var heartbeats: [IncomingEvent] = []
             for try await (id, type) in rows.decode((String, String).self) {
                 stored.insert(id)
-                if type == RecentActivity.heartbeatType, let index = firstByID[id] {
-                    try await connection.query(PostgresStatements.recordHeartbeat(unique[index], of: batch), logger: logger)
-                }
+                if type == RecentActivity.heartbeatType, let index = firstByID[id] { heartbeats.append(unique[index]) }
+            }
+            // After the rows are read: the connection takes one statement at a time.
+            for heartbeat in heartbeats {
+                try await connection.query(PostgresStatements.recordHeartbeat(heartbeat, of: batch), logger: logger)
             }
         }
         outcome.accepted = stored.count

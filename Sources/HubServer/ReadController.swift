@@ -21,22 +21,8 @@ struct ReadController<Storage: HubStorage>: Sendable {
     /// `GET /v1/conflicts[?after=CURSOR][&limit=N]`: the documents refused because their id was
     /// stored with another document, oldest first.
     @Sendable func conflicts(request: Request, context: HubRequestContext) async throws -> Response {
-        var after: EventCursor?
-        var limit = EventQuery.defaultLimit
-        var problems: [String] = []
-        for (name, value) in request.uri.queryParameters {
-            let text = String(value)
-            switch name {
-            case "after":
-                if let cursor = EventCursor(rawValue: text) { after = cursor } else { problems.append("after=\(text) is not a cursor; pass the \"next\" value of a previous answer") }
-            case "limit":
-                if let value = Int(text), value >= 1 { limit = min(value, EventQuery.maximumLimit) } else { problems.append("limit=\(text) is not a positive number (1…\(EventQuery.maximumLimit))") }
-            default:
-                problems.append("unknown parameter \(name); use after or limit")
-            }
-        }
-        guard problems.isEmpty else { throw HubError.badRequest(problems.joined(separator: "; ")) }
-        let page = try await storage.conflicts(after: after, limit: limit)
+        let position = try Self.query(from: request.uri.queryParameters, filters: false)
+        let page = try await storage.conflicts(after: position.after, limit: position.limit)
         return try Response.json(ConflictList(conflicts: page.conflicts, next: page.next?.rawValue))
     }
 
@@ -89,16 +75,19 @@ struct ReadController<Storage: HubStorage>: Sendable {
     }
 
     /// The query of `GET /v1/events`; unknown or malformed parameters are a 400, not ignored.
-    static func query(from parameters: some Sequence<(key: Substring, value: Substring)>) throws -> EventQuery {
+    /// With `filters: false` (`GET /v1/conflicts`), only `after` and `limit` are accepted.
+    static func query(
+        from parameters: some Sequence<(key: Substring, value: Substring)>, filters: Bool = true
+    ) throws -> EventQuery {
         var query = EventQuery()
         var problems: [String] = []
         for (name, value) in parameters {
             let text = String(value)
             switch name {
-            case "type": query.type = text
-            case "source": query.source = text
-            case "region": query.region = text
-            case "subject": query.subject = text
+            case "type" where filters: query.type = text
+            case "source" where filters: query.source = text
+            case "region" where filters: query.region = text
+            case "subject" where filters: query.subject = text
             case "after":
                 if let cursor = EventCursor(rawValue: text) {
                     query.after = cursor
@@ -112,7 +101,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
                     problems.append("limit=\(text) is not a positive number (1…\(EventQuery.maximumLimit))")
                 }
             default:
-                problems.append("unknown parameter \(name); use type, source, region, subject, after or limit")
+                problems.append("unknown parameter \(name); use \(filters ? "type, source, region, subject, " : "")after or limit")
             }
         }
         guard problems.isEmpty else { throw HubError.badRequest(problems.joined(separator: "; ")) }

@@ -177,7 +177,8 @@ public final class SQLiteHubStorage: HubStorage {
     /// (a duplicate), else the conflict, recorded in `id_conflict` (once per document).
     private static func conflict(of event: IncomingEvent, in batch: IngestBatch, db: Database) throws -> IDConflict? {
         guard let row = try Row.fetchOne(
-            db, sql: "SELECT agentid, data_sha256, json FROM event WHERE id = ?", arguments: [event.id])
+            db, sql: "SELECT agentid, data_sha256, CASE WHEN data_sha256 IS NULL THEN json END AS json FROM event WHERE id = ?",
+            arguments: [event.id])
         else { throw HubStorageError.unavailable("event \(event.id) was refused as stored but is not there") }
         let storedDigest = (row["data_sha256"] as Data?).map { DataDigest(bytes: Array($0)) }
             ?? DataDigest(ofStoredEvent: row["json"])

@@ -28,7 +28,7 @@ public final class Outbox: Sendable {
     /// The page size of a new outbox: 16 KiB, not SQLite's 4 KiB. Events of a few kilobytes
     /// then fit in a page instead of a page and an overflow page, and a commit's log frames
     /// and the checkpoint's copies take a quarter of the pages and system calls: about a
-    /// fifth more IDocs per agent CPU-second (docs/BENCHMARKS.md, session 11). An outbox
+    /// fifth more IDocs per agent CPU-second (docs/BENCHMARKS.md, "16 KiB outbox pages"). An outbox
     /// created earlier keeps its 4 KiB pages (SQLite cannot change them in WAL mode).
     static let newDatabasePageSize = 16384
 

@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// One sync covers every commit counted before it began, so commits that finish while a sync
 /// runs share the next one, and the writer goes on with the next input meanwhile instead of
-/// waiting for the disk (docs/BENCHMARKS.md, SFTP, sessions 13 and 14). The log is synced
+/// waiting for the disk (docs/BENCHMARKS.md, "Log sync off the writer"). The log is synced
 /// through a descriptor of its own (a sync flushes the file, whichever descriptor asks);
 /// SQLite itself still syncs the log before and the database file after every checkpoint.
 ///

@@ -66,7 +66,10 @@ struct EnvironmentCheckTests {
             // `data` exists as a file, so data_dir cannot be a directory; `error`'s parent is a file too.
             #expect(FileManager.default.createFile(atPath: "\(root)/data", contents: nil))
             var config = configuration(root: root)
-            guard case .fileDrop(var drop) = config.sources[0] else { return }
+            guard case .fileDrop(var drop) = config.sources[0] else {
+                Issue.record("the fixture's first source is not a file drop: \(config.sources[0])")
+                return
+            }
             drop.errorDir = "\(root)/data/error"
             config.sources[0] = .fileDrop(drop)
             try FileManager.default.createDirectory(atPath: "\(root)/hub.token", withIntermediateDirectories: false)
