@@ -32,6 +32,7 @@ let package = Package(
     targets: [
         // MARK: core
         .target(name: "EventModel", path: "Sources/EventModel"),
+        .target(name: "SpendMapping", dependencies: ["EventModel"], path: "Sources/SpendMapping"),
         .target(
             name: "Outbox",
             dependencies: [
@@ -48,7 +49,7 @@ let package = Package(
             path: "Sources/Forwarder"),
         .target(
             name: "OutpostConfig",
-            dependencies: ["EventModel", .product(name: "Yams", package: "Yams")],
+            dependencies: ["EventModel", "SpendMapping", .product(name: "Yams", package: "Yams")],
             path: "Sources/OutpostConfig"),
         .target(
             name: "Agent",
@@ -95,7 +96,7 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
-                "OutpostConfig", "EventModel", "ListenerGuard",
+                "OutpostConfig", "EventModel", "ListenerGuard", "SpendMapping",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -122,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "outpost-hub",
             dependencies: [
-                "HubServer", "OutpostConfig", "SystemdNotify", "LogFormat",
+                "HubServer", "OutpostConfig", "SystemdNotify", "LogFormat", "SpendMapping", "IDocXML", "IDocFlat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -135,7 +136,7 @@ let package = Package(
             name: "CLibXML2", path: "Adapters/CLibXML2", pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]),
         .target(name: "IDocXML", dependencies: ["EventModel", "CLibXML2"], path: "Adapters/IDocXML"),
-        .target(name: "IDocFlat", dependencies: ["EventModel"], path: "Adapters/IDocFlat"),
+        .target(name: "IDocFlat", dependencies: ["EventModel", "SpendMapping"], path: "Adapters/IDocFlat"),
         .target(
             name: "FileDrop",
             dependencies: ["EventModel", .product(name: "Logging", package: "swift-log")],
@@ -177,6 +178,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["EventModel"], path: "Tests/TestSupport"),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
         .testTarget(
+            name: "SpendMappingTests",
+            dependencies: ["TestSupport", "SpendMapping", "EventModel", "IDocXML", "IDocFlat"],
+            path: "Tests/SpendMappingTests"),
+        .testTarget(
             name: "OutboxTests",
             dependencies: [
                 "Outbox", "EventModel", .product(name: "GRDB", package: "GRDB.swift"),
@@ -211,7 +216,8 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "TestSupport", "HubServer", "OutpostConfig", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "TestSupport", "HubServer", "OutpostConfig", "SpendMapping", "IDocXML", "IDocFlat",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/HubServerTests"),

@@ -68,6 +68,9 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
         dashboard.add(middleware: guardian)
     }
     ReadController(storage: storage, agents: configuration.agents).addRoutes(to: reads)
+    if let canonical = storage as? any CanonicalStorage {
+        SpendController(storage: canonical, tolerancePercent: configuration.mapping.tolerancePercent).addRoutes(to: reads)
+    }
     DashboardController(storage: storage, agents: configuration.agents).addRoutes(to: dashboard)
     return router
 }

@@ -13,6 +13,9 @@ public struct HubStatistics: Sendable, Equatable, Codable {
     /// Per agent id.
     public var agents: [String: AgentActivity]
     public var rejectedDocuments: RejectedDocuments
+    /// Canonical mapping: documents per kind, failed mappings and open exceptions (absent
+    /// where the storage keeps no canonical model).
+    public var mapping: MappingStatistics?
 
     public init(
         events: Int = 0, duplicatesDropped: Int = 0, idConflicts: Int = 0, regions: [String: Int] = [:], types: [String: Int] = [:],
@@ -73,7 +76,7 @@ public struct HubStatistics: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case events, regions, types, agents
+        case events, regions, types, agents, mapping
         case duplicatesDropped = "duplicates_dropped"
         case idConflicts = "id_conflicts"
         case rejectedDocuments = "rejected_documents"

@@ -106,6 +106,7 @@ enum PostgresSchema {
             """,
             "CREATE TABLE health_probe (replica text PRIMARY KEY, checked_at timestamptz NOT NULL)",
         ]),
+        PostgresCanonicalSchema.migration,
     ]
 
     /// Applies the migrations not applied yet, each in its own transaction.

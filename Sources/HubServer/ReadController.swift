@@ -71,6 +71,9 @@ struct ReadController<Storage: HubStorage>: Sendable {
         for agent in agents where statistics.agents[agent.id] == nil {
             statistics.agents[agent.id] = .init(region: agent.region)
         }
+        if let canonical = storage as? any CanonicalStorage {
+            statistics.mapping = try await canonical.mappingStatistics()
+        }
         return try Response.json(statistics)
     }
 

@@ -12,7 +12,7 @@ import GRDB
 /// every commit, and batches that arrive while one commits are written together in the next
 /// transaction (`GroupCommit`), one savepoint each, so that concurrent agents share a sync.
 public final class SQLiteHubStorage: HubStorage {
-    private let database: DatabasePool
+    let database: DatabasePool
     private let commits: GroupCommit<IngestBatch, StoreOutcome>
 
     /// Opens (creating and migrating if needed) the database at `path`.
@@ -101,6 +101,7 @@ public final class SQLiteHubStorage: HubStorage {
                 );
                 """)
         }
+        registerCanonicalMigration(&migrator)
         return migrator
     }
 

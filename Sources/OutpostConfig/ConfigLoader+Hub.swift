@@ -3,7 +3,7 @@ import Yams
 /// The reference hub's file (SPEC §5).
 extension ConfigLoader {
     static let hubKeys = ["listen", "storage", "max_batch_bytes", "max_concurrent_batches", "read_token_sha256", "read_access", "agents", "tls",
-        "header_timeout", "min_body_rate", "idle_timeout", "max_header_bytes", "max_connections", "per_agent"]
+        "header_timeout", "min_body_rate", "idle_timeout", "max_header_bytes", "max_connections", "per_agent", "mapping"]
     static let defaultHubDatabase = "/var/lib/outpost-hub/hub.sqlite"
 
     /// Reads the whole hub file; placeholders stand in for invalid values (the log then holds a
@@ -30,6 +30,7 @@ extension ConfigLoader {
         }
         if let value = top.int("max_connections", in: 1...1_000_000) { config.maxConnections = value }
         if let limits = perAgent(top) { config.perAgent = limits }
+        if let mapping = mappingSettings(top) { config.mapping = mapping }
         config.readTokenSHA256 = top.sha256Hex("read_token_sha256", nullable: true)
         if top.has("read_access"), let access = top.choice("read_access", as: HubConfiguration.ReadAccess.self) {
             config.readAccess = access

@@ -33,6 +33,9 @@ public struct HubConfiguration: Sendable, Equatable {
     /// starve the others; more is answered 429 with `Retry-After`.
     public var perAgent = AgentLimits()
 
+    /// `mapping:`: canonical documents, spend and three-way match from stored IDocs.
+    public var mapping = MappingSettings()
+
     /// `per_agent:` keys. The defaults never throttle an agent with the default forwarder
     /// settings (`max_concurrency: 8`) at a normal pace.
     public struct AgentLimits: Sendable, Equatable {

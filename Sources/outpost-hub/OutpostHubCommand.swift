@@ -10,7 +10,7 @@ struct OutpostHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outpost-hub",
         abstract: "The reference hub: receives, de-duplicates, stores and shows Outpost events.",
-        subcommands: [ServeCommand.self, CheckConfigCommand.self, HashTokenCommand.self])
+        subcommands: [ServeCommand.self, CheckConfigCommand.self, HashTokenCommand.self, RemapCommand.self])
 
     /// Like ArgumentParser's, but a command-line mistake exits 1 (a user error), not 64.
     static func main() async {

@@ -91,6 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
             "hub.tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAFile == nil ? "on" : "mutual")",
         ])
         var services: [any Service] = extra + [application]
+        if configuration.mapping.enabled, let canonical = storage as? any CanonicalStorage {
+            services.insert(MappingWorker(storage: canonical, settings: configuration.mapping, logger: logger), at: 0)
+        }
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         if notifier.isEnabled {
             // Last in the group, so it hears of the shutdown first (STOPPING=1).

@@ -1,0 +1,106 @@
+/// One line of a canonical document as spend: what was ordered, received or invoiced for one
+/// item (or for the whole document when it has no items), with the dimensions spend is grouped
+/// by. Absent dimensions are empty strings. Each line belongs to one version of a document;
+/// only the lines of a document's latest version are `current`.
+public struct SpendLine: Sendable, Equatable {
+    public enum Measure: String, Sendable, CaseIterable, Codable {
+        case ordered, received, invoiced
+    }
+
+    public var eventID: String
+    public var documentKey: String
+    public var kind: CanonicalDocument.Kind
+    public var number: String
+    /// The item number, or `""` for a document's header line.
+    public var line: String
+    public var measure: Measure
+    public var region: String
+    public var supplier: String
+    public var plant: String
+    public var companyCode: String
+    public var costCentre: String
+    public var currency: String
+    /// `YYYY-MM` of the document date, else of the arrival.
+    public var month: String
+    /// The purchase order and item the line counts against (a purchase order's own).
+    public var poNumber: String
+    public var poItem: String
+    public var quantity: ExactDecimal?
+    /// `nil` when the line has no value: a goods receipt whose order line is not known.
+    public var amount: ExactDecimal?
+    /// Where the version's event lies in the hub's arrival order.
+    public var position: MappingPosition
+    /// 1 for a document's first version, 2 for the next, …
+    public var version: Int
+
+    public init(
+        eventID: String, documentKey: String, kind: CanonicalDocument.Kind, number: String, line: String,
+        measure: Measure, position: MappingPosition, version: Int
+    ) {
+        self.eventID = eventID
+        self.documentKey = documentKey
+        self.kind = kind
+        self.number = number
+        self.line = line
+        self.measure = measure
+        region = ""
+        supplier = ""
+        plant = ""
+        companyCode = ""
+        costCentre = ""
+        currency = ""
+        month = ""
+        poNumber = ""
+        poItem = ""
+        self.position = position
+        self.version = version
+    }
+
+    /// The aggregate cell the line's amount counts in.
+    public var cell: SpendCell {
+        SpendCell(
+            measure: measure, region: region, supplier: supplier, plant: plant, companyCode: companyCode,
+            costCentre: costCentre, currency: currency, month: month)
+    }
+}
+
+/// An event's place in the hub's arrival order, as the mapper reads it (`EventCursor`'s pair).
+public struct MappingPosition: Sendable, Hashable, Comparable {
+    public var epoch: Int64
+    public var sequence: Int64
+
+    public init(epoch: Int64, sequence: Int64) {
+        self.epoch = epoch
+        self.sequence = sequence
+    }
+
+    public static func < (lhs: MappingPosition, rhs: MappingPosition) -> Bool {
+        (lhs.epoch, lhs.sequence) < (rhs.epoch, rhs.sequence)
+    }
+}
+
+/// One cell of the spend aggregate: every dimension spend can be grouped by.
+public struct SpendCell: Sendable, Hashable {
+    public var measure: SpendLine.Measure
+    public var region: String
+    public var supplier: String
+    public var plant: String
+    public var companyCode: String
+    public var costCentre: String
+    public var currency: String
+    public var month: String
+
+    public init(
+        measure: SpendLine.Measure, region: String, supplier: String, plant: String, companyCode: String,
+        costCentre: String, currency: String, month: String
+    ) {
+        self.measure = measure
+        self.region = region
+        self.supplier = supplier
+        self.plant = plant
+        self.companyCode = companyCode
+        self.costCentre = costCentre
+        self.currency = currency
+        self.month = month
+    }
+}
