@@ -22,9 +22,18 @@ struct DashboardController<Storage: HubStorage>: Sendable {
     }
 
     func model(now: Double) async throws -> DashboardModel {
-        let statistics = try await storage.statistics(recentRejections: 50)
+        var statistics = try await storage.statistics(recentRejections: 50)
         let since = (now / 3600).rounded(.down) * 3600 - Double(DashboardModel.chartHours - 1) * 3600
         let activity = try await storage.recentActivity(since: since)
-        return DashboardModel(statistics: statistics, activity: activity, configuredAgents: agents, now: now)
+        var spend: [SpendTotal] = []
+        if let canonical = storage as? any CanonicalStorage {
+            statistics.mapping = try await canonical.mappingStatistics()
+            var query = SpendQuery()
+            query.groupBy = [.region]
+            spend = try await canonical.spend(query)
+        }
+        var model = DashboardModel(statistics: statistics, activity: activity, configuredAgents: agents, now: now)
+        model.spendByRegion = spend
+        return model
     }
 }

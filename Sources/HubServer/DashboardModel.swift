@@ -45,6 +45,12 @@ struct DashboardModel: Sendable {
     var hourly: [String: [Int64: Int]]
     var rejections: HubStatistics.RejectedDocuments
     var deadLettersTotal: Int
+    /// The canonical model: failed mappings and open exceptions by region, spend by region
+    /// (nil where the storage keeps no canonical model).
+    var mapping: MappingStatistics?
+    var spendByRegion: [SpendTotal] = []
+    var failedMappings: Int { mapping?.failures.reduce(0) { $0 + $1.count } ?? 0 }
+    var openExceptions: Int { mapping?.exceptions.reduce(0) { $0 + $1.count } ?? 0 }
 
     var regions: [String] { Array(Set(agents.map(\.region))).sorted() }
     var silentAgents: [AgentRow] { agents.filter(\.silent) }
@@ -82,6 +88,7 @@ struct DashboardModel: Sendable {
         self.hourly = hourly
         rejections = statistics.rejectedDocuments
         deadLettersTotal = agents.reduce(0) { $0 + ($1.deadLetters ?? 0) }
+        mapping = statistics.mapping
     }
 
     /// Nearest-rank percentile of sorted samples.

@@ -22,6 +22,7 @@ enum DashboardPage {
         html += agents(model)
         html += chart(model)
         html += types(model)
+        html += spend(model)
         html += rejections(model)
         html += "</body></html>\n"
         return html
@@ -43,6 +44,9 @@ enum DashboardPage {
             + tile("conflicts", "id conflicts (GET /v1/conflicts)", "\(model.idConflicts)", alert: model.idConflicts > 0)
             + tile("rejected", "rejected documents", "\(model.rejections.count)", alert: model.rejections.count > 0)
             + tile("dead-letters", "dead letters at agents", "\(model.deadLettersTotal)", alert: model.deadLettersTotal > 0)
+            + (model.mapping == nil ? "" :
+                tile("failed-mappings", "failed mappings (GET /v1/mapping-failures)", "\(model.failedMappings)", alert: model.failedMappings > 0)
+                + tile("exceptions", "open match exceptions (GET /v1/exceptions)", "\(model.openExceptions)", alert: model.openExceptions > 0))
             + "</section>\n"
     }
 
@@ -120,6 +124,29 @@ enum DashboardPage {
             let counts = model.hourly[type] ?? [:]
             out += "<tr><td>\(escape(type))</td><td class=\"num\">\(counts[current] ?? 0)</td><td class=\"num\">\(counts[current - 1] ?? 0)</td><td class=\"num\">\(counts.values.reduce(0, +))</td></tr>"
         }
+        return out + "</tbody></table></section>\n"
+    }
+
+    /// Spend by region and currency, and the mapping's failures and exceptions by region.
+    static func spend(_ model: DashboardModel) -> String {
+        guard let mapping = model.mapping else { return "" }
+        var out = "<section><h2>Spend by region (GET /v1/spend)</h2><table id=\"spend\"><thead><tr><th>region</th><th>currency</th><th>ordered</th><th>received</th><th>invoiced</th></tr></thead><tbody>"
+        for total in model.spendByRegion {
+            out += "<tr class=\"spend\"><td>\(escape(total.group["region"] ?? ""))</td><td>\(escape(total.currency))</td><td class=\"num\">\(total.ordered)</td><td class=\"num\">\(total.received)</td><td class=\"num\">\(total.invoiced)</td></tr>"
+        }
+        if model.spendByRegion.isEmpty { out += "<tr><td colspan=\"5\">No mapped documents yet.</td></tr>" }
+        out += "</tbody></table>"
+        out += "<h2>Failed mappings by region and type</h2><table id=\"failed-mappings\"><thead><tr><th>region</th><th>type</th><th>failed</th></tr></thead><tbody>"
+        for count in mapping.failures {
+            out += "<tr class=\"failed-mapping\"><td>\(escape(count.region))</td><td>\(escape(count.type))</td><td class=\"num bad\">\(count.count)</td></tr>"
+        }
+        if mapping.failures.isEmpty { out += "<tr><td colspan=\"3\">None.</td></tr>" }
+        out += "</tbody></table>"
+        out += "<h2>Open three-way-match exceptions by region</h2><table id=\"exceptions\"><thead><tr><th>region</th><th>exception</th><th>open</th></tr></thead><tbody>"
+        for count in mapping.exceptions {
+            out += "<tr class=\"exception\"><td>\(escape(count.region))</td><td><code>\(escape(count.type))</code></td><td class=\"num bad\">\(count.count)</td></tr>"
+        }
+        if mapping.exceptions.isEmpty { out += "<tr><td colspan=\"3\">None.</td></tr>" }
         return out + "</tbody></table></section>\n"
     }
 
