@@ -110,7 +110,8 @@ cat > "$sample" <<XML
 <ORDERS05><IDOC BEGIN="1"><EDI_DC40 SEGMENT="1"><TABNAM>EDI_DC40</TABNAM><MANDT>100</MANDT>
 <DOCNUM>$(date +%s%N | cut -c1-16)</DOCNUM><IDOCTYP>ORDERS05</IDOCTYP><MESTYP>ORDERS</MESTYP>
 <SNDPRN>DEMOCLNT100</SNDPRN><RCVPRN>HUB</RCVPRN><CREDAT>$(date -u +%Y%m%d)</CREDAT><CRETIM>$(date -u +%H%M%S)</CRETIM></EDI_DC40>
-<E1EDK01 SEGMENT="1"><BELNR>4500000001</BELNR></E1EDK01></IDOC></ORDERS05>
+<E1EDK01 SEGMENT="1"><CURCY>EUR</CURCY><BELNR>4500000001</BELNR></E1EDK01>
+<E1EDKA1 SEGMENT="1"><PARVW>LF</PARVW><PARTN>0000100234</PARTN></E1EDKA1></IDOC></ORDERS05>
 XML
 mv "$sample" "$demo/drop/ORDERS_demo.xml"   # a rename is how batch jobs publish complete files
 echo "dropped $demo/drop/ORDERS_demo.xml; waiting for the hub to have it…"
@@ -121,6 +122,18 @@ for _ in $(seq 50); do
 done
 echo "--- hub: GET /v1/events?type=sap.idoc.ORDERS&limit=1"
 curl -fs -H "Authorization: Bearer $read_token" "127.0.0.1:$port/v1/events?type=sap.idoc.ORDERS&limit=1" | head -c 600; echo
+echo "--- the samples' story: a purchase order, two goods receipts (flat), the invoice"
+for name in orders05-purchase-order.xml wmmbid02-goods-receipts.txt invoic02-invoice.xml; do
+  cp "$root/samples/$name" "$demo/drop/.$name.tmp" && mv "$demo/drop/.$name.tmp" "$demo/drop/$name"
+done
+for _ in $(seq 100); do
+  curl -fs -H "Authorization: Bearer $read_token" "127.0.0.1:$port/v1/match/4500017342" | grep -q '"invoiced_amount":"2472.00"' && break
+  sleep 0.2
+done
+echo "--- hub: GET /v1/match/4500017342 (three-way match; docs/MAPPING.md)"
+curl -fs -H "Authorization: Bearer $read_token" "127.0.0.1:$port/v1/match/4500017342"; echo
+echo "--- hub: GET /v1/spend?group_by=region,supplier"
+curl -fs -H "Authorization: Bearer $read_token" "127.0.0.1:$port/v1/spend?group_by=region,supplier"; echo
 echo "--- hub: GET /v1/stats"
 curl -fs -H "Authorization: Bearer $read_token" "127.0.0.1:$port/v1/stats"; echo
 echo "--- agent: outpost status"

@@ -14,7 +14,9 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         do {
             let configuration = try ConfigLoader.loadHub(path: config)
-            print("\(config): ok (listen \(configuration.listenHost):\(configuration.listenPort), \(configuration.agents.count) agents, storage \(configuration.storage.summary))")
+            let mapping = configuration.mapping.enabled
+                ? "mapping on, \(configuration.mapping.overrides.count) profile overrides" : "mapping off"
+            print("\(config): ok (listen \(configuration.listenHost):\(configuration.listenPort), \(configuration.agents.count) agents, storage \(configuration.storage.summary), \(mapping))")
         } catch {
             printError("configuration has problems:\n" + error.description)
             throw ExitCode.configurationError
