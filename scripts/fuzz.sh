@@ -16,7 +16,7 @@ root=$PWD
 budget=${1:-20}
 out=$root/.build-fuzz
 mkdir -p "$out/obj" "$out/bin" "$out/logs"
-targets=${FUZZ_TARGETS:-"idoc-xml idoc-flat config batch-decoder"}
+targets=${FUZZ_TARGETS:-"idoc-xml idoc-flat config batch-decoder mapping"}
 
 if ! pkg-config --exists libxml-2.0; then
     echo "fuzz.sh: libxml2-dev is missing (apt-get install -y libxml2-dev pkg-config)" >&2
@@ -52,9 +52,20 @@ build() {
             "$out/obj/EventModel.o" "$out/obj/IDocXML.o" -lxml2 -o "$bin" ;;
     idoc-flat)
         swift_module EventModel -- Sources/EventModel/*.swift
+        swift_module SpendMapping -- Sources/SpendMapping/*.swift
         swift_module IDocFlat -- Adapters/IDocFlat/*.swift
         swiftc -parse-as-library -O -g -sanitize=fuzzer,address -I "$out/obj" fuzz/IDocFlatFuzz.swift \
-            "$out/obj/EventModel.o" "$out/obj/IDocFlat.o" -o "$bin" ;;
+            "$out/obj/EventModel.o" "$out/obj/SpendMapping.o" "$out/obj/IDocFlat.o" -o "$bin" ;;
+    mapping)
+        # The hub's mapping path as production runs it: a stored IDoc read into segments (XML by
+        # libxml2, flat by the layouts' character offsets) and mapped by the built-in profiles.
+        swift_module EventModel -- Sources/EventModel/*.swift
+        swift_module SpendMapping -- Sources/SpendMapping/*.swift
+        swift_module IDocFlat -- Adapters/IDocFlat/*.swift
+        local xml=(-I Adapters/CLibXML2 $(for f in $xml_cflags; do printf -- '-Xcc %s ' "$f"; done))
+        swift_module IDocXML "${xml[@]}" -- Adapters/IDocXML/*.swift
+        swiftc -parse-as-library -O -g -sanitize=fuzzer,address -I "$out/obj" "${xml[@]}" fuzz/MappingFuzz.swift \
+            "$out/obj/EventModel.o" "$out/obj/SpendMapping.o" "$out/obj/IDocFlat.o" "$out/obj/IDocXML.o" -lxml2 -o "$bin" ;;
     config)
         local yams; yams=$(yams_dir)
         for c in "$yams"/CYaml/src/*.c; do
@@ -63,9 +74,10 @@ build() {
         done
         swift_module Yams -D SWIFT_PACKAGE -Xcc -DYAML_DECLARE_STATIC -I "$yams/CYaml/include" -- "$yams"/Yams/*.swift
         swift_module EventModel -- Sources/EventModel/*.swift
+        swift_module SpendMapping -- Sources/SpendMapping/*.swift
         swift_module OutpostConfig -I "$yams/CYaml/include" -- Sources/OutpostConfig/*.swift
         swiftc -parse-as-library -O -g -sanitize=fuzzer,address -I "$out/obj" -I "$yams/CYaml/include" fuzz/ConfigFuzz.swift \
-            "$out/obj/OutpostConfig.o" "$out/obj/EventModel.o" "$out/obj/Yams.o" "$out"/obj/cyaml-*.o -o "$bin" ;;
+            "$out/obj/OutpostConfig.o" "$out/obj/SpendMapping.o" "$out/obj/EventModel.o" "$out/obj/Yams.o" "$out"/obj/cyaml-*.o -o "$bin" ;;
     batch-decoder)
         swiftc -parse-as-library -O -g -sanitize=fuzzer,address -module-name BatchDecoderFuzz fuzz/BatchDecoderFuzz.swift \
             Sources/HubServer/{CloudEventBatchDecoder,BatchDecodingError,DecodedCloudEvent,JSONByteScanner}.swift -o "$bin" ;;
@@ -81,6 +93,7 @@ seed() {
     case $target in
     idoc-xml) cp -n ../shared/samples/public/*.xml "$corpus"/ 2>/dev/null || true ;;
     idoc-flat) cp -n ../shared/samples/public/*.txt "$corpus"/ 2>/dev/null || true ;;
+    mapping) cp -n ../shared/samples/public/* samples/*.xml samples/*.txt "$corpus"/ 2>/dev/null || true ;;
     config) cp -n deploy/examples/*.yaml "$corpus"/ 2>/dev/null || true ;;
     esac
     echo "$corpus"
