@@ -16,8 +16,9 @@ public protocol CanonicalStorage: Sendable {
     /// The arrival position after the last mapped event, or `nil` before the first.
     func mappingPosition() async throws -> EventCursor?
 
-    /// Stored events after `after`, oldest first, at most `limit`.
-    func eventsToMap(after: EventCursor?, limit: Int) async throws -> [StoredEvent]
+    /// Stored events after `after`, oldest first: at most `limit`, and no more than the first
+    /// whose JSON brings the page to `maxBytes` (at least one).
+    func eventsToMap(after: EventCursor?, limit: Int, maxBytes: Int) async throws -> [StoredEvent]
 
     /// Applies a page of mapped events and moves the position to `page.to`, atomically;
     /// `false` (and nothing written) when the position is no longer `page.from`.

@@ -18,6 +18,10 @@ public final class MappingService: Sendable {
     private let read: DocumentReader
     private let tolerancePercent: ExactDecimal
     private let pageSize: Int
+    /// Most bytes of stored JSON one page reads (a page holds at least one event).
+    private let pageBytes = 32 << 20
+    /// Larger documents are recorded as failed mappings rather than read into memory whole.
+    static let largestMappedDocument = 16 << 20
     private let idleWait: Duration
     private let logger: Logger
 
@@ -74,7 +78,7 @@ public final class MappingService: Sendable {
     /// replica applied first is dropped and read again from the new position.
     public func mapNextPage() async throws -> Progress {
         let from = try await storage.mappingPosition()
-        let events = try await storage.eventsToMap(after: from, limit: pageSize)
+        let events = try await storage.eventsToMap(after: from, limit: pageSize, maxBytes: pageBytes)
         guard let last = events.last else { return Progress() }
         var progress = Progress()
         progress.events = events.count
@@ -97,9 +101,12 @@ public final class MappingService: Sendable {
         guard event.type.hasPrefix("sap.idoc.") else { return .unmapped }
         let facts = DocumentMapper.EventFacts(eventID: event.id, region: event.region, agent: event.agentID)
         do {
-            guard let (contentType, data) = try StoredEventDocument.document(of: event.json),
-                  let (root, idoc) = try read(data, contentType)
-            else { return .unmapped }
+            guard let (contentType, data) = try StoredEventDocument.document(of: event.json) else { return .unmapped }
+            guard data.count <= Self.largestMappedDocument else {
+                return .failed(profile: "", problems: [MappingProblem(
+                    field: "data", reason: "the document is \(data.count) bytes, more than the \(Self.largestMappedDocument) mapping reads")])
+            }
+            guard let (root, idoc) = try read(data, contentType) else { return .unmapped }
             return mapper.map(idoc, root: root, event: facts)
         } catch {
             // A document the agent accepted but the hub cannot read: recorded, never fatal.

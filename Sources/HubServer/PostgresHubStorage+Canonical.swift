@@ -14,7 +14,7 @@ extension PostgresHubStorage: CanonicalStorage {
 
     private var canonicalLogger: Logger { Logger(label: "outpost.hub.mapping") }
 
-    public func eventsToMap(after: EventCursor?, limit: Int) async throws -> [StoredEvent] {
+    public func eventsToMap(after: EventCursor?, limit: Int, maxBytes: Int) async throws -> [StoredEvent] {
         let logger = canonicalLogger
         var horizon: Int64 = 0
         for try await value in try await client.query(PostgresStatements.horizon, logger: logger).decode(Int64.self) {
@@ -22,9 +22,12 @@ extension PostgresHubStorage: CanonicalStorage {
         }
         let rows = try await client.query(
             """
-            SELECT txid, seq, id, type, region, agentid, extract(epoch FROM received_at)::float8, json FROM event
-            WHERE (txid, seq) > (\(after?.epoch ?? 0), \(after?.sequence ?? 0)) AND txid < \(horizon)
-            ORDER BY txid, seq LIMIT \(Int64(limit))
+            SELECT txid, seq, id, type, region, agentid, received_at, json FROM (
+                SELECT txid, seq, id, type, region, agentid, extract(epoch FROM received_at)::float8 AS received_at, json,
+                       sum(octet_length(json)) OVER (ORDER BY txid, seq) - octet_length(json) AS before
+                FROM event WHERE (txid, seq) > (\(after?.epoch ?? 0), \(after?.sequence ?? 0)) AND txid < \(horizon)
+                ORDER BY txid, seq LIMIT \(Int64(limit))) page
+            WHERE before < \(Int64(maxBytes)) ORDER BY txid, seq
             """, logger: logger)
         var events: [StoredEvent] = []
         for try await (txid, seq, id, type, region, agent, receivedAt, json) in rows.decode(

@@ -55,11 +55,17 @@ extension SQLiteHubStorage: CanonicalStorage {
         try Int64.fetchOne(db, sql: "SELECT seq FROM mapping_state WHERE id = 1").map { EventCursor(sequence: $0) }
     }
 
-    public func eventsToMap(after: EventCursor?, limit: Int) async throws -> [StoredEvent] {
+    public func eventsToMap(after: EventCursor?, limit: Int, maxBytes: Int) async throws -> [StoredEvent] {
         try await database.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT seq, id, type, region, agentid, received_at, json FROM event WHERE seq > ? ORDER BY seq LIMIT ?",
-                arguments: [after?.sequence ?? 0, limit]
+                db, sql: """
+                    SELECT seq, id, type, region, agentid, received_at, json FROM (
+                        SELECT seq, id, type, region, agentid, received_at, json,
+                               sum(length(json)) OVER (ORDER BY seq) - length(json) AS before
+                        FROM event WHERE seq > ? ORDER BY seq LIMIT ?)
+                    WHERE before < ? ORDER BY seq
+                    """,
+                arguments: [after?.sequence ?? 0, limit, maxBytes]
             ).map { row in
                 StoredEvent(
                     position: EventCursor(sequence: row["seq"]), id: row["id"], type: row["type"], region: row["region"],

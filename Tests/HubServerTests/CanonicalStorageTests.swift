@@ -237,6 +237,21 @@ import Testing
         }
     }
 
+    @Test(arguments: kinds) func aPageOfEventsToMapIsBoundedInBytes(kind: StorageKind) async throws {
+        try await Self.withCanonical(kind) { storage in
+            let events = (1...3).map { AuthoredIDocs.event(id: "po-\($0)", type: "sap.idoc.ORDERS", xml: Self.order1) }
+            try await Self.store(storage, events)
+            let size = events[0].utf8.count
+            // The second event starts below the bound, the third at or above it.
+            let page = try await storage.eventsToMap(after: nil, limit: 10, maxBytes: size + size / 2)
+            #expect(page.map(\.id) == ["po-1", "po-2"])
+            let one = try await storage.eventsToMap(after: nil, limit: 10, maxBytes: 1)
+            #expect(one.map(\.id) == ["po-1"], "a page holds at least one event")
+            let rest = try await storage.eventsToMap(after: page.last?.position, limit: 10, maxBytes: 1 << 20)
+            #expect(rest.map(\.id) == ["po-3"])
+        }
+    }
+
     @Test(arguments: kinds) func remappingAppliesAChangedProfileWithoutResending(kind: StorageKind) async throws {
         try await Self.withCanonical(kind) { storage in
             try await Self.store(storage, [AuthoredIDocs.event(id: "po-1", type: "sap.idoc.ORDERS", xml: Self.order1)])
