@@ -13,7 +13,7 @@ public func fuzzMapping(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let event = DocumentMapper.EventFacts(eventID: "fuzz", region: "r", agent: "a")
     var read: (root: String, idoc: IDocSegment)?
     if bytes.starts(with: Array("EDI_DC40".utf8)) {
-        read = FlatSegmentTree.read(String(decoding: bytes, as: UTF8.self), layout: .builtIn).map { ("", $0) }
+        read = FlatSegmentTree.read(Array(bytes), layout: .builtIn).map { ("", $0) }
     } else {
         read = try? IDocSegmentReader.read(bytes)
     }

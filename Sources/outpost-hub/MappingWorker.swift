@@ -30,7 +30,7 @@ struct MappingWorker: Service {
     /// data begins with `EDI_DC40`) by character offsets.
     static func read(_ data: [UInt8], contentType: String?, layout: FlatSegmentLayout) throws -> (root: String, idoc: IDocSegment)? {
         if data.starts(with: Array("EDI_DC40".utf8)) {
-            guard let idoc = FlatSegmentTree.read(String(decoding: data, as: UTF8.self), layout: layout) else { return nil }
+            guard let idoc = FlatSegmentTree.read(data, layout: layout) else { return nil }
             let type = idoc.children.first?.field("IDOCTYP") ?? ""
             return (type, idoc)
         }

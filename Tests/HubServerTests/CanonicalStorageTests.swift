@@ -38,7 +38,7 @@ import Testing
             storage: storage, mapper: DocumentMapper(overrides: overrides), tolerancePercent: ExactDecimal(tolerance)!,
             reader: { data, _ in
                 if data.starts(with: Array("EDI_DC40".utf8)) {
-                    return FlatSegmentTree.read(String(decoding: data, as: UTF8.self), layout: .builtIn).map { ("", $0) }
+                    return FlatSegmentTree.read(data, layout: .builtIn).map { ("", $0) }
                 }
                 return try data.withUnsafeBytes { try IDocSegmentReader.read($0) }
             }, logger: HubFixtures.logger)
