@@ -116,6 +116,7 @@ let package = Package(
                 "Agent", "AgentAdmin", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
                 "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -125,6 +126,7 @@ let package = Package(
             dependencies: [
                 "HubServer", "OutpostConfig", "SystemdNotify", "LogFormat", "SpendMapping", "IDocXML", "IDocFlat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

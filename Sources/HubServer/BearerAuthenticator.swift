@@ -4,17 +4,21 @@ import OutpostConfig
 /// to. Every configured digest is compared, in constant time, so the answer's timing does not
 /// reveal which digest (or how much of one) matched.
 struct BearerAuthenticator: Sendable {
-    private let agents: [(digest: TokenDigest?, agent: HubAgent)]
+    private let directory: HubAgentDirectory
+
+    init(directory: HubAgentDirectory) {
+        self.directory = directory
+    }
 
     init(agents: [HubAgent]) {
-        self.agents = agents.map { (TokenDigest(hex: $0.tokenSHA256), $0) }
+        self.init(directory: HubAgentDirectory(agents))
     }
 
     /// The agent whose token the header carries, or `nil` (no header, not Bearer, unknown token).
     func agent(authorization: String?) -> HubAgent? {
         guard let presented = Self.digestOfBearerToken(authorization) else { return nil }
         var match: HubAgent?
-        for candidate in agents {
+        for candidate in directory.withDigests {
             if let digest = candidate.digest, digest.matchesInConstantTime(presented), match == nil {
                 match = candidate.agent
             }

@@ -5,7 +5,7 @@ import OutpostConfig
 /// `GET /`: the operators' dashboard (server-rendered HTML, see ``DashboardPage``).
 struct DashboardController<Storage: HubStorage>: Sendable {
     let storage: Storage
-    let agents: [HubAgent]
+    let agents: HubAgentDirectory
 
     func addRoutes(to group: RouterGroup<HubRequestContext>) {
         group.get("/", use: page)
@@ -32,7 +32,7 @@ struct DashboardController<Storage: HubStorage>: Sendable {
             query.groupBy = [.region]
             spend = try await canonical.spend(query)
         }
-        var model = DashboardModel(statistics: statistics, activity: activity, configuredAgents: agents, now: now)
+        var model = DashboardModel(statistics: statistics, activity: activity, configuredAgents: agents.agents, now: now)
         model.spendByRegion = spend
         return model
     }

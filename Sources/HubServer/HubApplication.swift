@@ -14,10 +14,11 @@ import OutpostConfig
 ///     `storage` is not opened from it: the caller chooses and opens the storage.
 ///   - storage: where accepted events go.
 ///   - logger: receives one entry per refused request or failed write (never a token).
+///   - agents: the accepted agents, when a reload is to replace them (else `configuration.agents`).
 ///   - onServerRunning: called once the listener is bound (systemd's READY=1 waits for it).
 /// - Throws: ``HubTLSError`` when a `tls:` file cannot be read.
 public func buildHubApplication(
-    configuration: HubConfiguration, storage: some HubStorage, logger: Logger,
+    configuration: HubConfiguration, storage: some HubStorage, logger: Logger, agents: HubAgentDirectory? = nil,
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) throws -> some ApplicationProtocol {
     let http1 = HTTPServerBuilder.http1(
@@ -30,7 +31,9 @@ public func buildHubApplication(
             http1
         }
     return Application(
-        router: buildHubRouter(configuration: configuration, storage: storage, logger: logger),
+        router: buildHubRouter(
+            configuration: configuration, storage: storage, logger: logger,
+            agents: agents ?? HubAgentDirectory(configuration.agents)),
         server: server,
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub",
@@ -39,7 +42,9 @@ public func buildHubApplication(
         logger: logger)
 }
 
-func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, logger: Logger) -> Router<HubRequestContext> {
+func buildHubRouter(
+    configuration: HubConfiguration, storage: some HubStorage, logger: Logger, agents: HubAgentDirectory
+) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
     router.get("healthz") { _, _ -> Response in
         do {
@@ -53,7 +58,7 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
     let v1 = router.group("v1")
     IngestController(
         storage: storage,
-        authenticator: BearerAuthenticator(agents: configuration.agents),
+        authenticator: BearerAuthenticator(directory: agents),
         admission: BatchAdmission(limit: configuration.maxConcurrentBatches),
         quotas: AgentQuotas(limits: configuration.perAgent),
         maxBatchBytes: configuration.maxBatchBytes,
@@ -67,10 +72,10 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
         reads.add(middleware: guardian)
         dashboard.add(middleware: guardian)
     }
-    ReadController(storage: storage, agents: configuration.agents).addRoutes(to: reads)
+    ReadController(storage: storage, agents: agents).addRoutes(to: reads)
     if let canonical = storage as? any CanonicalStorage {
         SpendController(storage: canonical, tolerancePercent: configuration.mapping.tolerancePercent).addRoutes(to: reads)
     }
-    DashboardController(storage: storage, agents: configuration.agents).addRoutes(to: dashboard)
+    DashboardController(storage: storage, agents: agents).addRoutes(to: dashboard)
     return router
 }

@@ -2,6 +2,7 @@ import Foundation
 import EventModel
 import Logging
 import SpendMapping
+import Synchronization
 
 /// Maps stored events to canonical documents in the background (docs/MAPPING.md): reads the
 /// events after the mapping position a page at a time, maps each IDoc with the profile that
@@ -14,9 +15,9 @@ public final class MappingService: Sendable {
     public typealias DocumentReader = @Sendable (_ data: [UInt8], _ contentType: String?) throws -> (root: String, idoc: IDocSegment)?
 
     private let storage: any CanonicalStorage
-    private let mapper: DocumentMapper
+    /// The profiles and tolerance, which a configuration reload replaces.
+    private let rules: Mutex<(mapper: DocumentMapper, tolerancePercent: ExactDecimal)>
     private let read: DocumentReader
-    private let tolerancePercent: ExactDecimal
     private let pageSize: Int
     /// Most bytes of stored JSON one page reads (a page holds at least one event).
     private let pageBytes = 32 << 20
@@ -30,12 +31,17 @@ public final class MappingService: Sendable {
         pageSize: Int = 500, idleWait: Duration = .milliseconds(200), logger: Logger
     ) {
         self.storage = storage
-        self.mapper = mapper
+        rules = Mutex((mapper, tolerancePercent))
         self.read = reader
-        self.tolerancePercent = tolerancePercent
         self.pageSize = pageSize
         self.idleWait = idleWait
         self.logger = logger
+    }
+
+    /// Maps later events with these profiles and tolerance (what was mapped stays until
+    /// `outpost-hub remap`).
+    public func update(mapper: DocumentMapper, tolerancePercent: ExactDecimal) {
+        rules.withLock { $0 = (mapper, tolerancePercent) }
     }
 
     /// Maps until the task is cancelled; a storage failure is logged and retried.
@@ -82,8 +88,9 @@ public final class MappingService: Sendable {
         guard let last = events.last else { return Progress() }
         var progress = Progress()
         progress.events = events.count
+        let (mapper, tolerancePercent) = rules.withLock { $0 }
         let entries = events.map { event -> MappedPage.Entry in
-            let outcome = map(event)
+            let outcome = map(event, with: mapper)
             switch outcome {
             case .mapped: progress.mapped += 1
             case .failed: progress.failed += 1
@@ -97,7 +104,7 @@ public final class MappingService: Sendable {
     }
 
     /// Maps one stored event: only IDoc events (`sap.idoc.*`) are read.
-    func map(_ event: StoredEvent) -> MappingOutcome {
+    func map(_ event: StoredEvent, with mapper: DocumentMapper) -> MappingOutcome {
         guard event.type.hasPrefix("sap.idoc.") else { return .unmapped }
         let facts = DocumentMapper.EventFacts(eventID: event.id, region: event.region, agent: event.agentID)
         do {

@@ -6,7 +6,7 @@ import OutpostConfig
 struct ReadController<Storage: HubStorage>: Sendable {
     let storage: Storage
     /// Configured agents, listed in the statistics even before they send anything.
-    let agents: [HubAgent]
+    let agents: HubAgentDirectory
 
     /// How many rejected documents `GET /v1/stats` lists.
     static var recentRejectionsListed: Int { 50 }
@@ -68,7 +68,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
 
     @Sendable func statistics(request: Request, context: HubRequestContext) async throws -> Response {
         var statistics = try await storage.statistics(recentRejections: Self.recentRejectionsListed)
-        for agent in agents where statistics.agents[agent.id] == nil {
+        for agent in agents.agents where statistics.agents[agent.id] == nil {
             statistics.agents[agent.id] = .init(region: agent.region)
         }
         if let canonical = storage as? any CanonicalStorage {

@@ -45,6 +45,16 @@ public struct SystemdNotifier: Sendable {
     @discardableResult
     public func stopping(status: String) -> Bool { send(["STOPPING=1", "STATUS=" + status]) }
 
+    /// `RELOADING=1` with the time it began (`MONOTONIC_USEC`, as systemd asks of a service
+    /// that reloads), and a `STATUS=` line; `ready(status:)` ends the reload.
+    @discardableResult
+    public func reloading(status: String) -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let microseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+        return send(["RELOADING=1", "MONOTONIC_USEC=\(microseconds)", "STATUS=" + status])
+    }
+
     /// `WATCHDOG=1`.
     @discardableResult
     public func watchdog() -> Bool { send(["WATCHDOG=1"]) }

@@ -81,8 +81,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     private func serve(configuration: HubConfiguration, storage: some HubStorage, logger: Logger, extra: [any Service]) async throws {
         let listening = HubListening()
+        let agents = HubAgentDirectory(configuration.agents)
         let application = try buildApplication(
-            configuration: configuration, storage: storage, logger: logger, onServerRunning: { listening.markListening() })
+            configuration: configuration, storage: storage, logger: logger, agents: agents,
+            onServerRunning: { listening.markListening() })
         logger.info("hub.starting", metadata: [
             "hub.listen": "\(configuration.listenHost):\(configuration.listenPort)",
             "hub.agents": "\(configuration.agents.count)",
@@ -91,9 +93,13 @@ struct ServeCommand: AsyncParsableCommand {
             "hub.tls": "\(configuration.tls == nil ? "off" : configuration.tls?.clientCAFile == nil ? "on" : "mutual")",
         ])
         var services: [any Service] = extra + [application]
+        var mapping: MappingWorker?
         if configuration.mapping.enabled, let canonical = storage as? any CanonicalStorage {
-            services.insert(MappingWorker(storage: canonical, settings: configuration.mapping, logger: logger), at: 0)
+            let worker = MappingWorker(storage: canonical, settings: configuration.mapping, logger: logger)
+            mapping = worker
+            services.insert(worker, at: 0)
         }
+        services.append(HubReloadService(path: config, configuration: configuration, agents: agents, mapping: mapping, logger: logger))
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         if notifier.isEnabled {
             // Last in the group, so it hears of the shutdown first (STOPPING=1).
@@ -112,12 +118,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The hub application; a `tls:` file it cannot use is a configuration error (exit 1).
     private func buildApplication(
-        configuration: HubConfiguration, storage: some HubStorage, logger: Logger,
+        configuration: HubConfiguration, storage: some HubStorage, logger: Logger, agents: HubAgentDirectory,
         onServerRunning: @escaping @Sendable () async -> Void
     ) throws -> some ApplicationProtocol {
         do {
             return try buildHubApplication(
-                configuration: configuration, storage: storage, logger: logger, onServerRunning: onServerRunning)
+                configuration: configuration, storage: storage, logger: logger, agents: agents, onServerRunning: onServerRunning)
         } catch {
             printError("\(config): \(error)")
             throw ExitCode.configurationError

@@ -1,3 +1,5 @@
+import AMQPSink
+import AMQPSource
 import Agent
 import EventModel
 import FileDrop
@@ -51,6 +53,40 @@ enum AgentAssembly {
         let level = logLevel(config.level)
         let format: LogfmtLogHandler.Format = config.format == .json ? .json : .logfmt
         LogfmtLogHandler.bootstrap(level: level, format: format)
+    }
+
+    /// The sink a `hub:` section describes: the HTTP hub client or the broker publisher.
+    static func makeSink(_ hub: HubSinkConfiguration) throws -> any EventSink {
+        switch hub.type {
+        case .http:
+            return try HTTPSink(
+                urls: hub.urls, token: try readToken(hub.tokenFile), requestTimeout: hub.requestTimeout,
+                tls: HTTPSinkTLS(caFile: hub.caFile, clientCertFile: hub.clientCertFile, clientKeyFile: hub.clientKeyFile),
+                maxConnections: hub.maxConcurrency)
+        case .amqp:
+            return AMQPSink(settings: try amqpSinkSettings(hub), logger: Logger(label: "outpost.sink"))
+        }
+    }
+
+    /// What runs one configured source: its description for logs and its loop.
+    static func sourceRunner(
+        _ source: SourceConfiguration, intake: OutboxIntake, dataDir: String
+    ) throws -> (description: String, body: @Sendable () async throws -> Void) {
+        switch source {
+        case .fileDrop(let c):
+            let settings = fileDropSettings(c)
+            try prepareDirectories(settings)
+            let drop = FileDropSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
+            return ("file_drop \(c.name) (\(c.path))", { try await drop.run() })
+        case .sftp(let c):
+            let settings = sftpSettings(c, dataDir: dataDir)
+            let sftp = SFTPSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
+            return ("sftp \(c.name) (\(settings.endpointDescription))", { try await sftp.run() })
+        case .amqp(let c):
+            let settings = try amqpSourceSettings(c)
+            let queue = AMQPSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
+            return ("amqp \(c.name) (\(settings.endpoint) queue \(c.queue))", { try await queue.run() })
+        }
     }
 
     /// Reads the hub token file (one line; surrounding white space ignored).

@@ -42,20 +42,9 @@ struct RunCommand: AsyncParsableCommand {
             throw CommandFailure.runtime("\(error)")
         }
 
-        let sink: any EventSink
+        let sink: SwappableSink
         do {
-            switch config.hub.type {
-            case .http:
-                sink = try HTTPSink(
-                    urls: config.hub.urls, token: try AgentAssembly.readToken(config.hub.tokenFile),
-                    requestTimeout: config.hub.requestTimeout,
-                    tls: HTTPSinkTLS(caFile: config.hub.caFile, clientCertFile: config.hub.clientCertFile,
-                                     clientKeyFile: config.hub.clientKeyFile),
-                    maxConnections: config.hub.maxConcurrency)
-            case .amqp:
-                sink = AMQPSink(
-                    settings: try AgentAssembly.amqpSinkSettings(config.hub), logger: Logger(label: "outpost.sink"))
-            }
+            sink = SwappableSink(try AgentAssembly.makeSink(config.hub))
         } catch {
             throw CommandFailure.user("\(options.config): \(error)")
         }
@@ -77,30 +66,18 @@ struct RunCommand: AsyncParsableCommand {
                 outbox: outbox, retainDelivered: config.outbox.retainDelivered, gate: gate,
                 logger: Logger(label: "outpost.outbox")),
         ]
-        for source in config.sources {
-            switch source {
-            case .fileDrop(let c):
-                let settings = AgentAssembly.fileDropSettings(c)
-                try AgentAssembly.prepareDirectories(settings)
-                let drop = FileDropSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
-                services.append(SourceService(description: "file_drop \(c.name) (\(c.path))") { try await drop.run() })
-            case .sftp(let c):
-                let settings = AgentAssembly.sftpSettings(c, dataDir: config.agent.dataDir)
-                let sftp = SFTPSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
-                services.append(SourceService(description: "sftp \(c.name) (\(settings.endpointDescription))") { try await sftp.run() })
-            case .amqp(let c):
-                let settings: AMQPSourceSettings
-                do {
-                    settings = try AgentAssembly.amqpSourceSettings(c)
-                } catch {
-                    throw CommandFailure.user("\(options.config): \(error)")
-                }
-                let queue = AMQPSource(settings: settings, intake: intake, logger: Logger(label: "outpost.source"))
-                services.append(SourceService(description: "amqp \(c.name) (\(settings.endpoint) queue \(c.queue))") {
-                    try await queue.run()
-                })
-            }
+        let dataDir = config.agent.dataDir
+        let sources = SourceSupervisor(
+            runner: { source in try AgentAssembly.sourceRunner(source, intake: intake, dataDir: dataDir) },
+            logger: Logger(label: "outpost.source"))
+        do {
+            _ = try await sources.apply(config.sources)
+        } catch {
+            throw CommandFailure.user("\(options.config): \(error)")
         }
+        services.append(sources)
+        services.append(ReloadService(
+            path: options.config, configuration: config, sources: sources, sink: sink, logger: Logger(label: "outpost.reload")))
         services += try AgentAssembly.operationsServices(
             config, registry: metricsRegistry, outbox: outbox, forwarder: forwarder, gate: gate, intake: intake)
 

@@ -36,6 +36,9 @@ struct SystemdUnitTests {
         #expect(lines.contains { $0.hasPrefix("ExecStartPre=/usr/local/bin/\(binary) check-config --config ") })
         #expect(lines.contains("User=\(binary)"))
         #expect(lines.contains { $0.hasPrefix("WatchdogSec=") })
+        // systemctl reload: the file is checked, then the service re-reads it on SIGHUP.
+        #expect(lines.contains { $0.hasPrefix("ExecReload=/usr/local/bin/\(binary) check-config --config ") })
+        #expect(lines.contains("ExecReload=/bin/kill -HUP $MAINPID"))
         for setting in ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "ProtectHome=yes",
                         "CapabilityBoundingSet=", "SystemCallFilter=@system-service"] {
             #expect(lines.contains(setting), "\(unit) lacks \(setting)")

@@ -17,6 +17,11 @@ final class AgentProcess: @unchecked Sendable {
         var runAsUser: String? = nil
         /// The hub's replicas, instead of the one hub on `hubPort`.
         var hubURLs: [String]? = nil
+        /// More `sources:` entries, as YAML list items indented by two spaces.
+        var extraSources = ""
+        var requestTimeout = "10s"
+        /// Text appended to the file as it is (to make it invalid, for instance).
+        var trailer = ""
     }
 
     let id: String
@@ -58,13 +63,14 @@ final class AgentProcess: @unchecked Sendable {
         if let include = settings.include {
             yaml += "    include: [\(include.map { "\"\($0)\"" }.joined(separator: ", "))]\n"
         }
+        yaml += settings.extraSources
         yaml += """
             hub:
               url: \(settings.hubURLs.map { "[" + $0.joined(separator: ", ") + "]" } ?? "http://127.0.0.1:\(hubPort)/v1/events")
               token_file: \(tokenFile)
               retry_initial: \(settings.retryInitial)
               retry_max: \(settings.retryMax)
-              request_timeout: 10s
+              request_timeout: \(settings.requestTimeout)
 
             """
         if let batchMaxBytes = settings.batchMaxBytes { yaml += "  batch_max_bytes: \(batchMaxBytes)\n" }
@@ -78,7 +84,7 @@ final class AgentProcess: @unchecked Sendable {
               level: \(settings.logLevel)
 
             """
-        return yaml
+        return yaml + settings.trailer
     }
 
     /// Writes the configuration and starts `outpost run`; returns once the agent logged
@@ -101,6 +107,13 @@ final class AgentProcess: @unchecked Sendable {
             }
             return self.log(since: logged).contains("agent.started")
         }
+    }
+
+    /// Writes the configuration for the current settings and sends SIGHUP (`systemctl reload`).
+    func reload() throws {
+        guard let process else { throw ScenarioError("the agent is not running") }
+        try configurationYAML().write(toFile: configPath, atomically: true, encoding: .utf8)
+        process.send(SIGHUP)
     }
 
     /// SIGTERM; returns the exit status (nil if it did not exit within `timeout`).

@@ -20,21 +20,14 @@ final class HubProcess: @unchecked Sendable {
         self.tokenSHA256 = tokenSHA256
     }
 
+    /// The agent's token digest in the hub's file (another one locks the agent out).
+    var acceptedTokenSHA256: String?
+    /// Text appended to the hub's file as it is.
+    var trailer = ""
+
     /// Writes the configuration and starts the hub; returns once `/healthz` answers 200.
     func start(maxBatchBytes: String? = nil) async throws {
-        var yaml = """
-            listen: 127.0.0.1:\(port)
-            storage:
-              sqlite: \(dirs.hubData)/hub.sqlite
-            read_access: open
-            agents:
-              - id: \(agentID)
-                region: \(region)
-                token_sha256: \(tokenSHA256)
-
-            """
-        if let maxBatchBytes { yaml += "max_batch_bytes: \(maxBatchBytes)\n" }
-        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try configurationYAML(maxBatchBytes: maxBatchBytes).write(toFile: configPath, atomically: true, encoding: .utf8)
         let child = try ChildProcess(
             name: "hub", executable: try Binaries.path("outpost-hub"), arguments: ["serve", "--config", configPath],
             logPath: logPath)
@@ -45,6 +38,29 @@ final class HubProcess: @unchecked Sendable {
             }
             return (try? await LoopbackHTTP.get(port: self.port, path: "/healthz", timeout: 2))?.status == 200
         }
+    }
+
+    /// Writes the configuration for the current settings and sends SIGHUP (`systemctl reload`).
+    func reload() throws {
+        guard let process else { throw ScenarioError("the hub is not running") }
+        try configurationYAML(maxBatchBytes: nil).write(toFile: configPath, atomically: true, encoding: .utf8)
+        process.send(SIGHUP)
+    }
+
+    func configurationYAML(maxBatchBytes: String?) -> String {
+        var yaml = """
+            listen: 127.0.0.1:\(port)
+            storage:
+              sqlite: \(dirs.hubData)/hub.sqlite
+            read_access: open
+            agents:
+              - id: \(agentID)
+                region: \(region)
+                token_sha256: \(acceptedTokenSHA256 ?? tokenSHA256)
+
+            """
+        if let maxBatchBytes { yaml += "max_batch_bytes: \(maxBatchBytes)\n" }
+        return yaml + trailer
     }
 
     /// Graceful stop (SIGTERM); the hub must exit within `timeout` seconds.
