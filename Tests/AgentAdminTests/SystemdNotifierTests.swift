@@ -17,6 +17,25 @@ struct SystemdNotifierTests {
         ])
     }
 
+    @Test("a reload is RELOADING=1 with the monotonic time it began, then READY=1")
+    func reloading() throws {
+        let socket = try NotifySocket(abstract: false)
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.address])
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let before = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+        #expect(notifier.reloading(status: "reloading /etc/outpost/outpost.yaml"))
+        #expect(notifier.ready(status: "running"))
+        let received = socket.received()
+        #expect(received.count == 2)
+        let lines = received.first?.split(separator: "\n").map(String.init) ?? []
+        #expect(lines.first == "RELOADING=1")
+        #expect(lines.last == "STATUS=reloading /etc/outpost/outpost.yaml")
+        let stamp = lines.first { $0.hasPrefix("MONOTONIC_USEC=") }.flatMap { UInt64($0.dropFirst("MONOTONIC_USEC=".count)) }
+        #expect(stamp.map { $0 >= before && $0 < before + 60_000_000 } == true, "\(lines)")
+        #expect(received.last == "READY=1\nSTATUS=running")
+    }
+
     @Test("is a no-op outside systemd")
     func disabledWithoutSocket() {
         let notifier = SystemdNotifier(environment: [:])
