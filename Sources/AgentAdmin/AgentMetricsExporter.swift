@@ -21,7 +21,6 @@ public final class AgentMetricsExporter: Sendable {
         let inFlight: Gauge
         let concurrencyLimit: Gauge
         let lastDelivery: Gauge
-        let lastPickup: [String: Gauge]
     }
 
     /// - Parameters:
@@ -47,11 +46,7 @@ public final class AgentMetricsExporter: Sendable {
             hubReachable: registry.gauge("outpost_hub_reachable", help: "0 while delivery attempts fail (network, 5xx, 429)."),
             inFlight: registry.gauge("outpost_delivery_batches_in_flight", help: "Batches being delivered now (current concurrency)."),
             concurrencyLimit: registry.gauge("outpost_delivery_concurrency_limit", help: "Current adaptive limit of batches in flight."),
-            lastDelivery: registry.gauge("outpost_last_delivery_timestamp_seconds", help: "When the hub last acknowledged a batch."),
-            lastPickup: Dictionary(uniqueKeysWithValues: reader.sourceNames.map { name in
-                (name, registry.gauge("outpost_source_last_pickup_timestamp_seconds", labels: [("source", name)],
-                    help: "When the source last handed over an input (0 before the first)."))
-            }))
+            lastDelivery: registry.gauge("outpost_last_delivery_timestamp_seconds", help: "When the hub last acknowledged a batch."))
     }
 
     /// Refreshes the gauges and returns the registry's Prometheus text.
@@ -75,7 +70,9 @@ public final class AgentMetricsExporter: Sendable {
         gauges.concurrencyLimit.set(to: Double(vitals.concurrencyLimit))
         gauges.lastDelivery.set(to: vitals.outbox.lastDeliveryAt ?? 0)
         for source in vitals.lastPickups {
-            gauges.lastPickup[source.name]?.set(to: source.time ?? 0)
+            // The registry hands back the gauge it made for this source before, if any.
+            registry.gauge("outpost_source_last_pickup_timestamp_seconds", labels: [("source", source.name)],
+                help: "When the source last handed over an input (0 before the first).").set(to: source.time ?? 0)
         }
     }
 }

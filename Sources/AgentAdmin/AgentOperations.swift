@@ -32,7 +32,8 @@ public struct AgentOperations: Sendable {
     ///   - environment: where `NOTIFY_SOCKET` and `WATCHDOG_USEC` are read.
     /// - Throws: ``AdminAddressError`` when `adminListen` is not `host:port`.
     public init(
-        agentID: String, region: String, sourceNames: [String], adminListen: String?, registry: PrometheusCollectorRegistry,
+        agentID: String, region: String, sourceNames: @escaping @Sendable () -> [String], adminListen: String?,
+        registry: PrometheusCollectorRegistry,
         outbox: Outbox, forwarder: Forwarder, gate: IntakeGate?, intake: OutboxIntake?,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws {

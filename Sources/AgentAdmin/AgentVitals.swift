@@ -58,14 +58,22 @@ public struct AgentVitalsReader: Sendable {
     let forwarder: Forwarder
     let gate: IntakeGate?
     let intake: OutboxIntake?
-    let sourceNames: [String]
+    /// The configured sources' names, read each time (a reload changes them).
+    let sourceNames: @Sendable () -> [String]
 
-    public init(outbox: Outbox, forwarder: Forwarder, gate: IntakeGate?, intake: OutboxIntake?, sourceNames: [String]) {
+    public init(
+        outbox: Outbox, forwarder: Forwarder, gate: IntakeGate?, intake: OutboxIntake?,
+        sourceNames: @escaping @Sendable () -> [String]
+    ) {
         self.outbox = outbox
         self.forwarder = forwarder
         self.gate = gate
         self.intake = intake
         self.sourceNames = sourceNames
+    }
+
+    public init(outbox: Outbox, forwarder: Forwarder, gate: IntakeGate?, intake: OutboxIntake?, sourceNames: [String]) {
+        self.init(outbox: outbox, forwarder: forwarder, gate: gate, intake: intake, sourceNames: { sourceNames })
     }
 
     /// Reads the outbox counts (a consistent database snapshot) and the in-memory state.
@@ -76,7 +84,7 @@ public struct AgentVitalsReader: Sendable {
         return AgentVitals(
             time: Date().timeIntervalSince1970, outbox: status, intakePaused: gate?.pausedReason,
             deliveryPaused: snapshot.paused, hubFailure: snapshot.hubFailure,
-            lastPickups: sourceNames.map { ($0, pickups[$0]) },
+            lastPickups: sourceNames().map { ($0, pickups[$0]) },
             inFlightBatches: snapshot.inFlightBatches, concurrencyLimit: snapshot.concurrencyLimit)
     }
 }

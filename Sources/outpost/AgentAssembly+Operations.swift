@@ -10,11 +10,11 @@ extension AgentAssembly {
     /// caller appends them after the pipeline's services, so they stop first.
     static func operationsServices(
         _ config: AgentConfiguration, registry: AgentMetricsRegistry, outbox: Outbox, forwarder: Forwarder,
-        gate: IntakeGate, intake: OutboxIntake
+        gate: IntakeGate, intake: OutboxIntake, sourceNames: @escaping @Sendable () -> [String]
     ) throws -> [any Service] {
         do {
             return try AgentOperations(
-                agentID: config.agent.id, region: config.agent.region, sourceNames: config.sources.map(\.name),
+                agentID: config.agent.id, region: config.agent.region, sourceNames: sourceNames,
                 adminListen: config.admin.listen, registry: registry, outbox: outbox, forwarder: forwarder, gate: gate,
                 intake: intake
             ).services

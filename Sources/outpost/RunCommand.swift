@@ -79,7 +79,8 @@ struct RunCommand: AsyncParsableCommand {
         services.append(ReloadService(
             path: options.config, configuration: config, sources: sources, sink: sink, logger: Logger(label: "outpost.reload")))
         services += try AgentAssembly.operationsServices(
-            config, registry: metricsRegistry, outbox: outbox, forwarder: forwarder, gate: gate, intake: intake)
+            config, registry: metricsRegistry, outbox: outbox, forwarder: forwarder, gate: gate, intake: intake,
+            sourceNames: { sources.names })
 
         let group = ServiceGroup(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)

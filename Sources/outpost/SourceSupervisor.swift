@@ -26,6 +26,9 @@ final class SourceSupervisor: Service, Sendable, CustomStringConvertible {
 
     var description: String { "sources" }
 
+    /// The running sources' names, in order.
+    var names: [String] { running.withLock { $0.keys.sorted() } }
+
     init(runner: @escaping Runner, logger: Logger) {
         self.runner = runner
         self.logger = logger
