@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The real `outpost` (and `outpost-hub`) binaries against the shared RabbitMQ node.
-@Suite(.serialized, .enabled(if: TestBroker.unavailableReason == nil, "rabbitmq-server is not installed"))
+@Suite(.serialized, .enabled(if: IntegrationGate.runs(TestBroker.unavailableReason == nil), "rabbitmq-server is not installed"))
 struct AgentProcessTests {
     /// A scratch directory with an agent configuration for `source` and `hub` YAML blocks.
     static func writeAgentConfig(dir: String, source: String, hub: String) throws -> String {

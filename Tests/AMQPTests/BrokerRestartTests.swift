@@ -3,10 +3,11 @@ import AMQPSource
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 /// Restarts the broker under a running source: its own node, since the restart disturbs
 /// every connection.
-@Suite(.serialized, .enabled(if: TestBroker.unavailableReason == nil, "rabbitmq-server is not installed"))
+@Suite(.serialized, .enabled(if: IntegrationGate.runs(TestBroker.unavailableReason == nil), "rabbitmq-server is not installed"))
 struct BrokerRestartTests {
     @Test func brokerRestartMidStreamLosesNothingAndDuplicatesNothing() async throws {
         let broker = try await TestBroker.start()

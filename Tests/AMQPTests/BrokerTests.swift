@@ -6,10 +6,11 @@ import Forwarder
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 /// Everything that talks to a real RabbitMQ, one test at a time (one shared node; the
 /// restart test starts its own).
-@Suite(.serialized, .enabled(if: TestBroker.unavailableReason == nil, "rabbitmq-server is not installed"))
+@Suite(.serialized, .enabled(if: IntegrationGate.runs(TestBroker.unavailableReason == nil), "rabbitmq-server is not installed"))
 struct BrokerTests {
     static func unique(_ prefix: String) -> String { "\(prefix).\(UUID().uuidString.prefix(8).lowercased())" }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Checks `deploy/systemd/*.service` with the real `systemd-analyze`: `verify` passes and
 /// `security` scores each unit at 2.0 or lower.
@@ -8,9 +9,9 @@ struct SystemdUnitTests {
     static let units = ["outpost.service", "outpost-hub.service"]
     static let analyzeMissing = "systemd-analyze is not installed (apt-get install systemd; scripts/install-deps.sh --test does)"
 
-    @Test("systemd-analyze verify passes", .enabled(if: Tooling.find("systemd-analyze") != nil, Comment(rawValue: analyzeMissing)), arguments: units)
+    @Test("systemd-analyze verify passes", .enabled(if: IntegrationGate.runs(Tooling.find("systemd-analyze") != nil), Comment(rawValue: analyzeMissing)), arguments: units)
     func verify(unit: String) throws {
-        let analyze = try #require(Tooling.find("systemd-analyze"))
+        let analyze = try #require(Tooling.find("systemd-analyze"), Comment(rawValue: Self.analyzeMissing))
         let root = try Tooling.verifyRoot(with: Self.units)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let result = try Tooling.run(analyze, ["verify", "--root=\(root)", unit])
@@ -18,9 +19,9 @@ struct SystemdUnitTests {
         #expect(result.output.isEmpty, "systemd-analyze verify \(unit) warned: \(result.output)")
     }
 
-    @Test("systemd-analyze security scores 2.0 or lower", .enabled(if: Tooling.find("systemd-analyze") != nil, Comment(rawValue: analyzeMissing)), arguments: units)
+    @Test("systemd-analyze security scores 2.0 or lower", .enabled(if: IntegrationGate.runs(Tooling.find("systemd-analyze") != nil), Comment(rawValue: analyzeMissing)), arguments: units)
     func security(unit: String) throws {
-        let analyze = try #require(Tooling.find("systemd-analyze"))
+        let analyze = try #require(Tooling.find("systemd-analyze"), Comment(rawValue: Self.analyzeMissing))
         let path = Tooling.repository + "/deploy/systemd/" + unit
         let result = try Tooling.run(analyze, ["security", "--offline=true", "--no-pager", path])
         let score = try #require(Tooling.exposure(in: result.output), "no score in: \(result.output)")

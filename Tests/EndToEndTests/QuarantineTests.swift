@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 extension EndToEnd {
     /// Bad, hostile and half-written input: quarantined or waited for, never fatal, never leaked.
@@ -81,7 +82,7 @@ extension EndToEnd {
 
         @Test(
             "a file the agent's user cannot read is retried once, then quarantined with reason unreadable; readable files go on",
-            .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+            .enabled(if: getuid() == 0 && IntegrationGate.runs(FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")),
                      "needs root to run the agent as `nobody` (setpriv, util-linux)"))
         func unreadableFile() async throws {
             try await Scenario.run("unreadable") { s in

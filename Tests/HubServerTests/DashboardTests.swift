@@ -2,6 +2,7 @@ import Foundation
 @testable import HubServer
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 @Suite("Dashboard")
 struct DashboardTests {
@@ -35,7 +36,7 @@ struct DashboardTests {
     }
 
     @Test("the page loads in headless Chromium, which renders the agents, the chart and the rejections",
-          .enabled(if: Chromium.path != nil, "chromium is not installed (apt-get install chromium; scripts/install-deps.sh --test does)"))
+          .enabled(if: IntegrationGate.runs(Chromium.path != nil), "chromium is not installed (apt-get install chromium; scripts/install-deps.sh --test does)"))
     func rendersInChromium() async throws {
         let storage = InMemoryHubStorage()
         try await DashboardFixture.fill(storage, now: Date().timeIntervalSince1970.rounded(.down))

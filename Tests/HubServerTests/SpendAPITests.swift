@@ -107,7 +107,7 @@ import TestSupport
         }
     }
 
-    @Test(.enabled(if: Chromium.path != nil || ProcessInfo.processInfo.environment["CI"] != nil, "chromium is not installed"))
+    @Test(.enabled(if: IntegrationGate.runs(Chromium.path != nil), "chromium is not installed"))
     func theDashboardRendersTheSpendTablesInChromium() async throws {
         try await Self.filled { storage in
             try await withHub(storage, setup: .live) { client in

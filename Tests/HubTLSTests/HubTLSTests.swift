@@ -6,10 +6,11 @@ import HummingbirdTesting
 import Logging
 import OutpostConfig
 import Testing
+import TestSupport
 
 /// The real HTTP sink delivering to the real hub over HTTPS: custom CA, mutual TLS, and the
 /// failures that must leave the batch for a retry rather than lose it.
-@Suite("Hub TLS", .serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "needs /usr/bin/openssl (apt-get install -y openssl)"))
+@Suite("Hub TLS", .serialized, .enabled(if: IntegrationGate.runs(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")), "needs /usr/bin/openssl (apt-get install -y openssl)"))
 struct HubTLSTests {
     static let token = "emea-agent-secret"
     static let agent = HubAgent(id: "plant-emea-01", region: "emea", tokenSHA256: TokenDigest(of: token).hex)

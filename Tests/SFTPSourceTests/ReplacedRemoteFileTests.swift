@@ -7,6 +7,7 @@ import Outbox
 @testable import SFTPSource
 import Synchronization
 import Testing
+import TestSupport
 
 /// A writer renames a new file over a document's name on the server while the agent works
 /// on the first one: at every step of the real intake (hash, decode, commit, sync) and right
@@ -14,7 +15,7 @@ import Testing
 /// the new one must stay and be read at a later poll.
 @Suite(
     "SFTPSource with a file replaced while it is handled",
-    .enabled(if: TestSSHServer.isAvailable, "needs OpenSSH's /usr/sbin/sshd: apt-get install -y openssh-server"))
+    .enabled(if: IntegrationGate.runs(TestSSHServer.isAvailable), "needs OpenSSH's /usr/sbin/sshd: apt-get install -y openssh-server"))
 struct ReplacedRemoteFileTests {
     enum Moment: String, CaseIterable, CustomTestStringConvertible {
         case hashing, decoding, committing, syncing, acknowledging

@@ -5,7 +5,7 @@ import Testing
 
 /// The built `outpost` and `outpost-hub` binaries, an sshd, and the public IDoc samples:
 /// every sample reaches the hub through the SFTP source, exactly once.
-@Suite(.enabled(if: TestSSHServer.isAvailable, "needs OpenSSH's /usr/sbin/sshd: apt-get install -y openssh-server"))
+@Suite(.enabled(if: IntegrationGate.runs(TestSSHServer.isAvailable), "needs OpenSSH's /usr/sbin/sshd: apt-get install -y openssh-server"))
 struct SFTPEndToEndTests {
     @Test("the public samples go from an SFTP server to the hub, once each")
     func samplesReachTheHub() async throws {

@@ -4,8 +4,9 @@ import Glibc
 @testable import SFTPSource
 import Synchronization
 import Testing
+import TestSupport
 
-@Suite(.enabled(if: TestSSHServer.isAvailable, "needs OpenSSH's /usr/sbin/sshd: apt-get install -y openssh-server"))
+@Suite(.enabled(if: IntegrationGate.runs(TestSSHServer.isAvailable), "needs OpenSSH's /usr/sbin/sshd: apt-get install -y openssh-server"))
 struct SFTPSourceTests {
     @Test("key auth (ed25519, RSA with passphrase, ECDSA): picks up a file and moves it to the archive")
     func keyAuthentication() async throws {
