@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "EventModel", "Outbox", "Forwarder", "OutpostConfig",
+                "EventModel", "Outbox", "Forwarder",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -124,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "outpost-hub",
             dependencies: [
-                "HubServer", "OutpostConfig", "SystemdNotify", "LogFormat", "SpendMapping", "IDocXML", "IDocFlat",
+                "HubServer", "OutpostConfig", "SystemdNotify", "LogFormat", "SpendMapping", "IDocXML", "IDocFlat", "EventModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -218,7 +218,8 @@ let package = Package(
         .testTarget(
             name: "HubServerTests",
             dependencies: [
-                "TestSupport", "HubServer", "OutpostConfig", "SpendMapping", "IDocXML", "IDocFlat",
+                "TestSupport", "HubServer", "OutpostConfig", "SpendMapping", "IDocXML", "IDocFlat", "EventModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -245,6 +246,7 @@ let package = Package(
             name: "AgentAdminTests",
             dependencies: [
                 "TestSupport", "AgentAdmin", "Agent", "SystemdNotify", "Outbox", "Forwarder", "EventModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -254,7 +256,7 @@ let package = Package(
             name: "LogFormatTests", dependencies: ["LogFormat", .product(name: "Logging", package: "swift-log")],
             path: "Tests/LogFormatTests"),
         .testTarget(name: "DeployTests", dependencies: ["TestSupport"], path: "Tests/DeployTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "EventModel"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], path: "Tests/EndToEndTests"),
     ],
     swiftLanguageModes: [.v6]
 )
