@@ -1,3 +1,5 @@
+import EventModel
+
 /// Turns a page of mapped documents into changes of the spend lines and aggregate, given the
 /// current lines the page can touch: those of the documents it holds new versions of, and
 /// those of every purchase order it refers to (the order's own lines and the receipts and
@@ -170,18 +172,7 @@ public struct SpendPlanner {
     }
 }
 
-/// `YYYY-MM` of a time, in UTC, without Foundation's calendars.
+/// `YYYY-MM` of a time, in UTC.
 enum MonthText {
-    static func of(secondsSince1970: Double) -> String {
-        // Days to civil date (proleptic Gregorian), after Howard Hinnant's published algorithm.
-        let days = Int64((secondsSince1970 / 86_400).rounded(.down)) + 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let dayOfEra = days - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shifted = (5 * dayOfYear + 2) / 153
-        let month = shifted < 10 ? shifted + 3 : shifted - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return "\(year)-\(month < 10 ? "0" : "")\(month)"
-    }
+    static func of(secondsSince1970: Double) -> String { String(RFC3339.format(secondsSince1970).prefix(7)) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventModel
 import Foundation
 import HubServer
 import LogFormat
@@ -61,17 +62,12 @@ struct RemapCommand: AsyncParsableCommand {
         print("remapped \(progress.events) events\(since.map { " stored since \($0.rfc3339Text)" } ?? ""): \(progress.mapped) canonical documents, \(progress.failed) failed mappings (\(dropped) earlier versions replaced)")
     }
 
+    /// RFC 3339, or a date (`YYYY-MM-DD`, midnight UTC).
     static func time(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withFullDate]
-        return formatter.date(from: text)
+        (RFC3339.parse(text) ?? (text.count == 10 ? RFC3339.parse(text + "T00:00:00Z") : nil)).map(Date.init(timeIntervalSince1970:))
     }
 }
 
 extension Date {
-    fileprivate var rfc3339Text: String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: self)
-    }
+    fileprivate var rfc3339Text: String { RFC3339.format(timeIntervalSince1970) }
 }

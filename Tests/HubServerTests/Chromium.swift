@@ -6,8 +6,11 @@ enum Chromium {
     static let path: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    static let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-                        "--no-first-run", "--disable-extensions", "--user-data-dir=" + NSTemporaryDirectory() + "outpost-chromium"]
+    /// A profile directory of each run's own: two Chromiums on one profile refuse to start.
+    static var flags: [String] {
+        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--no-first-run",
+         "--disable-extensions", "--user-data-dir=" + NSTemporaryDirectory() + "outpost-chromium-\(UUID().uuidString)"]
+    }
 
     /// The DOM after the page loaded.
     static func dumpDOM(_ url: String) async throws -> String {
@@ -22,7 +25,13 @@ enum Chromium {
     /// Runs Chromium (at most two minutes) and returns its standard output. Only the main
     /// process is waited for: helpers it leaves behind cannot hold the test up.
     private static func run(_ arguments: [String]) async throws -> String {
-        let result = try await Subprocess.run(path!, arguments, timeout: 120)
+        guard let path else { throw SubprocessError("chromium is not installed (apt-get install chromium; scripts/install-deps.sh --test does)") }
+        defer {
+            for argument in arguments where argument.hasPrefix("--user-data-dir=") {
+                try? FileManager.default.removeItem(atPath: String(argument.dropFirst("--user-data-dir=".count)))
+            }
+        }
+        let result = try await Subprocess.run(path, arguments, timeout: 120)
         guard result.status == 0 else { throw SubprocessError("chromium failed: \(result)") }
         return result.stdout
     }
