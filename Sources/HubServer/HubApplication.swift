@@ -20,9 +20,9 @@ public func buildHubApplication(
     configuration: HubConfiguration, storage: some HubStorage, logger: Logger,
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) throws -> some ApplicationProtocol {
+    let listener = ListenerCounters(connections: OpenConnections(limit: configuration.maxConnections))
     let http1 = HTTPServerBuilder.http1(
-        configuration: configuration.listenerLimits.http1Configuration(
-            connections: OpenConnections(limit: configuration.maxConnections), logger: logger))
+        configuration: configuration.listenerLimits.http1Configuration(counters: listener, logger: logger))
     let server: HTTPServerBuilder =
         if let tls = configuration.tls {
             try .tls(http1, tlsConfiguration: tls.serverConfiguration())
@@ -30,7 +30,7 @@ public func buildHubApplication(
             http1
         }
     return Application(
-        router: buildHubRouter(configuration: configuration, storage: storage, logger: logger),
+        router: buildHubRouter(configuration: configuration, storage: storage, logger: logger, listener: listener),
         server: server,
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub",
@@ -39,7 +39,11 @@ public func buildHubApplication(
         logger: logger)
 }
 
-func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, logger: Logger) -> Router<HubRequestContext> {
+/// - Parameter listener: the counters `GET /v1/stats` shows under `connections`; `nil` when
+///   no listener serves the router (tests that call it directly).
+func buildHubRouter(
+    configuration: HubConfiguration, storage: some HubStorage, logger: Logger, listener: ListenerCounters? = nil
+) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
     router.get("healthz") { _, _ -> Response in
         do {
@@ -67,7 +71,7 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
         reads.add(middleware: guardian)
         dashboard.add(middleware: guardian)
     }
-    ReadController(storage: storage, agents: configuration.agents).addRoutes(to: reads)
+    ReadController(storage: storage, agents: configuration.agents, listener: listener).addRoutes(to: reads)
     DashboardController(storage: storage, agents: configuration.agents).addRoutes(to: dashboard)
     return router
 }

@@ -1,4 +1,6 @@
-/// `GET /v1/stats`: what the hub has stored and who sent it.
+import ListenerGuard
+
+/// `GET /v1/stats`: what the hub has stored and who sent it, and what its listener refused.
 public struct HubStatistics: Sendable, Equatable, Codable {
     /// Events stored.
     public var events: Int
@@ -13,6 +15,9 @@ public struct HubStatistics: Sendable, Equatable, Codable {
     /// Per agent id.
     public var agents: [String: AgentActivity]
     public var rejectedDocuments: RejectedDocuments
+    /// The listener's connection counters since this hub process started (not stored: each
+    /// replica counts its own); `nil` where no listener is involved (the storages' answer).
+    public var connections: ListenerCounts?
 
     public init(
         events: Int = 0, duplicatesDropped: Int = 0, idConflicts: Int = 0, regions: [String: Int] = [:], types: [String: Int] = [:],
@@ -73,7 +78,7 @@ public struct HubStatistics: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case events, regions, types, agents
+        case events, regions, types, agents, connections
         case duplicatesDropped = "duplicates_dropped"
         case idConflicts = "id_conflicts"
         case rejectedDocuments = "rejected_documents"

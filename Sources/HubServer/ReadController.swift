@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ListenerGuard
 import OutpostConfig
 
 /// `GET /v1/events`, `GET /v1/events/{id}`, `GET /v1/conflicts` and `GET /v1/stats`.
@@ -7,6 +8,8 @@ struct ReadController<Storage: HubStorage>: Sendable {
     let storage: Storage
     /// Configured agents, listed in the statistics even before they send anything.
     let agents: [HubAgent]
+    /// The listener's connection counters, shown by `GET /v1/stats` under `connections`.
+    let listener: ListenerCounters?
 
     /// How many rejected documents `GET /v1/stats` lists.
     static var recentRejectionsListed: Int { 50 }
@@ -71,6 +74,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
         for agent in agents where statistics.agents[agent.id] == nil {
             statistics.agents[agent.id] = .init(region: agent.region)
         }
+        statistics.connections = listener?.counts
         return try Response.json(statistics)
     }
 
