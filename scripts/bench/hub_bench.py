@@ -13,6 +13,7 @@ and CPU seconds. Every process it starts is stopped at exit.
 
     hub_bench.py --bin DIR [--scenarios sqlite,postgres,postgres2] [--agents 8] [--lanes 2]
                  [--batch 500] [--seconds 20] [--rate EVENTS_PER_S] [--max-connections N]
+                 [--max-concurrent-batches N]
                  [--hub-option KEY:VALUE ...] [--json FILE]
 """
 import argparse
@@ -165,7 +166,7 @@ class Lab:
             port = free_port()
             config = os.path.join(self.work, f"hub-{index}.yaml")
             with open(config, "w") as f:
-                f.write(f"listen: 127.0.0.1:{port}\nstorage:\n{storage}\nmax_concurrent_batches: 64\n"
+                f.write(f"listen: 127.0.0.1:{port}\nstorage:\n{storage}\nmax_concurrent_batches: {self.args.max_concurrent_batches}\n"
                         f"max_connections: {self.args.max_connections}\n"
                         + "".join(f"{option.replace(':', ': ', 1)}\n" for option in self.args.hub_option) +
                         f"read_access: open\nagents:\n{agent_yaml}")
@@ -263,6 +264,7 @@ def main():
     parser.add_argument("--rate", type=float, default=0, help="total events/s to offer (0: as fast as answered)")
     parser.add_argument("--pool", type=int, default=8)
     parser.add_argument("--max-connections", type=int, default=4096, help="the hub's max_connections")
+    parser.add_argument("--max-concurrent-batches", type=int, default=64, help="the hub's max_concurrent_batches")
     parser.add_argument("--hub-option", action="append", default=[],
                         help="another top-level hub key, KEY:VALUE (e.g. per_agent:{events_per_second: 100})")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the scenarios, alternated")
