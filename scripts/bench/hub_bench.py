@@ -6,7 +6,8 @@ Each scenario starts fresh: a hub on SQLite, or one or more hub replicas on a pr
 PostgreSQL cluster (initdb + pg_ctl in a temp dir, as the postgres user). N agents, each with
 its own token and region, post batches of ORDERS05 IDoc events (about 3 KB each, as the agent
 sends them) over keep-alive connections, each agent `--lanes` batches at a time, for
-`--seconds`. A 429 or 503 is waited out for its `Retry-After` (as the agent does) and counted;
+`--seconds` (with `--rate`, each lane on a fixed schedule whose phase is random, so the
+offered load is a steady stream). A 429 or 503 is waited out for its `Retry-After` (as the agent does) and counted;
 one without `Retry-After` counts as an error. Reported per scenario: events/s stored,
 batches/s, p50/p99 batch latency (answered 200), answers by status, and each hub's peak RSS
 and CPU seconds. Every process it starts is stopped at exit.
@@ -22,6 +23,7 @@ import hashlib
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -98,9 +100,14 @@ async def post(reader, writer, port, token, body):
 async def lane(agent, ports, args, run, deadline, results, pace):
     port = ports[hash((agent.id, id(results), time.monotonic_ns())) % len(ports)]
     reader = writer = None
+    # With a rate, each lane sends a batch every `pace` seconds on its own schedule, the lanes'
+    # schedules spread evenly over one period (a random phase each), so the hub sees a steady
+    # stream rather than every lane at once; a lane that falls behind sends at once.
+    due = time.monotonic() + random.uniform(0, pace)
     while time.monotonic() < deadline:
         if pace:
-            await asyncio.sleep(pace)
+            await asyncio.sleep(max(0, due - time.monotonic()))
+            due += pace
         body = agent.body(args.batch, run)
         started = time.monotonic()
         try:
@@ -122,6 +129,7 @@ async def lane(agent, ports, args, run, deadline, results, pace):
         elif retry_after is not None:
             agent.next -= args.batch  # the same events again, as the agent resends them
             await asyncio.sleep(min(retry_after, max(0, deadline - time.monotonic())))
+            due = max(due, time.monotonic())  # resume the schedule, not a burst to catch up
     if writer is not None:
         writer.close()
 
