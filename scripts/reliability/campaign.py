@@ -412,8 +412,8 @@ if __name__ == "__main__":
     parser.add_argument("--power-cuts", type=int, help="cuts in the power phase (short 30, long 200, --power 1,000)")
     parser.add_argument("--power-hosts", help="whose power is cut: agent,hub,both (default: all three)")
     parser.add_argument("--phases", default="crash,network,watermark,disk,hostile,attack,power")
-    parser.add_argument("--attack-rss-bound", type=float, default=256,
-                        help="the attack phase fails when the hub's peak RSS exceeds this many MiB (default 256, a debug build)")
+    parser.add_argument("--attack-rss-bound", type=float, default=192,
+                        help="the attack phase fails when the hub's peak RSS exceeds this many MiB (default 192, a debug build)")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
     if args.power:
