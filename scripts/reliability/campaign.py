@@ -376,7 +376,9 @@ def run(args):
                 summary["phases"].append(faults.phase_hostile(lab, work))
         if "attack" in phases:
             import attack
-            summary["phases"].append(attack.phase_attack(args.bin, work, short, args.attack_rss_bound))
+            attacked = attack.phase_attack(args.bin, work, short, args.attack_rss_bound)
+            summary["phases"].append(attacked)
+            summary["attack_generated"] = attacked["generated"]
         if "power" in phases:
             import power
             cuts = args.power_cuts or (1000 if args.power else 30 if short else 200)
