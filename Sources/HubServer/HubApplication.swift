@@ -21,9 +21,9 @@ public func buildHubApplication(
     configuration: HubConfiguration, storage: some HubStorage, logger: Logger, agents: HubAgentDirectory? = nil,
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) throws -> some ApplicationProtocol {
+    let listener = ListenerCounters(connections: OpenConnections(limit: configuration.maxConnections))
     let http1 = HTTPServerBuilder.http1(
-        configuration: configuration.listenerLimits.http1Configuration(
-            connections: OpenConnections(limit: configuration.maxConnections), logger: logger))
+        configuration: configuration.listenerLimits.http1Configuration(counters: listener, logger: logger))
     let server: HTTPServerBuilder =
         if let tls = configuration.tls {
             try .tls(http1, tlsConfiguration: tls.serverConfiguration())
@@ -33,7 +33,7 @@ public func buildHubApplication(
     return Application(
         router: buildHubRouter(
             configuration: configuration, storage: storage, logger: logger,
-            agents: agents ?? HubAgentDirectory(configuration.agents)),
+            agents: agents ?? HubAgentDirectory(configuration.agents), listener: listener),
         server: server,
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub",
@@ -42,8 +42,11 @@ public func buildHubApplication(
         logger: logger)
 }
 
+/// - Parameter listener: the counters `GET /v1/stats` shows under `connections`; `nil` when
+///   no listener serves the router (tests that call it directly).
 func buildHubRouter(
-    configuration: HubConfiguration, storage: some HubStorage, logger: Logger, agents: HubAgentDirectory
+    configuration: HubConfiguration, storage: some HubStorage, logger: Logger, agents: HubAgentDirectory,
+    listener: ListenerCounters? = nil
 ) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
     router.get("healthz") { _, _ -> Response in
@@ -72,7 +75,7 @@ func buildHubRouter(
         reads.add(middleware: guardian)
         dashboard.add(middleware: guardian)
     }
-    ReadController(storage: storage, agents: agents).addRoutes(to: reads)
+    ReadController(storage: storage, agents: agents, listener: listener).addRoutes(to: reads)
     if let canonical = storage as? any CanonicalStorage {
         SpendController(storage: canonical, tolerancePercent: configuration.mapping.tolerancePercent).addRoutes(to: reads)
     }

@@ -1,4 +1,6 @@
-/// `GET /v1/stats`: what the hub has stored and who sent it.
+import ListenerGuard
+
+/// `GET /v1/stats`: what the hub has stored and who sent it, and what its listener refused.
 public struct HubStatistics: Sendable, Equatable, Codable {
     /// Events stored.
     public var events: Int
@@ -16,6 +18,9 @@ public struct HubStatistics: Sendable, Equatable, Codable {
     /// Canonical mapping: documents per kind, failed mappings and open exceptions (absent
     /// where the storage keeps no canonical model).
     public var mapping: MappingStatistics?
+    /// The listener's connection counters since this hub process started (not stored: each
+    /// replica counts its own); `nil` where no listener is involved (the storages' answer).
+    public var connections: ListenerCounts?
 
     public init(
         events: Int = 0, duplicatesDropped: Int = 0, idConflicts: Int = 0, regions: [String: Int] = [:], types: [String: Int] = [:],
@@ -76,7 +81,7 @@ public struct HubStatistics: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case events, regions, types, agents, mapping
+        case events, regions, types, agents, mapping, connections
         case duplicatesDropped = "duplicates_dropped"
         case idConflicts = "id_conflicts"
         case rejectedDocuments = "rejected_documents"

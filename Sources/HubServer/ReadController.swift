@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ListenerGuard
 import OutpostConfig
 
 /// `GET /v1/events`, `GET /v1/events/{id}`, `GET /v1/conflicts` and `GET /v1/stats`.
@@ -7,6 +8,8 @@ struct ReadController<Storage: HubStorage>: Sendable {
     let storage: Storage
     /// Configured agents, listed in the statistics even before they send anything.
     let agents: HubAgentDirectory
+    /// The listener's connection counters, shown by `GET /v1/stats` under `connections`.
+    let listener: ListenerCounters?
 
     /// How many rejected documents `GET /v1/stats` lists.
     static var recentRejectionsListed: Int { 50 }
@@ -74,6 +77,7 @@ struct ReadController<Storage: HubStorage>: Sendable {
         if let canonical = storage as? any CanonicalStorage {
             statistics.mapping = try await canonical.mappingStatistics()
         }
+        statistics.connections = listener?.counts
         return try Response.json(statistics)
     }
 

@@ -13,10 +13,12 @@ final class OversizedHeaderResponder: ChannelDuplexHandler, RemovableChannelHand
     typealias OutboundOut = HTTPResponsePart
 
     private let maxHeaderBytes: Int
+    private let counters: ListenerCounters
     private var answered = false
 
-    init(maxHeaderBytes: Int) {
+    init(maxHeaderBytes: Int, counters: ListenerCounters) {
         self.maxHeaderBytes = maxHeaderBytes
+        self.counters = counters
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -26,6 +28,7 @@ final class OversizedHeaderResponder: ChannelDuplexHandler, RemovableChannelHand
         }
         guard !answered else { return }
         answered = true
+        counters.record(.oversizedHeaders)
         let body = ByteBuffer(string: #"{"error":"request headers are larger than \#(maxHeaderBytes) bytes"}"#)
         let head = HTTPResponse(
             status: .requestHeaderFieldsTooLarge,

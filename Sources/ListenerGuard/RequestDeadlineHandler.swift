@@ -5,8 +5,9 @@ import NIOHTTPTypes
 /// Closes a connection whose client is too slow: a request whose line and headers are not
 /// complete ``ListenerLimits/headerTimeout`` after the connection opened (first request) or
 /// after the request's first byte (later requests), or whose body averages less than
-/// ``ListenerLimits/minBodyRate`` once `headerTimeout` has passed since its headers. A
-/// connection waiting between requests is left to the server's idle timeout.
+/// ``ListenerLimits/minBodyRate`` once `headerTimeout` has passed since its headers, or that
+/// waits ``ListenerLimits/idleTimeout`` for its next request. Each closing is counted in
+/// ``ListenerCounters``.
 final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -25,16 +26,20 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     private let headerTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
     private let minBodyRate: Int
+    private let counters: ListenerCounters
     private let logger: Logger
     private var phase = Phase.head
     private var received = 0
     private var receivedAtLastRequestEnd = 0
     private var timer: Scheduled<Void>?
 
-    init(limits: ListenerLimits, logger: Logger) {
+    init(limits: ListenerLimits, counters: ListenerCounters, logger: Logger) {
         headerTimeout = .nanoseconds(Int64(limits.headerTimeout * 1e9))
+        idleTimeout = .nanoseconds(Int64(limits.idleTimeout * 1e9))
         minBodyRate = limits.minBodyRate
+        self.counters = counters
         self.logger = logger
     }
 
@@ -83,7 +88,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
             if received > receivedAtLastRequestEnd {
                 startHeaderClock(context)
             } else {
-                phase = .idle
+                startIdleClock(context)
             }
         }
         context.write(data, promise: promise)
@@ -102,6 +107,18 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: headerTimeout) { [weak self] in
             guard let self, case .head = self.phase else { return }
             self.logger.debug("listener.header_timeout", metadata: ["listener.remote": "\(context.channel.remoteAddress?.description ?? "?")"])
+            self.counters.record(.headerTimeout)
+            context.close(promise: nil)
+        }
+    }
+
+    private func startIdleClock(_ context: ChannelHandlerContext) {
+        phase = .idle
+        timer?.cancel()
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak self] in
+            guard let self, case .idle = self.phase else { return }
+            self.logger.debug("listener.idle_timeout", metadata: ["listener.remote": "\(context.channel.remoteAddress?.description ?? "?")"])
+            self.counters.record(.idleTimeout)
             context.close(promise: nil)
         }
     }
@@ -118,6 +135,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
                         "listener.remote": "\(context.channel.remoteAddress?.description ?? "?")",
                         "listener.body_bytes": "\(self.received - bytesAtHead)",
                     ])
+                    self.counters.record(.slowBody)
                     context.close(promise: nil)
                     return
                 }

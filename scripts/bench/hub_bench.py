@@ -6,13 +6,15 @@ Each scenario starts fresh: a hub on SQLite, or one or more hub replicas on a pr
 PostgreSQL cluster (initdb + pg_ctl in a temp dir, as the postgres user). N agents, each with
 its own token and region, post batches of ORDERS05 IDoc events (about 3 KB each, as the agent
 sends them) over keep-alive connections, each agent `--lanes` batches at a time, for
-`--seconds`. A 429 or 503 is waited out for its `Retry-After` (as the agent does) and counted;
+`--seconds` (with `--rate`, each lane on a fixed schedule whose phase is random, so the
+offered load is a steady stream). A 429 or 503 is waited out for its `Retry-After` (as the agent does) and counted;
 one without `Retry-After` counts as an error. Reported per scenario: events/s stored,
 batches/s, p50/p99 batch latency (answered 200), answers by status, and each hub's peak RSS
 and CPU seconds. Every process it starts is stopped at exit.
 
     hub_bench.py --bin DIR [--scenarios sqlite,postgres,postgres2] [--agents 8] [--lanes 2]
                  [--batch 500] [--seconds 20] [--rate EVENTS_PER_S] [--max-connections N]
+                 [--max-concurrent-batches N]
                  [--hub-option KEY:VALUE ...] [--json FILE]
 """
 import argparse
@@ -21,6 +23,7 @@ import hashlib
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -97,9 +100,14 @@ async def post(reader, writer, port, token, body):
 async def lane(agent, ports, args, run, deadline, results, pace):
     port = ports[hash((agent.id, id(results), time.monotonic_ns())) % len(ports)]
     reader = writer = None
+    # With a rate, each lane sends a batch every `pace` seconds on its own schedule, the lanes'
+    # schedules spread evenly over one period (a random phase each), so the hub sees a steady
+    # stream rather than every lane at once; a lane that falls behind sends at once.
+    due = time.monotonic() + random.uniform(0, pace)
     while time.monotonic() < deadline:
         if pace:
-            await asyncio.sleep(pace)
+            await asyncio.sleep(max(0, due - time.monotonic()))
+            due += pace
         body = agent.body(args.batch, run)
         started = time.monotonic()
         try:
@@ -121,6 +129,7 @@ async def lane(agent, ports, args, run, deadline, results, pace):
         elif retry_after is not None:
             agent.next -= args.batch  # the same events again, as the agent resends them
             await asyncio.sleep(min(retry_after, max(0, deadline - time.monotonic())))
+            due = max(due, time.monotonic())  # resume the schedule, not a burst to catch up
     if writer is not None:
         writer.close()
 
@@ -165,7 +174,7 @@ class Lab:
             port = free_port()
             config = os.path.join(self.work, f"hub-{index}.yaml")
             with open(config, "w") as f:
-                f.write(f"listen: 127.0.0.1:{port}\nstorage:\n{storage}\nmax_concurrent_batches: 64\n"
+                f.write(f"listen: 127.0.0.1:{port}\nstorage:\n{storage}\nmax_concurrent_batches: {self.args.max_concurrent_batches}\n"
                         f"max_connections: {self.args.max_connections}\n"
                         + "".join(f"{option.replace(':', ': ', 1)}\n" for option in self.args.hub_option) +
                         f"read_access: open\nagents:\n{agent_yaml}")
@@ -263,6 +272,7 @@ def main():
     parser.add_argument("--rate", type=float, default=0, help="total events/s to offer (0: as fast as answered)")
     parser.add_argument("--pool", type=int, default=8)
     parser.add_argument("--max-connections", type=int, default=4096, help="the hub's max_connections")
+    parser.add_argument("--max-concurrent-batches", type=int, default=64, help="the hub's max_concurrent_batches")
     parser.add_argument("--hub-option", action="append", default=[],
                         help="another top-level hub key, KEY:VALUE (e.g. per_agent:{events_per_second: 100})")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the scenarios, alternated")

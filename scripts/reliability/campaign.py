@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Outpost's reliability campaign: the real `outpost` and `outpost-hub` binaries on loopback,
 a fault proxy between them, kill -9 at random instants, hub outages, a full outbox, disk
-faults, hostile input and power cuts (power.py, on powercutfs mounts). Every phase ends with
+faults, hostile input, power cuts (power.py, on powercutfs mounts) and thousands of
+half-open and slow connections to the hub (attack.py). Every phase ends with
 the same check: every IDoc generated is at the hub exactly once, nothing is left in the drop
 directory, nothing good was quarantined.
 
@@ -358,7 +359,7 @@ def run(args):
     failed = None
     phases = args.phases.split(",")
     try:
-        if set(phases) - {"power"}:
+        if set(phases) - {"power", "attack"}:
             lab.start_hub()
             lab.start_proxy()
         if "crash" in phases:
@@ -373,6 +374,11 @@ def run(args):
                 summary["phases"].extend(faults.phase_disk(lab, work))
             if "hostile" in phases:
                 summary["phases"].append(faults.phase_hostile(lab, work))
+        if "attack" in phases:
+            import attack
+            attacked = attack.phase_attack(args.bin, work, short, args.attack_rss_bound)
+            summary["phases"].append(attacked)
+            summary["attack_generated"] = attacked["generated"]
         if "power" in phases:
             import power
             cuts = args.power_cuts or (1000 if args.power else 30 if short else 200)
@@ -407,7 +413,9 @@ if __name__ == "__main__":
     parser.add_argument("--power", action="store_true", help="only the power phase, 1,000 cuts")
     parser.add_argument("--power-cuts", type=int, help="cuts in the power phase (short 30, long 200, --power 1,000)")
     parser.add_argument("--power-hosts", help="whose power is cut: agent,hub,both (default: all three)")
-    parser.add_argument("--phases", default="crash,network,watermark,disk,hostile,power")
+    parser.add_argument("--phases", default="crash,network,watermark,disk,hostile,attack,power")
+    parser.add_argument("--attack-rss-bound", type=float, default=192,
+                        help="the attack phase fails when the hub's peak RSS exceeds this many MiB (default 192, a debug build)")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
     if args.power:

@@ -9,6 +9,8 @@ final class HubProcess: @unchecked Sendable {
     private let dirs: TestDirs
     private let tokenSHA256: String
     private(set) var process: ChildProcess?
+    /// More agents the hub accepts besides ``agentID`` (with the SHA-256 of their tokens).
+    var otherAgents: [(id: String, region: String, tokenSHA256: String)] = []
     var logPath: String { dirs.work + "/hub.log" }
     var configPath: String { dirs.work + "/outpost-hub.yaml" }
 
@@ -24,10 +26,15 @@ final class HubProcess: @unchecked Sendable {
     var acceptedTokenSHA256: String?
     /// Text appended to the hub's file as it is.
     var trailer = ""
+    private var options: [String] = []
+    private var maxBatchBytes: String?
 
     /// Writes the configuration and starts the hub; returns once `/healthz` answers 200.
-    func start(maxBatchBytes: String? = nil) async throws {
-        try configurationYAML(maxBatchBytes: maxBatchBytes).write(toFile: configPath, atomically: true, encoding: .utf8)
+    /// `options` are more top-level lines of its configuration (`header_timeout: 2s`).
+    func start(maxBatchBytes: String? = nil, options: [String] = []) async throws {
+        self.options = options
+        self.maxBatchBytes = maxBatchBytes
+        try configurationYAML().write(toFile: configPath, atomically: true, encoding: .utf8)
         let child = try ChildProcess(
             name: "hub", executable: try Binaries.path("outpost-hub"), arguments: ["serve", "--config", configPath],
             logPath: logPath)
@@ -43,11 +50,11 @@ final class HubProcess: @unchecked Sendable {
     /// Writes the configuration for the current settings and sends SIGHUP (`systemctl reload`).
     func reload() throws {
         guard let process else { throw ScenarioError("the hub is not running") }
-        try configurationYAML(maxBatchBytes: nil).write(toFile: configPath, atomically: true, encoding: .utf8)
+        try configurationYAML().write(toFile: configPath, atomically: true, encoding: .utf8)
         process.send(SIGHUP)
     }
 
-    func configurationYAML(maxBatchBytes: String?) -> String {
+    func configurationYAML() -> String {
         var yaml = """
             listen: 127.0.0.1:\(port)
             storage:
@@ -59,6 +66,10 @@ final class HubProcess: @unchecked Sendable {
                 token_sha256: \(acceptedTokenSHA256 ?? tokenSHA256)
 
             """
+        for agent in otherAgents {
+            yaml += "  - id: \(agent.id)\n    region: \(agent.region)\n    token_sha256: \(agent.tokenSHA256)\n"
+        }
+        for option in options { yaml += option + "\n" }
         if let maxBatchBytes { yaml += "max_batch_bytes: \(maxBatchBytes)\n" }
         return yaml + trailer
     }
@@ -89,6 +100,15 @@ final class HubProcess: @unchecked Sendable {
         let response = try await LoopbackHTTP.get(port: port, path: "/v1/stats")
         guard response.status == 200 else { throw ScenarioError("GET /v1/stats answered \(response.status)") }
         return HubStats(try response.jsonObject())
+    }
+
+    /// `connections` of `GET /v1/stats`: the listener's counters (open, refused, header_timeouts…).
+    func connectionCounters() async throws -> [String: Int] {
+        let response = try await LoopbackHTTP.get(port: port, path: "/v1/stats")
+        guard response.status == 200, let counters = try response.jsonObject()["connections"] as? [String: Int] else {
+            throw ScenarioError("GET /v1/stats answered \(response.status) without connection counters")
+        }
+        return counters
     }
 
     /// Every stored event in arrival order (follows `next` cursors). The agent's own
