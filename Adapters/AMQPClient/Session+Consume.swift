@@ -5,7 +5,7 @@ extension Session {
         let state = try live()
         amqp_basic_qos(state, channel, 0, UInt16(clamping: prefetch), 0)
         try check(amqp_get_rpc_reply(state), "setting prefetch \(prefetch)")
-        let arena = CArena()
+        let arena = AMQPMessageMemory()
         amqp_basic_consume(state, channel, arena.bytes(queue), amqp_bytes_t(len: 0, bytes: nil), 0, 0, 0, camqp_empty_table())
         try check(amqp_get_rpc_reply(state), "consuming from queue '\(queue)'")
     }
@@ -78,7 +78,7 @@ extension Session {
     /// `basic.get` with acknowledgement: one message or nil when the queue is empty.
     func get(queue: String) throws -> AMQPDelivery? {
         let state = try live()
-        let arena = CArena()
+        let arena = AMQPMessageMemory()
         let reply = amqp_basic_get(state, channel, arena.bytes(queue), 0)
         try check(reply, "getting from queue '\(queue)'")
         guard reply.reply.id == amqp_method_number_t(AMQP_BASIC_GET_OK_METHOD), let decoded = reply.reply.decoded else {

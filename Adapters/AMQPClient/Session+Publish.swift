@@ -96,7 +96,7 @@ extension Session {
 
     /// Publishes without waiting for anything (confirm mode off, or the caller waits later).
     func send(_ message: AMQPOutgoingMessage, mandatory: Bool, state: amqp_connection_state_t) throws {
-        let arena = CArena()
+        let arena = AMQPMessageMemory()
         var properties = arena.properties(message.properties)
         let exchange = arena.bytes(message.exchange)
         let routingKey = arena.bytes(message.routingKey)

@@ -52,7 +52,7 @@ final class Session: @unchecked Sendable {
             throw AMQPError(.connectionFailed, "cannot connect to \(endpoint): \(Self.statusText(opened))")
         }
         _ = amqp_set_rpc_timeout(state, &timeout)
-        let arena = CArena()
+        let arena = AMQPMessageMemory()
         var clientProperties = arena.table([
             "connection_name": .string(endpoint.connectionName), "product": .string("outpost"),
         ])

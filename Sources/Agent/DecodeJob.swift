@@ -25,7 +25,7 @@ final class DecodeJob: Sendable {
     /// Starts decoding `input` with `codec`.
     init(_ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin) {
         let handoff = handoff
-        OwnThread.run("outpost.decode") { [self] in
+        DedicatedQueue.run("outpost.decode") { [self] in
             do {
                 try DecodeJob.decode(input, codec: codec, limits: limits, origin: origin, into: handoff)
                 handoff.finish(throwing: nil)

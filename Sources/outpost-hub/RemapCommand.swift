@@ -35,7 +35,7 @@ struct RemapCommand: AsyncParsableCommand {
             }
             sinceDate = date
         }
-        LogfmtLogHandler.bootstrap(level: .notice, format: .logfmt)
+        LineLogHandler.bootstrap(level: .notice, format: .logfmt)
         let logger = Logger(label: "outpost-hub")
         switch configuration.storage {
         case .sqlite(let path):

@@ -34,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.configurationError
         }
         let level = logLevel
-        LogfmtLogHandler.bootstrap(level: level, format: .logfmt)
+        LineLogHandler.bootstrap(level: level, format: .logfmt)
         var logger = Logger(label: "outpost-hub")
         logger.logLevel = logLevel
         if configuration.readAccess == .open {

@@ -51,8 +51,8 @@ enum AgentAssembly {
 
     static func bootstrapLogging(_ config: LoggingConfiguration) {
         let level = logLevel(config.level)
-        let format: LogfmtLogHandler.Format = config.format == .json ? .json : .logfmt
-        LogfmtLogHandler.bootstrap(level: level, format: format)
+        let format: LineLogHandler.Format = config.format == .json ? .json : .logfmt
+        LineLogHandler.bootstrap(level: level, format: format)
     }
 
     /// The sink a `hub:` section describes: the HTTP hub client or the broker publisher.

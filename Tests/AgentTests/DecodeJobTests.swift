@@ -3,7 +3,7 @@ import EventModel
 import Foundation
 import Testing
 
-/// Hashing and decoding run on threads of their own (``OwnThread``), never on the threads
+/// Hashing and decoding run on threads of their own (``DedicatedQueue``), never on the threads
 /// Swift concurrency's tasks run on: a source's task must go on while inputs decode.
 struct DecodeJobTests {
     /// Emits `count` records of `size` bytes each, whatever the input.

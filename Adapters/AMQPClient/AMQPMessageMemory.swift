@@ -3,7 +3,7 @@ import Foundation
 
 /// C memory for one outgoing message (strings, tables, property structs), freed together
 /// when the arena goes away. Lives only for the duration of one `amqp_basic_publish`.
-final class CArena {
+final class AMQPMessageMemory {
     private var blocks: [UnsafeMutableRawPointer] = []
 
     deinit {

@@ -9,12 +9,12 @@ import Testing
 @testable import LogFormat
 
 @Suite("Log lines")
-struct LogfmtLogHandlerTests {
+struct LineLogHandlerTests {
     let time = Date(timeIntervalSince1970: 1_795_000_000.25)
 
     @Test("a line goes out whole; a reader that went away drops the line and stops nothing")
     func writesWholeLinesAndSurvivesAClosedPipe() throws {
-        LogfmtLogHandler.ignoreBrokenPipes()
+        LineLogHandler.ignoreBrokenPipes()
         var ends: [Int32] = [0, 0]
         #expect(pipe(&ends) == 0)
         let line = "ts=x level=info msg=" + String(repeating: "é", count: 50_000) + "\n"
@@ -27,7 +27,7 @@ struct LogfmtLogHandlerTests {
                 received += chunk[0..<count]
             }
             Glibc.close(read)
-            LogfmtLogHandlerTests.received.withLock { $0 = received }
+            LineLogHandlerTests.received.withLock { $0 = received }
         }
         reader.start()
         // 100 KB, more than a pipe holds (64 KiB): written in parts while the reader drains it.
@@ -35,7 +35,7 @@ struct LogfmtLogHandlerTests {
         Glibc.close(ends[1])
         var whole: [UInt8]?
         for _ in 0..<500 where whole == nil {
-            whole = LogfmtLogHandlerTests.received.withLock { $0 }
+            whole = LineLogHandlerTests.received.withLock { $0 }
             usleep(10_000)
         }
         #expect(whole == Array(line.utf8))
@@ -52,7 +52,7 @@ struct LogfmtLogHandlerTests {
 
     @Test("logfmt: time, level, message, then metadata sorted by key; values with blanks or quotes are quoted")
     func logfmtLine() {
-        var handler = LogfmtLogHandler(label: "t", level: .info, format: .logfmt, journald: false)
+        var handler = LineLogHandler(label: "t", level: .info, format: .logfmt, journald: false)
         handler.metadata = ["source": "erp"]
         let line = handler.render(
             level: .warning, message: "file.quarantined",
@@ -62,7 +62,7 @@ struct LogfmtLogHandlerTests {
 
     @Test("under journald: a syslog priority prefix and no timestamp of its own")
     func journaldLine() {
-        let handler = LogfmtLogHandler(label: "t", level: .info, format: .logfmt, journald: true)
+        let handler = LineLogHandler(label: "t", level: .info, format: .logfmt, journald: true)
         #expect(handler.render(level: .error, message: "hub.unreachable", metadata: nil, at: time) == "<3>level=error msg=hub.unreachable\n")
         #expect(handler.render(level: .info, message: "m", metadata: nil, at: time).hasPrefix("<6>"))
         #expect(handler.render(level: .debug, message: "m", metadata: nil, at: time).hasPrefix("<7>"))
@@ -70,7 +70,7 @@ struct LogfmtLogHandlerTests {
 
     @Test("json: one object per line with the same keys")
     func jsonLine() throws {
-        let handler = LogfmtLogHandler(label: "t", level: .info, format: .json, journald: false)
+        let handler = LineLogHandler(label: "t", level: .info, format: .json, journald: false)
         let line = handler.render(level: .info, message: "intake.committed", metadata: ["events": "3"], at: time)
         #expect(line.hasSuffix("\n") && line.filter { $0 == "\n" }.count == 1)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])

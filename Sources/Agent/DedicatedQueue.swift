@@ -10,7 +10,7 @@ import Dispatch
 /// dispatch adds when none is free and reuses after. So there are as many of these threads
 /// as inputs being hashed or decoded at once, which the sources bound: six files in flight
 /// per SFTP source, two per drop directory, one message per queue source.
-enum OwnThread {
+enum DedicatedQueue {
     static func run(_ label: String, _ work: @escaping @Sendable () -> Void) {
         DispatchQueue(label: label).async(execute: work)
     }

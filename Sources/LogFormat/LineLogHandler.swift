@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// Under systemd (`JOURNAL_STREAM` set) each line starts with a syslog priority prefix
 /// (`<6>`) and carries no timestamp, since journald adds its own.
-public struct LogfmtLogHandler: LogHandler {
+public struct LineLogHandler: LogHandler {
     public enum Format: Sendable { case logfmt, json }
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -35,7 +35,7 @@ public struct LogfmtLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let line = render(level: event.level, message: "\(event.message)", metadata: event.metadata, at: Date())
-        LogfmtLogHandler.lock.withLock { _ in
+        LineLogHandler.lock.withLock { _ in
             // A line the reader cannot take (its pipe closed, a full disk) is dropped: there is
             // nowhere to report it.
             StandardStream.write(line, to: STDERR_FILENO)
@@ -50,7 +50,7 @@ public struct LogfmtLogHandler: LogHandler {
     /// the first log line, however the daemon is run.
     public static func bootstrap(level: Logger.Level, format: Format) {
         ignoreBrokenPipes()
-        LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level, format: format) }
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level, format: format) }
     }
 
     static func ignoreBrokenPipes() {
@@ -66,10 +66,10 @@ public struct LogfmtLogHandler: LogHandler {
         var merged = metadata
         if let extra { merged.merge(extra) { $1 } }
         for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
-        var line = journald ? "<\(LogfmtLogHandler.priority(level))>" : ""
+        var line = journald ? "<\(LineLogHandler.priority(level))>" : ""
         switch format {
         case .logfmt:
-            line += fields.map { "\($0.0)=\(LogfmtLogHandler.quoted($0.1))" }.joined(separator: " ")
+            line += fields.map { "\($0.0)=\(LineLogHandler.quoted($0.1))" }.joined(separator: " ")
         case .json:
             var object: [String: String] = [:]
             for (k, v) in fields { object[k] = v }
