@@ -114,7 +114,7 @@ let package = Package(
             name: "outpost",
             dependencies: [
                 "Agent", "AgentAdmin", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
-                "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
+                "IDocXML", "IDocFlat", "RawDocument", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -139,16 +139,19 @@ let package = Package(
             providers: [.apt(["libxml2-dev"])]),
         .target(name: "IDocXML", dependencies: ["EventModel", "CLibXML2"], path: "Adapters/IDocXML"),
         .target(name: "IDocFlat", dependencies: ["EventModel", "SpendMapping"], path: "Adapters/IDocFlat"),
+        .target(name: "RawDocument", dependencies: ["EventModel"], path: "Adapters/RawDocument"),
+        // What the file sources share: name filters, claim names, quarantine reasons.
+        .target(name: "FileSourceSupport", dependencies: ["EventModel"], path: "Adapters/FileSourceSupport"),
         .target(
             name: "FileDrop",
-            dependencies: ["EventModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["EventModel", "FileSourceSupport", .product(name: "Logging", package: "swift-log")],
             path: "Adapters/FileDrop"),
         .systemLibrary(
             name: "CLibSSH2", path: "Adapters/CLibSSH2", pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]),
         .target(
             name: "SFTPSource",
-            dependencies: ["EventModel", "CLibSSH2", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["EventModel", "CLibSSH2", "FileSourceSupport", .product(name: "Logging", package: "swift-log")],
             path: "Adapters/SFTPSource"),
         .target(
             name: "HTTPSink",
@@ -179,6 +182,7 @@ let package = Package(
         // Child processes (posix_spawn, bounded waits), free loopback ports, built executables and samples.
         .target(name: "TestSupport", dependencies: ["EventModel"], path: "Tests/TestSupport"),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
+        .testTarget(name: "FileSourceSupportTests", dependencies: ["FileSourceSupport"], path: "Tests/FileSourceSupportTests"),
         .testTarget(
             name: "SpendMappingTests",
             dependencies: ["TestSupport", "SpendMapping", "EventModel", "IDocXML", "IDocFlat"],
@@ -196,7 +200,7 @@ let package = Package(
             path: "Tests/ForwarderTests"),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["TestSupport", "Agent", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RawDocument", "TestSupport", "Agent", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
             path: "Tests/AgentTests"),
         .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig", "SpendMapping"], path: "Tests/OutpostConfigTests"),
@@ -204,13 +208,13 @@ let package = Package(
         .testTarget(name: "IDocFlatTests", dependencies: ["TestSupport", "IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
         .testTarget(
             name: "FileDropTests",
-            dependencies: ["FileDrop", "EventModel", "Agent", "Outbox", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RawDocument", "FileDrop", "EventModel", "Agent", "Outbox", "FileSourceSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/FileDropTests"),
         .testTarget(
             name: "SFTPSourceTests",
-            dependencies: [
+            dependencies: ["RawDocument", 
                 "TestSupport",
-                "SFTPSource", "EventModel", "Agent", "Outbox",
+                "SFTPSource", "EventModel", "Agent", "Outbox", "FileSourceSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -236,7 +240,7 @@ let package = Package(
             path: "Tests/HubTLSTests"),
         .testTarget(
             name: "AMQPTests",
-            dependencies: [
+            dependencies: ["RawDocument", 
                 "TestSupport",
                 "AMQPClient", "AMQPSource", "AMQPSink", "EventModel", "Agent", "Outbox", "Forwarder", "IDocXML",
                 .product(name: "Logging", package: "swift-log"),
@@ -244,7 +248,7 @@ let package = Package(
             path: "Tests/AMQPTests"),
         .testTarget(
             name: "AgentAdminTests",
-            dependencies: [
+            dependencies: ["RawDocument", 
                 "TestSupport", "AgentAdmin", "Agent", "SystemdNotify", "Outbox", "Forwarder", "EventModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,4 +1,5 @@
 import EventModel
+import FileSourceSupport
 import Glibc
 import Logging
 

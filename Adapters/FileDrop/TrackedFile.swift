@@ -1,4 +1,5 @@
 import EventModel
+import FileSourceSupport
 
 /// What the source remembers about one entry of the drop directory.
 struct TrackedFile {

@@ -1,4 +1,5 @@
 import EventModel
+import FileSourceSupport
 import Glibc
 
 /// Entries whose names are not valid UTF-8 (a Latin-1 name written by an old ERP job, say).

@@ -1,4 +1,5 @@
 import EventModel
+import FileSourceSupport
 import Logging
 
 extension RemotePoller {

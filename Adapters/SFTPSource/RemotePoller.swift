@@ -1,4 +1,5 @@
 import EventModel
+import FileSourceSupport
 import Logging
 
 /// The per-file state and the steps of one `run()` of an ``SFTPSource``.

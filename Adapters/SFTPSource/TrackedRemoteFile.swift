@@ -1,4 +1,5 @@
 import EventModel
+import FileSourceSupport
 
 /// What the source remembers about one remote file.
 struct TrackedRemoteFile {

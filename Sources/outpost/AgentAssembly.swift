@@ -12,6 +12,7 @@ import LogFormat
 import Logging
 import Outbox
 import OutpostConfig
+import RawDocument
 import ServiceLifecycle
 import SFTPSource
 

@@ -1,3 +1,4 @@
+import RawDocument
 import Agent
 import EventModel
 import Foundation

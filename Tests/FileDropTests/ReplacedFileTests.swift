@@ -1,5 +1,7 @@
+import RawDocument
 import Agent
 import EventModel
+import FileSourceSupport
 import FileDrop
 import Foundation
 import Glibc

@@ -1,5 +1,7 @@
+import RawDocument
 import Agent
 import EventModel
+import FileSourceSupport
 import Foundation
 import Glibc
 import Logging

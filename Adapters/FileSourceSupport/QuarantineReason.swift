@@ -1,3 +1,4 @@
+import EventModel
 /// Why a file went to a source's error directory: the content of the `<name>.reason.json`
 /// written beside it (local `error_dir` or remote `remote_error_dir`).
 public struct QuarantineReason: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import EventModel
 /// The private name a file source renames a document to while it owns it, so that a new
 /// file a writer puts under the document's name meanwhile is never mistaken for it.
 ///

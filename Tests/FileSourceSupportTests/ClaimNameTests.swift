@@ -1,4 +1,4 @@
-import EventModel
+import FileSourceSupport
 import Testing
 
 @Suite struct ClaimNameTests {
