@@ -65,6 +65,8 @@ let package = Package(
             name: "LogFormat",
             dependencies: ["EventModel", .product(name: "Logging", package: "swift-log")],
             path: "Sources/LogFormat"),
+        // The version both executables report (OutpostVersion).
+        .target(name: "BuildInfo", path: "Sources/BuildInfo"),
         // sd_notify(3) without libsystemd: READY/STATUS/STOPPING/WATCHDOG datagrams.
         .target(name: "SystemdNotify", path: "Sources/SystemdNotify"),
         // Limits every HTTP listener puts on its clients: header deadline, body rate, idle
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "AgentAdmin",
             dependencies: [
-                "Agent", "EventModel", "Outbox", "Forwarder", "SystemdNotify", "ListenerGuard",
+                "Agent", "BuildInfo", "EventModel", "Outbox", "Forwarder", "SystemdNotify", "ListenerGuard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -112,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "outpost",
             dependencies: [
-                "Agent", "AgentAdmin", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
+                "Agent", "AgentAdmin", "BuildInfo", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
                 "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "outpost-hub",
             dependencies: [
-                "HubServer", "OutpostConfig", "SystemdNotify", "LogFormat",
+                "HubServer", "BuildInfo", "OutpostConfig", "SystemdNotify", "LogFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -236,7 +238,7 @@ let package = Package(
         .testTarget(
             name: "AgentAdminTests",
             dependencies: [
-                "TestSupport", "AgentAdmin", "Agent", "SystemdNotify", "Outbox", "Forwarder", "EventModel",
+                "TestSupport", "AgentAdmin", "Agent", "BuildInfo", "SystemdNotify", "Outbox", "Forwarder", "EventModel",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
