@@ -33,7 +33,7 @@ struct SystemdUnitTests {
         let lines = Set(text.split(separator: "\n").map(String.init))
         let binary = unit.replacingOccurrences(of: ".service", with: "")
         #expect(lines.contains("Type=notify"))
-        #expect(lines.contains { $0.hasPrefix("ExecStartPre=/usr/local/bin/\(binary) check-config --config ") })
+        #expect(lines.contains { $0.hasPrefix("ExecStartPre=/usr/bin/\(binary) check-config --config ") })
         #expect(lines.contains("User=\(binary)"))
         #expect(lines.contains { $0.hasPrefix("WatchdogSec=") })
         for setting in ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "ProtectHome=yes",
