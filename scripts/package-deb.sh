@@ -29,7 +29,7 @@ while (($#)); do
         --version) version=$2; shift ;;
         --no-build) build=0 ;;
         --fast) level=1 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "package-deb.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
     esac
     shift
