@@ -167,6 +167,17 @@ hidden_command() {
 hidden() { hidden_command "$@"; "${HIDDEN[@]}"; }
 check "the namespace hides the toolchain (libswiftCore.so not visible)" \
     unshare -m bash -c 'mount --bind "$1" "$2" && [[ ! -e $2/swift/linux/libswiftCore.so ]]' _ "$work/empty" "$toolchain_lib"
+# Control: the debug build loads the Swift runtime from the toolchain, so there it cannot start.
+dynamic=.build/debug/outpost
+if [[ -x $dynamic ]] && readelf -d "$dynamic" | grep -q 'NEEDED.*libswiftCore'; then
+    control=$(hidden root "$repo/$dynamic" --version 2>&1) && rc=0 || rc=$?
+    check "control: $dynamic (dynamic Swift runtime) does not start with the toolchain hidden" \
+        bash -c '[[ $1 != 0 && $2 == *"error while loading shared libraries: libswift"* ]]' _ "$rc" "$control"
+elif [[ -n ${CI:-} ]]; then
+    fail "control: $dynamic is missing (scripts/test.sh builds it before this script)"
+else
+    echo "skip control: no $dynamic linked against the toolchain's runtime"
+fi
 for pkg in outpost outpost-hub; do
     printed=$(hidden "$pkg" /usr/bin/$pkg --version 2>&1) || true
     check "$pkg --version prints $version (toolchain hidden)" test "$printed" = "$version"
