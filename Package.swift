@@ -66,6 +66,8 @@ let package = Package(
             name: "LogFormat",
             dependencies: ["EventModel", .product(name: "Logging", package: "swift-log")],
             path: "Sources/LogFormat"),
+        // The version both executables report (OutpostVersion).
+        .target(name: "BuildInfo", path: "Sources/BuildInfo"),
         // sd_notify(3) without libsystemd: READY/STATUS/STOPPING/WATCHDOG datagrams.
         .target(name: "SystemdNotify", path: "Sources/SystemdNotify"),
         // Limits every HTTP listener puts on its clients: header deadline, body rate, idle
@@ -85,7 +87,7 @@ let package = Package(
         .target(
             name: "AgentAdmin",
             dependencies: [
-                "Agent", "EventModel", "Outbox", "Forwarder", "SystemdNotify", "ListenerGuard",
+                "Agent", "BuildInfo", "EventModel", "Outbox", "Forwarder", "SystemdNotify", "ListenerGuard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -113,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "outpost",
             dependencies: [
-                "Agent", "AgentAdmin", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
+                "Agent", "AgentAdmin", "BuildInfo", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
                 "IDocXML", "IDocFlat", "RawDocument", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -124,7 +126,8 @@ let package = Package(
         .executableTarget(
             name: "outpost-hub",
             dependencies: [
-                "HubServer", "OutpostConfig", "SystemdNotify", "LogFormat", "SpendMapping", "IDocXML", "IDocFlat", "EventModel",
+                "HubServer", "BuildInfo", "OutpostConfig", "SystemdNotify", "LogFormat", "SpendMapping", "IDocXML", "IDocFlat",
+                "EventModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -248,8 +251,9 @@ let package = Package(
             path: "Tests/AMQPTests"),
         .testTarget(
             name: "AgentAdminTests",
-            dependencies: ["RawDocument", 
-                "TestSupport", "AgentAdmin", "Agent", "SystemdNotify", "Outbox", "Forwarder", "EventModel",
+            dependencies: [
+                "RawDocument", "TestSupport", "AgentAdmin", "Agent", "BuildInfo", "SystemdNotify", "Outbox", "Forwarder",
+                "EventModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -7,6 +7,7 @@ swift build --build-tests
 # One test at a time: several tests measure real waits (settle, retries) that CPU-bound
 # tests running beside them would starve on a 2-core machine.
 swift test --skip-build --no-parallel
+scripts/test-deb.sh                   # the .deb packages: one release build, lintian, install/upgrade/roll back/purge here
 scripts/reliability.sh --short        # kill -9, network, disk, hostile-input, hub-attack and power-cut campaign (docs/RELIABILITY.md)
 python3 scripts/reliability/powercutfs_test.py --build-dir .build-reliability   # the power-cut filesystem's own model
 scripts/fuzz.sh 20                    # each libFuzzer target for 20 s

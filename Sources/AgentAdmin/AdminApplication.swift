@@ -1,3 +1,4 @@
+import BuildInfo
 import Foundation
 import Hummingbird
 import ListenerGuard

@@ -1,3 +1,4 @@
+import BuildInfo
 import EventModel
 
 /// The `outpost.agent.heartbeat` event: who the agent is and how its pipeline is doing, so

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Foundation
 import LogFormat
 
@@ -10,6 +11,7 @@ struct OutpostHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outpost-hub",
         abstract: "The reference hub: receives, de-duplicates, stores and shows Outpost events.",
+        version: OutpostVersion.current,
         subcommands: [ServeCommand.self, CheckConfigCommand.self, HashTokenCommand.self, RemapCommand.self])
 
     /// Like ArgumentParser's, but a command-line mistake exits 1 (a user error), not 64.

@@ -1,5 +1,6 @@
 import AgentAdmin
 import ArgumentParser
+import BuildInfo
 
 /// `outpost`: the agent's command line (README, "Commands"). Exit codes: 0 ok, 1 user or
 /// configuration error, 2 runtime failure.

@@ -3,6 +3,7 @@ import AMQPSource
 import Agent
 import AgentAdmin
 import ArgumentParser
+import BuildInfo
 import EventModel
 import FileDrop
 import Forwarder

@@ -1,4 +1,5 @@
 import AgentAdmin
+import BuildInfo
 import Foundation
 import Hummingbird
 import HummingbirdTesting

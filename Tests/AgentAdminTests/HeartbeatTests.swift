@@ -1,4 +1,5 @@
 import AgentAdmin
+import BuildInfo
 import EventModel
 import Foundation
 import Outbox

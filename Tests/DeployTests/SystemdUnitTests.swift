@@ -34,11 +34,11 @@ struct SystemdUnitTests {
         let lines = Set(text.split(separator: "\n").map(String.init))
         let binary = unit.replacingOccurrences(of: ".service", with: "")
         #expect(lines.contains("Type=notify"))
-        #expect(lines.contains { $0.hasPrefix("ExecStartPre=/usr/local/bin/\(binary) check-config --config ") })
+        #expect(lines.contains { $0.hasPrefix("ExecStartPre=/usr/bin/\(binary) check-config --config ") })
         #expect(lines.contains("User=\(binary)"))
         #expect(lines.contains { $0.hasPrefix("WatchdogSec=") })
         // systemctl reload: the file is checked, then the service re-reads it on SIGHUP.
-        #expect(lines.contains { $0.hasPrefix("ExecReload=/usr/local/bin/\(binary) check-config --config ") })
+        #expect(lines.contains { $0.hasPrefix("ExecReload=/usr/bin/\(binary) check-config --config ") })
         #expect(lines.contains("ExecReload=/bin/kill -HUP $MAINPID"))
         for setting in ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "ProtectHome=yes",
                         "CapabilityBoundingSet=", "SystemCallFilter=@system-service"] {

@@ -33,7 +33,7 @@ enum Tooling {
         let root = NSTemporaryDirectory() + "outpost-units-\(UUID().uuidString)"
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/etc/systemd/system", withIntermediateDirectories: true)
-        try fm.createDirectory(atPath: root + "/usr/local/bin", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/usr/bin", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: root + "/usr/lib/systemd", withIntermediateDirectories: true)
         for system in ["/usr/lib/systemd/system", "/lib/systemd/system"] where fm.fileExists(atPath: system) {
             try fm.copyItem(atPath: system, toPath: root + "/usr/lib/systemd/system")
@@ -41,7 +41,7 @@ enum Tooling {
         }
         for unit in units {
             try fm.copyItem(atPath: repository + "/deploy/systemd/" + unit, toPath: root + "/etc/systemd/system/" + unit)
-            let binary = root + "/usr/local/bin/" + unit.replacingOccurrences(of: ".service", with: "")
+            let binary = root + "/usr/bin/" + unit.replacingOccurrences(of: ".service", with: "")
             try "#!/bin/sh\n".write(toFile: binary, atomically: true, encoding: .utf8)
             try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
         }

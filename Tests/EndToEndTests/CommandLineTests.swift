@@ -44,6 +44,17 @@ extension EndToEnd {
             }
         }
 
+        @Test("outpost --version and outpost-hub --version print one version (the Debian packages' version)")
+        func bothExecutablesPrintOneVersion() async throws {
+            let agent = try await CommandResult.run(try Binaries.path("outpost"), ["--version"])
+            let hub = try await CommandResult.run(try Binaries.path("outpost-hub"), ["--version"])
+            #expect(agent.status == 0, "\(agent)")
+            #expect(hub.status == 0, "\(hub)")
+            let version = agent.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(version.range(of: #"^[0-9]+\.[0-9]+\.[0-9]+$"#, options: .regularExpression) != nil, "\(agent)")
+            #expect(hub.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == version, "\(hub)")
+        }
+
         @Test("with stdout and stderr closed pipes and SIGPIPE ignored (as systemd runs them), errors keep their exit codes")
         func closedOutputKeepsExitCodes() async throws {
             // Inherited by the children: a write to a closed pipe fails instead of killing
