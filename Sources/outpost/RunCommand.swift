@@ -1,19 +1,9 @@
-import AMQPSink
-import AMQPSource
-import Agent
 import AgentAdmin
 import ArgumentParser
-import BuildInfo
-import EventModel
 import FileDrop
-import Forwarder
 import Foundation
-import HTTPSink
 import Logging
-import Outbox
 import OutpostConfig
-import ServiceLifecycle
-import SFTPSource
 
 /// `outpost run --config FILE`: the daemon.
 struct RunCommand: AsyncParsableCommand {
@@ -36,85 +26,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { lock.release() }
 
-        let outbox: Outbox
-        do {
-            outbox = try Outbox(path: AgentAssembly.outboxPath(config))
-        } catch {
-            throw CommandFailure.runtime("\(error)")
-        }
-
-        let sink: SwappableSink
-        do {
-            sink = SwappableSink(try AgentAssembly.makeSink(config.hub))
-        } catch {
-            throw CommandFailure.user("\(options.config): \(error)")
-        }
-        let forwarder = Forwarder(
-            outbox: outbox, sink: sink, settings: AgentAssembly.forwarderSettings(config.hub),
-            logger: Logger(label: "outpost.forwarder"))
-        let gate = IntakeGate(
-            outbox: outbox, high: config.outbox.highWatermark, low: config.outbox.lowWatermark,
-            minFreeDisk: config.outbox.minFreeDisk, dataDir: config.agent.dataDir,
-            logger: Logger(label: "outpost.intake"))
-        let intake = OutboxIntake(
-            outbox: outbox, codecs: AgentAssembly.codecs, agentID: config.agent.id, region: config.agent.region,
-            gate: gate, logger: Logger(label: "outpost.intake"), onCommit: { forwarder.notify() })
-
-        // Services stop in reverse order: sources first, the forwarder last so it can drain.
-        var services: [any Service] = [
-            ForwarderService(forwarder: forwarder, sinkDescription: sink.description),
-            MaintenanceService(
-                outbox: outbox, retainDelivered: config.outbox.retainDelivered, gate: gate,
-                logger: Logger(label: "outpost.outbox")),
-        ]
-        let dataDir = config.agent.dataDir
-        let sources = SourceSupervisor(
-            runner: { source in try AgentAssembly.sourceRunner(source, intake: intake, dataDir: dataDir) },
-            logger: Logger(label: "outpost.source"))
-        do {
-            _ = try await sources.apply(config.sources)
-        } catch {
-            throw CommandFailure.user("\(options.config): \(error)")
-        }
-        services.append(sources)
-        services.append(ReloadService(
-            path: options.config, configuration: config, sources: sources, sink: sink, logger: Logger(label: "outpost.reload")))
-        services += try AgentAssembly.operationsServices(
-            config, registry: metricsRegistry, outbox: outbox, forwarder: forwarder, gate: gate, intake: intake,
-            sourceNames: { sources.names })
-
-        let group = ServiceGroup(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
-        logger.info("agent.started", metadata: [
-            "outpost.agent": "\(config.agent.id)", "outpost.region": "\(config.agent.region)",
-            "outpost.version": "\(OutpostVersion.current)",
-            "outpost.sources": "\(config.sources.count)", "outpost.hub": "\(sink.description)",
-        ])
-        var failure: (any Error)?
-        do {
-            try await group.run()
-        } catch {
-            logger.critical("agent.failed", metadata: ["error": "\(error)"])
-            failure = error
-        }
-        await sink.shutdown()
-        await Self.close(outbox, logger: logger)
-        if let failure { throw CommandFailure.runtime("\(failure)") }
+        let application = try await AgentApplication(configuration: config, path: options.config, metrics: metricsRegistry)
+        if let failure = await application.run(logger: logger) { throw CommandFailure.runtime("\(failure)") }
         logger.info("agent.stopped")
-    }
-}
-
-extension RunCommand {
-    /// Closes the outbox once every service has stopped. A failure loses nothing (the log is
-    /// still there, and SQLite replays it at the next start), so it is only logged.
-    static func close(_ outbox: Outbox, logger: Logger) async {
-        do {
-            try await outbox.close()
-        } catch {
-            logger.warning("outbox.close_failed", metadata: [
-                "error": "\(error)", "outpost.outbox": "\(outbox.path)",
-            ])
-        }
     }
 }
 
