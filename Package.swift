@@ -45,6 +45,7 @@ let package = Package(
             dependencies: [
                 "EventModel", "Outbox", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Forwarder"),
         .target(
@@ -52,7 +53,7 @@ let package = Package(
             dependencies: ["EventModel", "SpendMapping", .product(name: "Yams", package: "Yams")],
             path: "Sources/OutpostConfig"),
         .target(
-            name: "Agent",
+            name: "Intake",
             dependencies: [
                 "EventModel", "Outbox", "Forwarder",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -60,7 +61,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/Agent"),
+            path: "Sources/Intake"),
         // Log lines for both executables: logfmt or JSON, journald-aware.
         .target(
             name: "LogFormat",
@@ -87,7 +88,7 @@ let package = Package(
         .target(
             name: "AgentAdmin",
             dependencies: [
-                "Agent", "BuildInfo", "EventModel", "Outbox", "Forwarder", "SystemdNotify", "ListenerGuard",
+                "Intake", "BuildInfo", "EventModel", "Outbox", "Forwarder", "SystemdNotify", "ListenerGuard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -115,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "outpost",
             dependencies: [
-                "Agent", "AgentAdmin", "BuildInfo", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
+                "Intake", "AgentAdmin", "BuildInfo", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
                 "IDocXML", "IDocFlat", "RawDocument", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -202,22 +203,22 @@ let package = Package(
             dependencies: ["Forwarder", "Outbox", "EventModel", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ForwarderTests"),
         .testTarget(
-            name: "AgentTests",
-            dependencies: ["RawDocument", "TestSupport", "Agent", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
-            path: "Tests/AgentTests"),
+            name: "IntakeTests",
+            dependencies: ["RawDocument", "TestSupport", "Intake", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/IntakeTests"),
         .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig", "SpendMapping"], path: "Tests/OutpostConfigTests"),
         .testTarget(name: "IDocXMLTests", dependencies: ["TestSupport", "IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
         .testTarget(name: "IDocFlatTests", dependencies: ["TestSupport", "IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
         .testTarget(
             name: "FileDropTests",
-            dependencies: ["RawDocument", "FileDrop", "EventModel", "Agent", "Outbox", "FileSourceSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RawDocument", "FileDrop", "EventModel", "Intake", "Outbox", "FileSourceSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/FileDropTests"),
         .testTarget(
             name: "SFTPSourceTests",
             dependencies: ["RawDocument", 
                 "TestSupport",
-                "SFTPSource", "EventModel", "Agent", "Outbox", "FileSourceSupport",
+                "SFTPSource", "EventModel", "Intake", "Outbox", "FileSourceSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -245,14 +246,14 @@ let package = Package(
             name: "AMQPTests",
             dependencies: ["RawDocument", 
                 "TestSupport",
-                "AMQPClient", "AMQPSource", "AMQPSink", "EventModel", "Agent", "Outbox", "Forwarder", "IDocXML",
+                "AMQPClient", "AMQPSource", "AMQPSink", "EventModel", "Intake", "Outbox", "Forwarder", "IDocXML",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AMQPTests"),
         .testTarget(
             name: "AgentAdminTests",
             dependencies: [
-                "RawDocument", "TestSupport", "AgentAdmin", "Agent", "BuildInfo", "SystemdNotify", "Outbox", "Forwarder",
+                "RawDocument", "TestSupport", "AgentAdmin", "Intake", "BuildInfo", "SystemdNotify", "Outbox", "Forwarder",
                 "EventModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

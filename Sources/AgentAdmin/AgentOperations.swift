@@ -1,4 +1,4 @@
-import Agent
+import Intake
 import Forwarder
 import Foundation
 import Logging

@@ -1,4 +1,4 @@
-import Agent
+import Intake
 import EventModel
 import Forwarder
 import Foundation

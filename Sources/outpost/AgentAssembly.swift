@@ -1,6 +1,6 @@
 import AMQPSink
 import AMQPSource
-import Agent
+import Intake
 import EventModel
 import FileDrop
 import Forwarder

@@ -1,4 +1,4 @@
-import Agent
+import Intake
 import ArgumentParser
 import EventModel
 import Foundation

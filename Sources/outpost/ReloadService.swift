@@ -1,4 +1,5 @@
-import Agent
+import Forwarder
+import Intake
 import Foundation
 import Logging
 import OutpostConfig

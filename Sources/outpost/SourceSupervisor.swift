@@ -1,4 +1,4 @@
-import Agent
+import Intake
 import Foundation
 import Logging
 import OutpostConfig

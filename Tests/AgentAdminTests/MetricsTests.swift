@@ -1,4 +1,4 @@
-import Agent
+import Intake
 import AgentAdmin
 import EventModel
 import Foundation

@@ -1,4 +1,4 @@
-@testable import Agent
+@testable import Intake
 import EventModel
 import Foundation
 import Testing

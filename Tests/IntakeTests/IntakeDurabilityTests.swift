@@ -1,4 +1,4 @@
-import Agent
+import Intake
 import Dispatch
 import EventModel
 import Foundation

@@ -1,5 +1,5 @@
 import RawDocument
-import Agent
+import Intake
 import EventModel
 import Foundation
 import TestSupport

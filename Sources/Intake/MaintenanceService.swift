@@ -4,44 +4,6 @@ import Logging
 import Outbox
 import ServiceLifecycle
 
-/// Runs the forwarder as a service: on graceful shutdown it stops starting batches and
-/// gives in-flight ones `drainTimeout` seconds before abandoning them.
-public struct ForwarderService: Service, CustomStringConvertible {
-    let forwarder: Forwarder
-    public let description: String
-
-    public init(forwarder: Forwarder, sinkDescription: String) {
-        self.forwarder = forwarder
-        self.description = "forwarder → \(sinkDescription)"
-    }
-
-    public func run() async throws {
-        await withGracefulShutdownHandler {
-            await forwarder.run()
-        } onGracefulShutdown: {
-            forwarder.beginShutdown()
-        }
-    }
-}
-
-/// Runs a source's loop as a service; graceful shutdown cancels it (sources stop between
-/// documents and never leave one half-handled).
-public struct SourceService: Service, CustomStringConvertible {
-    public let description: String
-    let body: @Sendable () async throws -> Void
-
-    public init(description: String, body: @escaping @Sendable () async throws -> Void) {
-        self.description = description
-        self.body = body
-    }
-
-    public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await body()
-        }
-    }
-}
-
 /// Housekeeping: prunes delivered events older than `retain_delivered` (and old receipts),
 /// re-reads the outbox counters, re-evaluates the intake gate.
 public struct MaintenanceService: Service, CustomStringConvertible {
