@@ -60,7 +60,7 @@ public final class FileDropSource: Sendable {
         defer { running.store(false, ordering: .releasing) }
 
         let watcher = DirectoryWatcher(tick: Self.tick(settle: settings.settle))
-        let processor = DropDirectoryProcessor(
+        let processor = FileDropRun(
             settings: settings, intake: intake, logger: logger, watcher: watcher, source: self)
         watcher.start()
         defer { watcher.stop() }

@@ -34,7 +34,7 @@ extension String {
     }
 }
 
-extension DropDirectoryProcessor {
+extension FileDropRun {
     /// Quarantines the entries with undecodable names that have settled (see ``UndecodableName``).
     func quarantineUndecodableNames() async {
         for raw in undecodableNames {

@@ -23,7 +23,7 @@ struct RemoteEntry: Sendable, Equatable {
 
     /// The path under the file's own name: `path`, or for a claimed file (whose `path` is
     /// its claim name) the path it had before it was claimed.
-    var namedPath: String { RemotePoller.directoryPart(of: path) + name }
+    var namedPath: String { SFTPSourceRun.directoryPart(of: path) + name }
 }
 
 /// The result of listing `remote_dir` (and its subdirectories when recursive).

@@ -60,7 +60,7 @@ public final class SFTPSource: Sendable {
         defer { running.store(false, ordering: .releasing) }
         try StagingArea(directory: settings.stagingDirectory).prepare()
         let client = SFTPClient(settings: settings)
-        let poller = RemotePoller(settings: settings, intake: intake, logger: logger, client: client, source: self)
+        let poller = SFTPSourceRun(settings: settings, intake: intake, logger: logger, client: client, source: self)
         logger.info("source.started", metadata: ["outpost.server": .string(settings.endpointDescription)])
 
         let backoff = ReconnectBackoff(initial: settings.reconnectInitial, maximum: settings.reconnectMax)

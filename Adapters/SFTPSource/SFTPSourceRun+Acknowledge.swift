@@ -2,7 +2,7 @@ import EventModel
 import FileSourceSupport
 import Logging
 
-extension RemotePoller {
+extension SFTPSourceRun {
     /// Moves, deletes or quarantines a handled file on the server. When that fails the file
     /// stays remembered (so it is not ingested again) and the acknowledgement is retried on
     /// the next polls; a broken connection is rethrown.

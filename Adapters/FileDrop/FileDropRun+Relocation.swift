@@ -3,7 +3,7 @@ import FileSourceSupport
 import Glibc
 import Logging
 
-extension DropDirectoryProcessor {
+extension FileDropRun {
     /// Archives, deletes or quarantines a committed file: the file `read` describes (the
     /// descriptor the intake read), never whatever else carries its name by now. When that
     /// fails the file is kept in mind as committed (so it is not submitted again) and the

@@ -2,7 +2,7 @@ import EventModel
 import FileSourceSupport
 import Logging
 
-extension RemotePoller {
+extension SFTPSourceRun {
     /// Renames a ready file to its claim name (``ClaimName``, in the same directory) before
     /// it is downloaded, and tracks it under the claim from then on: the file read is then
     /// the only one the source later moves or deletes, whatever a writer puts under the

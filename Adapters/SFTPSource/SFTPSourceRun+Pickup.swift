@@ -21,7 +21,7 @@ struct InFlightFile {
     let submission: PendingSubmission
 }
 
-extension RemotePoller {
+extension SFTPSourceRun {
     /// Hands over every ready file, oldest mtime first.
     ///
     /// Files overlap: while intake hashes, decodes and commits the earlier ones (each read

@@ -3,7 +3,7 @@ import FileSourceSupport
 import Glibc
 import Logging
 
-extension DropDirectoryProcessor {
+extension FileDropRun {
     /// A file handed to the intake and not yet acknowledged: its descriptor stays open until
     /// ``complete(_:)``.
     struct Pickup {

@@ -8,7 +8,7 @@ import Logging
 /// Owned by the `run()` task alone: every method runs on that task, so the state needs no
 /// lock. Each ``step(_:)`` applies inotify changes, rescans when due, and hands over the
 /// files that are ready, oldest first.
-final class DropDirectoryProcessor {
+final class FileDropRun {
     let settings: FileDropSettings
     let intake: any DocumentIntake
     let logger: Logger

@@ -8,7 +8,7 @@ import Logging
 /// remote directory, retries pending acknowledgements, and hands over the files that are
 /// ready, oldest first. A failure that breaks the connection is thrown to `run()`, which
 /// reconnects with backoff; every other failure is handled per file.
-final class RemotePoller {
+final class SFTPSourceRun {
     let settings: SFTPSourceSettings
     let intake: any DocumentIntake
     let logger: Logger
