@@ -114,7 +114,8 @@ let package = Package(
             name: "outpost",
             dependencies: [
                 "Agent", "AgentAdmin", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
-                "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
+                "IDocXML", "IDocFlat", "FileDrop", "SFTPSource", "HTTPSink", "ContentCoding", "AMQPClient", "AMQPSource",
+                "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -124,6 +125,7 @@ let package = Package(
             name: "outpost-hub",
             dependencies: [
                 "HubServer", "OutpostConfig", "SystemdNotify", "LogFormat", "SpendMapping", "IDocXML", "IDocFlat",
+                "ContentCoding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -160,6 +162,10 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Adapters/HTTPSink"),
+        // gzip and zstd request bodies: the HTTP sink compresses, the hub (given them by outpost-hub) decompresses.
+        .systemLibrary(name: "CZlib", path: "Adapters/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Adapters/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "ContentCoding", dependencies: ["EventModel", "CZlib", "CZstd"], path: "Adapters/ContentCoding"),
         .systemLibrary(
             name: "CRabbitMQ", path: "Adapters/CRabbitMQ", pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]),
@@ -172,6 +178,10 @@ let package = Package(
             name: "AMQPSink",
             dependencies: ["EventModel", "AMQPClient", .product(name: "Logging", package: "swift-log")],
             path: "Adapters/AMQPSink"),
+
+        // WAN bytes and CPU time of the codecs on ORDERS05 batches (docs/BENCHMARKS.md).
+        .executableTarget(
+            name: "bench-compression", dependencies: ["EventModel", "ContentCoding"], path: "scripts/bench/compression"),
 
         // MARK: tests
         // Child processes (posix_spawn, bounded waits), free loopback ports, built executables and samples.
@@ -225,7 +235,7 @@ let package = Package(
             name: "HubTLSTests",
             dependencies: [
                 "TestSupport",
-                "HubServer", "HTTPSink", "EventModel", "OutpostConfig",
+                "HubServer", "HTTPSink", "EventModel", "OutpostConfig", "ContentCoding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,7 +2,7 @@
 # Installs the Debian packages Outpost builds and tests with (only the missing ones).
 # Usage: scripts/install-deps.sh [--test]   (--test adds the servers the test suite starts)
 set -euo pipefail
-packages=(libxml2-dev libssh2-1-dev libsqlite3-dev pkg-config libxml2-utils librabbitmq-dev)
+packages=(libxml2-dev libssh2-1-dev libsqlite3-dev pkg-config libxml2-utils librabbitmq-dev zlib1g-dev libzstd-dev)   # zlib1g-dev, libzstd-dev: gzip and zstd request bodies (ContentCoding)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(postgresql procps openssh-server openssh-client curl rabbitmq-server chromium systemd sqlite3 openssl util-linux fuse3 libfuse3-dev gcc)   # postgresql: the PostgreSQL hub tests (a private cluster each run); chromium: dashboard test; systemd: systemd-analyze; sqlite3: bench-sftp counts; openssl: HubTLSTests PKI; util-linux: setpriv (agent run as nobody); fuse3, libfuse3-dev, gcc: powercutfs (reliability power phase)
 fi

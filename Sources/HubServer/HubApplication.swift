@@ -1,3 +1,4 @@
+import EventModel
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -14,10 +15,13 @@ import OutpostConfig
 ///     `storage` is not opened from it: the caller chooses and opens the storage.
 ///   - storage: where accepted events go.
 ///   - logger: receives one entry per refused request or failed write (never a token).
+///   - contentCodecs: the request `Content-Encoding`s accepted besides identity (outpost-hub
+///     passes gzip and zstd); any other gets 415.
 ///   - onServerRunning: called once the listener is bound (systemd's READY=1 waits for it).
 /// - Throws: ``HubTLSError`` when a `tls:` file cannot be read.
 public func buildHubApplication(
     configuration: HubConfiguration, storage: some HubStorage, logger: Logger,
+    contentCodecs: [any ContentCodec] = [],
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) throws -> some ApplicationProtocol {
     let http1 = HTTPServerBuilder.http1(
@@ -30,7 +34,7 @@ public func buildHubApplication(
             http1
         }
     return Application(
-        router: buildHubRouter(configuration: configuration, storage: storage, logger: logger),
+        router: buildHubRouter(configuration: configuration, storage: storage, logger: logger, contentCodecs: contentCodecs),
         server: server,
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub",
@@ -39,7 +43,9 @@ public func buildHubApplication(
         logger: logger)
 }
 
-func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, logger: Logger) -> Router<HubRequestContext> {
+func buildHubRouter(
+    configuration: HubConfiguration, storage: some HubStorage, logger: Logger, contentCodecs: [any ContentCodec] = []
+) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
     router.get("healthz") { _, _ -> Response in
         do {
@@ -57,6 +63,7 @@ func buildHubRouter(configuration: HubConfiguration, storage: some HubStorage, l
         admission: BatchAdmission(limit: configuration.maxConcurrentBatches),
         quotas: AgentQuotas(limits: configuration.perAgent),
         maxBatchBytes: configuration.maxBatchBytes,
+        contentCodecs: contentCodecs,
         logger: logger
     ).addRoutes(to: v1)
     let reads = v1.group()

@@ -155,6 +155,8 @@ public struct HubSinkConfiguration: Sendable, Equatable {
     }
     /// File holding the bearer token (one line). Required for `http`.
     public var tokenFile: String?
+    /// `http` hub: how request bodies are compressed (`Content-Encoding`).
+    public var compression: Compression = .gzip
     public var batchMaxEvents: Int = 500
     public var batchMaxBytes: Int = 4 << 20
     public var maxConcurrency: Int = 8
@@ -176,6 +178,10 @@ public struct HubSinkConfiguration: Sendable, Equatable {
     public var contentMode: ContentMode = .binary
 
     public enum ContentMode: String, Sendable, Equatable, CaseIterable { case binary, structured }
+
+    /// `hub.compression`: gzip (the default, every Outpost hub from this version accepts it),
+    /// zstd (smaller and faster, for hubs from this version too) or none.
+    public enum Compression: String, Sendable, Equatable, CaseIterable { case gzip, zstd, none }
 
     public init(url: String) { self.urls = [url] }
 }

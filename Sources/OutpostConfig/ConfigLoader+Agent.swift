@@ -62,6 +62,7 @@ extension ConfigLoader {
         switch resolvedKind {
         case .http:
             hub.tokenFile = r.absolutePath("token_file", required: "/etc/outpost/hub.token")
+            if let compression = r.choice("compression", as: HubSinkConfiguration.Compression.self) { hub.compression = compression }
         case .amqp:
             hub.credentialsFile = r.absolutePath("credentials_file")
             hub.exchange = r.string("exchange", required: "outpost.events")

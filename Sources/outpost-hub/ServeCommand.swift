@@ -1,4 +1,5 @@
 import ArgumentParser
+import ContentCoding
 import Foundation
 import HubServer
 import Hummingbird
@@ -117,7 +118,8 @@ struct ServeCommand: AsyncParsableCommand {
     ) throws -> some ApplicationProtocol {
         do {
             return try buildHubApplication(
-                configuration: configuration, storage: storage, logger: logger, onServerRunning: onServerRunning)
+                configuration: configuration, storage: storage, logger: logger, contentCodecs: ContentCodecs.all,
+                onServerRunning: onServerRunning)
         } catch {
             printError("\(config): \(error)")
             throw ExitCode.configurationError

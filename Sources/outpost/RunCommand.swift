@@ -51,7 +51,8 @@ struct RunCommand: AsyncParsableCommand {
                     requestTimeout: config.hub.requestTimeout,
                     tls: HTTPSinkTLS(caFile: config.hub.caFile, clientCertFile: config.hub.clientCertFile,
                                      clientKeyFile: config.hub.clientKeyFile),
-                    maxConnections: config.hub.maxConcurrency)
+                    maxConnections: config.hub.maxConcurrency,
+                    compression: AgentAssembly.contentCodec(config.hub.compression))
             case .amqp:
                 sink = AMQPSink(
                     settings: try AgentAssembly.amqpSinkSettings(config.hub), logger: Logger(label: "outpost.sink"))
