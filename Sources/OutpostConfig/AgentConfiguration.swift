@@ -157,6 +157,10 @@ public struct HubSinkConfiguration: Sendable, Equatable {
     public var tokenFile: String?
     /// `http` hub: how request bodies are compressed (`Content-Encoding`).
     public var compression: Compression = .gzip
+    /// `http` hub: the HTTP proxy requests go through.
+    public var proxy: Proxy = .environment
+    /// `http` hub: the proxy's `user:password`, one line (a secret file, mode 0600).
+    public var proxyCredentialsFile: String?
     public var batchMaxEvents: Int = 500
     public var batchMaxBytes: Int = 4 << 20
     public var maxConcurrency: Int = 8
@@ -182,6 +186,14 @@ public struct HubSinkConfiguration: Sendable, Equatable {
     /// `hub.compression`: gzip (the default, every Outpost hub from this version accepts it),
     /// zstd (smaller and faster, for hubs from this version too) or none.
     public enum Compression: String, Sendable, Equatable, CaseIterable { case gzip, zstd, none }
+
+    /// `hub.proxy`: absent, the environment's `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (and their
+    /// lowercase forms); `none`, direct whatever the environment says; or one `http://` proxy.
+    public enum Proxy: Sendable, Equatable {
+        case environment
+        case none
+        case url(String)
+    }
 
     public init(url: String) { self.urls = [url] }
 }

@@ -52,7 +52,8 @@ struct RunCommand: AsyncParsableCommand {
                     tls: HTTPSinkTLS(caFile: config.hub.caFile, clientCertFile: config.hub.clientCertFile,
                                      clientKeyFile: config.hub.clientKeyFile),
                     maxConnections: config.hub.maxConcurrency,
-                    compression: AgentAssembly.contentCodec(config.hub.compression))
+                    compression: AgentAssembly.contentCodec(config.hub.compression),
+                    proxy: try AgentAssembly.proxy(config.hub))
             case .amqp:
                 sink = AMQPSink(
                     settings: try AgentAssembly.amqpSinkSettings(config.hub), logger: Logger(label: "outpost.sink"))
