@@ -206,7 +206,7 @@ let package = Package(
             name: "AgentTests",
             dependencies: ["TestSupport", "Agent", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
             path: "Tests/AgentTests"),
-        .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
+        .testTarget(name: "HTTPSinkTests", dependencies: ["TestSupport", "HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig", "SpendMapping"], path: "Tests/OutpostConfigTests"),
         .testTarget(name: "IDocXMLTests", dependencies: ["TestSupport", "IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
         .testTarget(name: "IDocFlatTests", dependencies: ["TestSupport", "IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),

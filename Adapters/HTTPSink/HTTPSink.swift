@@ -7,11 +7,15 @@ import NIOCore
 import NIOHTTP1
 
 /// Posts event batches to the hub's `POST /v1/events` as
-/// `application/cloudevents-batch+json`, over one keep-alive connection pool.
+/// `application/cloudevents-batch+json`, over one keep-alive connection pool; or, in the
+/// `structured` and `binary` modes (``HTTPSinkMode``), each event in a request of its own to any
+/// CloudEvents HTTP receiver, in order, under the same rules.
 ///
 /// Maps the hub's answers onto ``DeliveryOutcome``: 2xx delivered (with the events the hub
 /// names as rejected), 401/403, 404/405 and 3xx pause, 413 too large, 408/425/429/5xx and network
-/// errors retry (honouring `Retry-After`), other 4xx reject.
+/// errors retry (honouring `Retry-After`), other 4xx reject. One event per request: a rejected
+/// event is dead-lettered and the next one sent; a retry or pause sends the batch's events again
+/// from its first (receivers deduplicate by `source` and `id`).
 ///
 /// Given several URLs (replicas of one hub on one database), batches take turns among them, so
 /// the forwarder's concurrent lanes spread over the replicas; a replica that does not answer or
@@ -35,12 +39,15 @@ public final class HTTPSink: EventSink {
     private let metricsFactory: any MetricsFactory
     private let rotation: ReplicaRotation
     private let compression: (any ContentCodec)?
+    private let mode: HTTPSinkMode
 
     /// - Parameters:
     ///   - urls: the hub's events endpoint, e.g. `http://127.0.0.1:8080/v1/events`, or one per replica.
     ///   - token: the agent's bearer token (never logged).
     ///   - requestTimeout: seconds one request may take.
     ///   - tls: TLS settings for `https://` hubs.
+    ///   - mode: a batch per request (the Outpost hub), or one event per request in the CloudEvents
+    ///     HTTP binding's structured or binary content mode.
     ///   - compression: the codec bodies are compressed with, or nil to send them as they are.
     ///   - proxy: the proxy setting (`hub.proxy`; the agent passes `.environment` unless configured); none by default.
     ///   - environment: where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read.
@@ -48,12 +55,13 @@ public final class HTTPSink: EventSink {
     /// - Throws: ``HTTPSinkProxyError`` for a proxy URL that is not `http://host[:port]`.
     public init(
         urls: [String], token: String?, requestTimeout: Double, tls: HTTPSinkTLS = .init(), maxConnections: Int = 8,
-        compression: (any ContentCodec)? = nil, proxy: HTTPSinkProxy = .init(setting: .direct),
+        mode: HTTPSinkMode = .batch, compression: (any ContentCodec)? = nil, proxy: HTTPSinkProxy = .init(setting: .direct),
         environment: [String: String] = ProcessInfo.processInfo.environment,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws {
         precondition(!urls.isEmpty, "an HTTP sink needs at least one URL")
         self.compression = compression
+        self.mode = mode
         self.urls = urls
         self.rotation = ReplicaRotation(count: urls.count)
         self.metricsFactory = metricsFactory
@@ -63,6 +71,7 @@ public final class HTTPSink: EventSink {
         self.proxies = proxies
         let via = Set(proxies.compactMap { $0?.description }).sorted()
         self.description = "http-sink(\(urls.map(HTTPSink.redacted).joined(separator: ", "))"
+            + (mode == .batch ? "" : ", \(mode.rawValue) mode")
             + (via.isEmpty ? "" : " via proxy \(via.joined(separator: ", "))") + ")"
         var config = HTTPClient.Configuration()
         config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(requestTimeout * 1000)))
@@ -91,26 +100,60 @@ public final class HTTPSink: EventSink {
     /// One hub at `url`.
     public convenience init(
         url: String, token: String?, requestTimeout: Double, tls: HTTPSinkTLS = .init(), maxConnections: Int = 8,
-        compression: (any ContentCodec)? = nil, proxy: HTTPSinkProxy = .init(setting: .direct),
+        mode: HTTPSinkMode = .batch, compression: (any ContentCodec)? = nil, proxy: HTTPSinkProxy = .init(setting: .direct),
         environment: [String: String] = ProcessInfo.processInfo.environment,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws {
         try self.init(
             urls: [url], token: token, requestTimeout: requestTimeout, tls: tls, maxConnections: maxConnections,
-            compression: compression, proxy: proxy, environment: environment, metricsFactory: metricsFactory)
+            mode: mode, compression: compression, proxy: proxy, environment: environment, metricsFactory: metricsFactory)
     }
 
     public func deliver(_ batch: [OutboundEvent]) async -> DeliveryOutcome {
-        let plain = CloudEventBatch.body(batch)
+        switch mode {
+        case .batch:
+            return await send(CloudEventHTTPBinding.batch(batch))
+        case .structured, .binary:
+            return await deliverEach(batch)
+        }
+    }
+
+    /// Each event in a request of its own, in order.
+    private func deliverEach(_ batch: [OutboundEvent]) async -> DeliveryOutcome {
+        var rejected: [String: String] = [:]
+        for event in batch {
+            let message: CloudEventHTTPBinding.Message
+            do {
+                message = mode == .binary ? try CloudEventHTTPBinding.binary(event) : CloudEventHTTPBinding.structured(event)
+            } catch {
+                rejected[event.id] = "cannot be sent in \(mode.rawValue) mode: \(error)"
+                continue
+            }
+            switch await send(message) {
+            case .delivered:
+                continue
+            case .reject(let reason):
+                rejected[event.id] = reason
+            case .tooLarge:
+                rejected[event.id] = "the receiver refused the event as too large (413)"
+            case let outcome:
+                return outcome
+            }
+        }
+        return .delivered(rejected: rejected)
+    }
+
+    /// One request, to the replicas in turn.
+    private func send(_ message: CloudEventHTTPBinding.Message) async -> DeliveryOutcome {
         let body: ByteBuffer
         do {
-            body = ByteBuffer(bytes: try compression?.compress(plain) ?? plain)
+            body = ByteBuffer(bytes: try compression?.compress(message.body) ?? message.body)
         } catch {
-            return .retry(after: nil, reason: "could not compress the batch: \(error)")
+            return .retry(after: nil, reason: "could not compress the request body: \(error)")
         }
         var outcome = DeliveryOutcome.retry(after: nil, reason: "no hub URL")
         for replica in rotation.order() {
-            let (status, result) = await post(body, to: replica)
+            let (status, result) = await post(body, headers: message.headers, to: replica)
             outcome = result
             // Another replica may take what this one could not (no answer, 5xx); anything else
             // (stored, throttled, refused) is the hub's word, the same at every replica.
@@ -124,11 +167,11 @@ public final class HTTPSink: EventSink {
     }
 
     /// Posts `body` to the replica: the hub's status (`nil` without an answer) and the outcome.
-    private func post(_ body: ByteBuffer, to replica: Int) async -> (status: Int?, DeliveryOutcome) {
+    private func post(_ body: ByteBuffer, headers: [(name: String, value: String)], to replica: Int) async -> (status: Int?, DeliveryOutcome) {
         let url = urls[replica]
         var request = HTTPClientRequest(url: url)
         request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/cloudevents-batch+json")
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
         request.headers.add(name: "Accept", value: "application/json")
         if let compression { request.headers.add(name: "Content-Encoding", value: compression.name) }
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }

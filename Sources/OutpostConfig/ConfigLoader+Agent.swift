@@ -62,8 +62,14 @@ extension ConfigLoader {
 
         switch resolvedKind {
         case .http:
-            hub.tokenFile = r.absolutePath("token_file", required: "/etc/outpost/hub.token")
-            if let compression = r.choice("compression", as: HubSinkConfiguration.Compression.self) { hub.compression = compression }
+            if let mode = r.choice("mode", as: HubSinkConfiguration.Mode.self) { hub.mode = mode }
+            // The Outpost hub needs a token; another CloudEvents receiver may need none.
+            hub.tokenFile = r.absolutePath("token_file", required: hub.mode == .batch ? "/etc/outpost/hub.token" : nil)
+            if let compression = r.choice("compression", as: HubSinkConfiguration.Compression.self) {
+                hub.compression = compression
+            } else if hub.mode != .batch {
+                hub.compression = .none  // few CloudEvents receivers accept compressed requests
+            }
             hubProxy(r, into: &hub)
         case .amqp:
             hub.credentialsFile = r.absolutePath("credentials_file")

@@ -52,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
                     tls: HTTPSinkTLS(caFile: config.hub.caFile, clientCertFile: config.hub.clientCertFile,
                                      clientKeyFile: config.hub.clientKeyFile),
                     maxConnections: config.hub.maxConcurrency,
+                    mode: HTTPSinkMode(rawValue: config.hub.mode.rawValue) ?? .batch,
                     compression: AgentAssembly.contentCodec(config.hub.compression),
                     proxy: try AgentAssembly.proxy(config.hub))
             case .amqp:

@@ -90,4 +90,28 @@ struct HubWireSettingsTests {
         chmod(path, 0o600)
         #expect(ConfigLoader.checkEnvironment(config).filter { $0.keyPath == "hub.proxy_credentials_file" }.isEmpty)
     }
+
+    @Test("mode is batch by default; structured and binary need no token and default to no compression")
+    func modeValues() throws {
+        #expect(try ConfigLoader.loadAgent(yaml: Fixtures.minimalAgent, fileName: "t").hub.mode == .batch)
+        for mode in [HubSinkConfiguration.Mode.structured, .binary] {
+            let config = try ConfigLoader.loadAgent(
+                yaml: Fixtures.agent(hub: "  url: https://broker.example.com/default\n  mode: \(mode.rawValue)\n"), fileName: "t")
+            #expect(config.hub.mode == mode)
+            #expect(config.hub.tokenFile == nil)
+            #expect(config.hub.compression == .none)
+        }
+        let zstd = try ConfigLoader.loadAgent(yaml: Self.hub("  mode: binary\n  compression: zstd"), fileName: "t")
+        #expect(zstd.hub.compression == .zstd)
+    }
+
+    @Test("an unknown mode is reported with the accepted values; batch mode still needs a token file")
+    func unknownMode() throws {
+        let problems = Fixtures.agentProblems(Self.hub("  mode: stream"))
+        let problem = try #require(problems.first)
+        #expect(problems.map(\.keyPath) == ["hub.mode"])
+        #expect(problem.message == "'stream' is not a valid mode")
+        #expect(problem.fix == "use one of: batch, structured, binary")
+        #expect(Fixtures.agentProblems(Fixtures.agent(hub: "  url: https://hub.example.com/v1/events\n")).map(\.keyPath) == ["hub.token_file"])
+    }
 }
