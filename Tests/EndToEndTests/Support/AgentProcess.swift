@@ -17,6 +17,8 @@ final class AgentProcess: @unchecked Sendable {
         var runAsUser: String? = nil
         /// The hub's replicas, instead of the one hub on `hubPort`.
         var hubURLs: [String]? = nil
+        /// `hub.compression`, when set.
+        var compression: String? = nil
     }
 
     let id: String
@@ -69,6 +71,7 @@ final class AgentProcess: @unchecked Sendable {
             """
         if let batchMaxBytes = settings.batchMaxBytes { yaml += "  batch_max_bytes: \(batchMaxBytes)\n" }
         if let batchMaxEvents = settings.batchMaxEvents { yaml += "  batch_max_events: \(batchMaxEvents)\n" }
+        if let compression = settings.compression { yaml += "  compression: \(compression)\n" }
         yaml += """
             outbox:
               min_free_disk: 1MiB
