@@ -19,6 +19,9 @@ final class AgentProcess: @unchecked Sendable {
         var hubURLs: [String]? = nil
         /// `hub.compression`, when set.
         var compression: String? = nil
+        /// `hub.proxy` and `hub.proxy_credentials_file`, when set.
+        var proxy: String? = nil
+        var proxyCredentialsFile: String? = nil
     }
 
     let id: String
@@ -72,6 +75,8 @@ final class AgentProcess: @unchecked Sendable {
         if let batchMaxBytes = settings.batchMaxBytes { yaml += "  batch_max_bytes: \(batchMaxBytes)\n" }
         if let batchMaxEvents = settings.batchMaxEvents { yaml += "  batch_max_events: \(batchMaxEvents)\n" }
         if let compression = settings.compression { yaml += "  compression: \(compression)\n" }
+        if let proxy = settings.proxy { yaml += "  proxy: \(proxy)\n" }
+        if let file = settings.proxyCredentialsFile { yaml += "  proxy_credentials_file: \(file)\n" }
         yaml += """
             outbox:
               min_free_disk: 1MiB

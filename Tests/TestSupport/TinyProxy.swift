@@ -1,24 +1,23 @@
 import Foundation
-import TestSupport
 
 /// tinyproxy (Debian's `tinyproxy` package) on 127.0.0.1 in a temp directory, in the foreground,
 /// with Basic credentials; its log lists every request it forwarded (`Request (file descriptor
 /// N): POST http://… HTTP/1.1`, `CONNECT 127.0.0.1:PORT HTTP/1.1`).
-final class TinyProxy: @unchecked Sendable {
-    static let executable = "/usr/bin/tinyproxy"
+public final class TinyProxy: @unchecked Sendable {
+    public static let executable = "/usr/bin/tinyproxy"
     /// Whether the proxy tests run: when tinyproxy is installed, and always under CI, where a
     /// proxy that cannot start is a failure with the reason, never a skip.
-    static var shouldRun: Bool {
+    public static var shouldRun: Bool {
         FileManager.default.isExecutableFile(atPath: executable) || ProcessInfo.processInfo.environment["CI"] != nil
     }
 
-    let directory: String
-    let port: Int
+    public let directory: String
+    public let port: Int
     private let process: Subprocess
-    var logFile: String { directory + "/tinyproxy.log" }
+    public var logFile: String { directory + "/tinyproxy.log" }
 
     /// Starts tinyproxy requiring `user`/`password`, and waits until it accepts connections.
-    init(user: String, password: String) async throws {
+    public init(user: String, password: String) async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw SubprocessError("\(Self.executable) is absent: install tinyproxy (scripts/install-deps.sh --test) to run the proxy tests")
         }
@@ -53,11 +52,11 @@ final class TinyProxy: @unchecked Sendable {
     }
 
     /// The log's lines so far.
-    func log() -> [String] {
+    public func log() -> [String] {
         ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
-    func stop() async {
+    public func stop() async {
         _ = await process.stop(signal: SIGTERM, grace: 5)
         try? FileManager.default.removeItem(atPath: directory)
     }
