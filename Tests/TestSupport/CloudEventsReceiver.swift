@@ -1,23 +1,22 @@
 import Foundation
-import TestSupport
 
 /// scripts/cloudevents-receiver.py on 127.0.0.1: an HTTP receiver built on the official
 /// CloudEvents Python SDK (`from_http`), appending each event it parsed to a JSON-lines file.
-final class CloudEventsReceiver: @unchecked Sendable {
+public final class CloudEventsReceiver: @unchecked Sendable {
     /// Whether the receiver tests run: when python3 has the `cloudevents` package, and always
     /// under CI, where a receiver that cannot start is a failure with the reason, never a skip.
-    static func shouldRun() async -> Bool {
+    public static func shouldRun() async -> Bool {
         let available = (try? await Subprocess.run("python3", ["-c", "import cloudevents"], timeout: 60).status) == 0
         return available || ProcessInfo.processInfo.environment["CI"] != nil
     }
 
-    let port: Int
-    let directory: String
+    public let port: Int
+    public let directory: String
     private let process: Subprocess
-    var url: String { "http://127.0.0.1:\(port)/events" }
+    public var url: String { "http://127.0.0.1:\(port)/events" }
 
     /// Starts the receiver; `failFirst` requests get 503, the event `rejectID` gets 400.
-    init(failFirst: Int = 0, rejectID: String? = nil) async throws {
+    public init(failFirst: Int = 0, rejectID: String? = nil) async throws {
         directory = NSTemporaryDirectory() + "outpost-ce-receiver-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         port = try LoopbackPort.free()
@@ -39,7 +38,7 @@ final class CloudEventsReceiver: @unchecked Sendable {
     }
 
     /// The events received so far, in arrival order.
-    func events() throws -> [[String: Any]] {
+    public func events() throws -> [[String: Any]] {
         guard let text = try? String(contentsOfFile: directory + "/events.jsonl", encoding: .utf8) else { return [] }
         return try text.split(separator: "\n").map {
             guard let object = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] else {
@@ -49,7 +48,7 @@ final class CloudEventsReceiver: @unchecked Sendable {
         }
     }
 
-    func stop() async {
+    public func stop() async {
         _ = await process.stop(signal: SIGTERM, grace: 5)
         try? FileManager.default.removeItem(atPath: directory)
     }
