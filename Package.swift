@@ -117,7 +117,8 @@ let package = Package(
             name: "outpost",
             dependencies: [
                 "Intake", "AgentAdmin", "BuildInfo", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
-                "IDocXML", "IDocFlat", "RawDocument", "FileDrop", "SFTPSource", "HTTPSink", "AMQPClient", "AMQPSource", "AMQPSink",
+                "IDocXML", "IDocFlat", "RawDocument", "FileDrop", "SFTPSource", "HTTPSink", "ContentCoding", "AMQPClient",
+                "AMQPSource", "AMQPSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,7 +129,7 @@ let package = Package(
             name: "outpost-hub",
             dependencies: [
                 "HubServer", "BuildInfo", "OutpostConfig", "SystemdNotify", "LogFormat", "SpendMapping", "IDocXML", "IDocFlat",
-                "EventModel",
+                "EventModel", "ContentCoding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -169,6 +170,10 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Adapters/HTTPSink"),
+        // gzip and zstd request bodies: the HTTP sink compresses, the hub (given them by outpost-hub) decompresses.
+        .systemLibrary(name: "CZlib", path: "Adapters/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Adapters/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "ContentCoding", dependencies: ["EventModel", "CZlib", "CZstd"], path: "Adapters/ContentCoding"),
         .systemLibrary(
             name: "CRabbitMQ", path: "Adapters/CRabbitMQ", pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]),
@@ -181,6 +186,10 @@ let package = Package(
             name: "AMQPSink",
             dependencies: ["EventModel", "AMQPClient", .product(name: "Logging", package: "swift-log")],
             path: "Adapters/AMQPSink"),
+
+        // WAN bytes and CPU time of the codecs on ORDERS05 batches (docs/BENCHMARKS.md).
+        .executableTarget(
+            name: "bench-compression", dependencies: ["EventModel", "ContentCoding"], path: "scripts/bench/compression"),
 
         // MARK: tests
         // Child processes (posix_spawn, bounded waits), free loopback ports, built executables and samples.
@@ -206,7 +215,7 @@ let package = Package(
             name: "IntakeTests",
             dependencies: ["RawDocument", "TestSupport", "Intake", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
             path: "Tests/IntakeTests"),
-        .testTarget(name: "HTTPSinkTests", dependencies: ["HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
+        .testTarget(name: "HTTPSinkTests", dependencies: ["TestSupport", "HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig", "SpendMapping"], path: "Tests/OutpostConfigTests"),
         .testTarget(name: "IDocXMLTests", dependencies: ["TestSupport", "IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
         .testTarget(name: "IDocFlatTests", dependencies: ["TestSupport", "IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),
@@ -236,7 +245,7 @@ let package = Package(
             name: "HubTLSTests",
             dependencies: [
                 "TestSupport",
-                "HubServer", "HTTPSink", "EventModel", "OutpostConfig",
+                "HubServer", "HTTPSink", "EventModel", "OutpostConfig", "ContentCoding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

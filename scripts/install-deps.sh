@@ -3,9 +3,9 @@
 # Usage: scripts/install-deps.sh [--test]   (--test adds the servers and tools the tests use)
 # dpkg-dev and binutils: scripts/package-deb.sh (dpkg-shlibdeps, strip, objcopy).
 set -euo pipefail
-packages=(libxml2-dev libssh2-1-dev libsqlite3-dev pkg-config libxml2-utils librabbitmq-dev dpkg-dev binutils)
+packages=(libxml2-dev libssh2-1-dev libsqlite3-dev pkg-config libxml2-utils librabbitmq-dev zlib1g-dev libzstd-dev dpkg-dev binutils)   # zlib1g-dev, libzstd-dev: gzip and zstd request bodies (ContentCoding)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(postgresql procps openssh-server openssh-client curl rabbitmq-server chromium systemd sqlite3 openssl util-linux fuse3 libfuse3-dev gcc lintian debhelper init-system-helpers adduser)   # postgresql: the PostgreSQL hub tests (a private cluster each run); chromium: dashboard test; systemd: systemd-analyze; sqlite3: bench-sftp counts; openssl: HubTLSTests PKI; util-linux: setpriv (agent run as nobody); fuse3, libfuse3-dev, gcc: powercutfs (reliability power phase); lintian, debhelper, init-system-helpers (deb-systemd-helper), adduser: scripts/test-deb.sh
+  packages+=(postgresql procps openssh-server openssh-client curl rabbitmq-server chromium systemd sqlite3 openssl util-linux fuse3 libfuse3-dev gcc tinyproxy python3-pip lintian debhelper init-system-helpers adduser)   # postgresql: the PostgreSQL hub tests (a private cluster each run); chromium: dashboard test; systemd: systemd-analyze; sqlite3: bench-sftp counts; openssl: HubTLSTests PKI; util-linux: setpriv (agent run as nobody); fuse3, libfuse3-dev, gcc: powercutfs (reliability power phase); tinyproxy: HubProxyTests; python3-pip: the cloudevents SDK below
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -16,4 +16,10 @@ if ((${#missing[@]})); then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The official CloudEvents Python SDK, for the receiver CloudEventsReceiverTests sends to
+# (scripts/cloudevents-receiver.py).
+if [[ "${1:-}" == "--test" ]] && ! python3 -c "import cloudevents" 2>/dev/null; then
+  echo "installing: cloudevents (PyPI)"
+  python3 -m pip install -q --break-system-packages cloudevents 2>/dev/null || python3 -m pip install -q cloudevents
 fi

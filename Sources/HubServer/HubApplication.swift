@@ -1,3 +1,4 @@
+import EventModel
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -15,10 +16,13 @@ import OutpostConfig
 ///   - storage: where accepted events go.
 ///   - logger: receives one entry per refused request or failed write (never a token).
 ///   - agents: the accepted agents, when a reload is to replace them (else `configuration.agents`).
+///   - contentCodecs: the request `Content-Encoding`s accepted besides identity (outpost-hub
+///     passes gzip and zstd); any other gets 415.
 ///   - onServerRunning: called once the listener is bound (systemd's READY=1 waits for it).
 /// - Throws: ``HubTLSError`` when a `tls:` file cannot be read.
 public func buildHubApplication(
     configuration: HubConfiguration, storage: some HubStorage, logger: Logger, agents: HubAgentDirectory? = nil,
+    contentCodecs: [any ContentCodec] = [],
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) throws -> some ApplicationProtocol {
     let listener = ListenerCounters(connections: OpenConnections(limit: configuration.maxConnections))
@@ -33,7 +37,7 @@ public func buildHubApplication(
     return Application(
         router: buildHubRouter(
             configuration: configuration, storage: storage, logger: logger,
-            agents: agents ?? HubAgentDirectory(configuration.agents), listener: listener),
+            agents: agents ?? HubAgentDirectory(configuration.agents), listener: listener, contentCodecs: contentCodecs),
         server: server,
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "outpost-hub",
@@ -46,7 +50,7 @@ public func buildHubApplication(
 ///   no listener serves the router (tests that call it directly).
 func buildHubRouter(
     configuration: HubConfiguration, storage: some HubStorage, logger: Logger, agents: HubAgentDirectory,
-    listener: ListenerCounters? = nil
+    listener: ListenerCounters? = nil, contentCodecs: [any ContentCodec] = []
 ) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
     router.get("healthz") { _, _ -> Response in
@@ -65,6 +69,7 @@ func buildHubRouter(
         admission: BatchAdmission(limit: configuration.maxConcurrentBatches),
         quotas: AgentQuotas(limits: configuration.perAgent),
         maxBatchBytes: configuration.maxBatchBytes,
+        contentCodecs: contentCodecs,
         logger: logger
     ).addRoutes(to: v1)
     let reads = v1.group()

@@ -1,3 +1,4 @@
+import EventModel
 import Foundation
 import Hummingbird
 import Logging
@@ -12,6 +13,9 @@ struct IngestController<Storage: HubStorage>: Sendable {
     let admission: BatchAdmission
     let quotas: AgentQuotas
     let maxBatchBytes: Int
+    /// The `Content-Encoding`s accepted besides identity (gzip, zstd); `max_batch_bytes` bounds
+    /// the decompressed body.
+    let contentCodecs: [any ContentCodec]
     let decoder = CloudEventBatchDecoder()
     let logger: Logger
 
@@ -58,15 +62,17 @@ struct IngestController<Storage: HubStorage>: Sendable {
 
     private func ingest(_ request: Request, from agent: HubAgent) async throws -> IngestResponse {
         try checkContentType(request.headers[.contentType])
+        let codec = try contentCodec(request.headers[.contentEncoding])
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBatchBytes {
             throw tooLarge()
         }
-        let body: ByteBuffer
+        var body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBatchBytes)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw tooLarge()
         }
+        if let codec { body = try decompress(body, with: codec, from: agent) }
         let receivedAt = Date()
         // Each event's JSON is a view into the body's storage, not a copy of it.
         let bodyData = body.getData(at: body.readerIndex, length: body.readableBytes, byteTransferStrategy: .noCopy) ?? Data()
@@ -105,6 +111,39 @@ struct IngestController<Storage: HubStorage>: Sendable {
         HubError(
             status: .contentTooLarge,
             message: "batch is larger than max_batch_bytes (\(maxBatchBytes) bytes); send smaller batches or raise max_batch_bytes")
+    }
+
+    /// The codec for `Content-Encoding` (nil for none or identity); 415 for one not accepted.
+    private func contentCodec(_ header: String?) throws -> (any ContentCodec)? {
+        guard let header else { return nil }
+        let codings = header.split(separator: ",").map { $0.trimmingSpaces.lowercased() }.filter { $0 != "identity" && !$0.isEmpty }
+        guard !codings.isEmpty else { return nil }
+        let accepted = (["identity"] + contentCodecs.map(\.name)).joined(separator: ", ")
+        guard codings.count == 1, let codec = contentCodecs.first(where: { $0.name == codings[0] }) else {
+            throw HubError(
+                status: .unsupportedMediaType,
+                message: "content encoding \(header) is not accepted; send one of: \(accepted)")
+        }
+        return codec
+    }
+
+    /// The body decompressed, never more than `max_batch_bytes` of it: 413 beyond, 400 when it is not valid.
+    private func decompress(_ body: ByteBuffer, with codec: any ContentCodec, from agent: HubAgent) throws -> ByteBuffer {
+        do {
+            let plain = try body.withUnsafeReadableBytes { try codec.decompress($0, limit: maxBatchBytes) }
+            return ByteBuffer(bytes: plain)
+        } catch ContentCodecError.tooLarge(_) {
+            logger.notice("ingest.decompressed_too_large", metadata: ["hub.agent": "\(agent.id)", "hub.encoding": "\(codec.name)"])
+            throw HubError(
+                status: .contentTooLarge,
+                message: "the \(codec.name) body decompresses to more than max_batch_bytes (\(maxBatchBytes) bytes); "
+                    + "send smaller batches or raise max_batch_bytes")
+        } catch {
+            logger.notice("ingest.undecodable", metadata: ["hub.agent": "\(agent.id)", "hub.encoding": "\(codec.name)"])
+            var reason = "\(error)"
+            if case ContentCodecError.corrupt(let detail) = error { reason = detail }
+            throw HubError.badRequest("body is not valid \(codec.name): \(reason)")
+        }
     }
 
     private func checkContentType(_ header: String?) throws {

@@ -155,6 +155,16 @@ public struct HubSinkConfiguration: Sendable, Equatable {
     }
     /// File holding the bearer token (one line). Required for `http`.
     public var tokenFile: String?
+    /// `http` hub: a batch per request (the Outpost hub) or one event per request (any
+    /// CloudEvents HTTP receiver).
+    public var mode: Mode = .batch
+    /// `http` hub: how request bodies are compressed (`Content-Encoding`); when the key is
+    /// absent, gzip in `batch` mode and none in the others.
+    public var compression: Compression = .gzip
+    /// `http` hub: the HTTP proxy requests go through.
+    public var proxy: Proxy = .environment
+    /// `http` hub: the proxy's `user:password`, one line (a secret file, mode 0600).
+    public var proxyCredentialsFile: String?
     public var batchMaxEvents: Int = 500
     public var batchMaxBytes: Int = 4 << 20
     public var maxConcurrency: Int = 8
@@ -176,6 +186,23 @@ public struct HubSinkConfiguration: Sendable, Equatable {
     public var contentMode: ContentMode = .binary
 
     public enum ContentMode: String, Sendable, Equatable, CaseIterable { case binary, structured }
+
+    /// `hub.compression`: gzip (the default, every Outpost hub from this version accepts it),
+    /// zstd (smaller and faster, for hubs from this version too) or none.
+    public enum Compression: String, Sendable, Equatable, CaseIterable { case gzip, zstd, none }
+
+    /// `hub.mode`: `batch` (`application/cloudevents-batch+json`, the Outpost hub), `structured`
+    /// (one `application/cloudevents+json` event per request) or `binary` (one event per request,
+    /// `data` as the body, the attributes as `ce-` headers).
+    public enum Mode: String, Sendable, Equatable, CaseIterable { case batch, structured, binary }
+
+    /// `hub.proxy`: absent, the environment's `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (and their
+    /// lowercase forms); `none`, direct whatever the environment says; or one `http://` proxy.
+    public enum Proxy: Sendable, Equatable {
+        case environment
+        case none
+        case url(String)
+    }
 
     public init(url: String) { self.urls = [url] }
 }

@@ -42,7 +42,7 @@ enum AgentKeys {
     ]
     static func hubOnly(_ kind: HubSinkConfiguration.Kind) -> [String] {
         switch kind {
-        case .http: ["token_file"]
+        case .http: ["token_file", "mode", "compression", "proxy", "proxy_credentials_file"]
         case .amqp: ["credentials_file", "exchange", "routing_key", "content_mode"]
         }
     }

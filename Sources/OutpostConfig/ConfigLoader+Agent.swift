@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// The agent file (every key in deploy/examples/outpost.yaml): top level, `agent`, `hub`, `outbox`, `admin`, `logging`.
@@ -61,7 +62,15 @@ extension ConfigLoader {
 
         switch resolvedKind {
         case .http:
-            hub.tokenFile = r.absolutePath("token_file", required: "/etc/outpost/hub.token")
+            if let mode = r.choice("mode", as: HubSinkConfiguration.Mode.self) { hub.mode = mode }
+            // The Outpost hub needs a token; another CloudEvents receiver may need none.
+            hub.tokenFile = r.absolutePath("token_file", required: hub.mode == .batch ? "/etc/outpost/hub.token" : nil)
+            if let compression = r.choice("compression", as: HubSinkConfiguration.Compression.self) {
+                hub.compression = compression
+            } else if hub.mode != .batch {
+                hub.compression = .none  // few CloudEvents receivers accept compressed requests
+            }
+            hubProxy(r, into: &hub)
         case .amqp:
             hub.credentialsFile = r.absolutePath("credentials_file")
             hub.exchange = r.string("exchange", required: "outpost.events")
@@ -92,6 +101,33 @@ extension ConfigLoader {
             r.reportMissing(missing, fix: "client_cert_file and client_key_file go together: add \(missing) or remove the other")
         }
         return hub
+    }
+
+    /// `hub.proxy` (none, or an http:// URL without credentials) and `hub.proxy_credentials_file`.
+    private static func hubProxy(_ r: MappingReader, into hub: inout HubSinkConfiguration) {
+        if let text = r.string("proxy") {
+            if text == "none" {
+                hub.proxy = .none
+            } else if let endpoint = EndpointURL(text), endpoint.scheme == "http" {
+                if let parts = URLComponents(string: text), parts.user != nil || parts.password != nil {
+                    r.report(
+                        "proxy", "the proxy URL holds credentials, which would sit in the configuration file",
+                        fix: "remove them from the URL and put user:password in proxy_credentials_file")
+                } else {
+                    hub.proxy = .url(text)
+                }
+            } else {
+                r.report(
+                    "proxy", "'\(text)' is not an http:// proxy URL (https:// hubs are still reached over TLS, through CONNECT)",
+                    fix: "write http://proxy.example.com:3128, or none to ignore HTTPS_PROXY and HTTP_PROXY")
+            }
+        }
+        hub.proxyCredentialsFile = r.absolutePath("proxy_credentials_file")
+        if hub.proxyCredentialsFile != nil, hub.proxy == .none {
+            r.report(
+                "proxy_credentials_file", "proxy credentials are set but `proxy: none` sends every request directly",
+                fix: "remove proxy_credentials_file, or set proxy")
+        }
     }
 
     /// `hub.url`: one URL, or (for `http`) a list of a hub's replicas; each with the right scheme

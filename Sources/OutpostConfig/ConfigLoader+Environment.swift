@@ -29,6 +29,7 @@ extension ConfigLoader {
         }
         probe.secretFile("hub.token_file", config.hub.tokenFile)
         probe.secretFile("hub.credentials_file", config.hub.credentialsFile)
+        probe.secretFile("hub.proxy_credentials_file", config.hub.proxyCredentialsFile)
         probe.readableFile("hub.ca_file", config.hub.caFile)
         probe.readableFile("hub.client_cert_file", config.hub.clientCertFile)
         probe.secretFile("hub.client_key_file", config.hub.clientKeyFile)

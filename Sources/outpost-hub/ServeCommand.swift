@@ -1,4 +1,5 @@
 import ArgumentParser
+import ContentCoding
 import Foundation
 import HubServer
 import Hummingbird
@@ -123,7 +124,8 @@ struct ServeCommand: AsyncParsableCommand {
     ) throws -> some ApplicationProtocol {
         do {
             return try buildHubApplication(
-                configuration: configuration, storage: storage, logger: logger, agents: agents, onServerRunning: onServerRunning)
+                configuration: configuration, storage: storage, logger: logger, agents: agents,
+                contentCodecs: ContentCodecs.all, onServerRunning: onServerRunning)
         } catch {
             printError("\(config): \(error)")
             throw ExitCode.configurationError

@@ -63,7 +63,8 @@ enum AgentAssembly {
             return try HTTPSink(
                 urls: hub.urls, token: try readToken(hub.tokenFile), requestTimeout: hub.requestTimeout,
                 tls: HTTPSinkTLS(caFile: hub.caFile, clientCertFile: hub.clientCertFile, clientKeyFile: hub.clientKeyFile),
-                maxConnections: hub.maxConcurrency)
+                maxConnections: hub.maxConcurrency, mode: HTTPSinkMode(rawValue: hub.mode.rawValue) ?? .batch,
+                compression: contentCodec(hub.compression), proxy: try proxy(hub))
         case .amqp:
             return AMQPSink(settings: try amqpSinkSettings(hub), logger: Logger(label: "outpost.sink"))
         }

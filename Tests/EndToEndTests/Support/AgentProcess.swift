@@ -22,6 +22,13 @@ final class AgentProcess: @unchecked Sendable {
         var requestTimeout = "10s"
         /// Text appended to the file as it is (to make it invalid, for instance).
         var trailer = ""
+        /// `hub.compression`, when set.
+        var compression: String? = nil
+        /// `hub.mode`, when set.
+        var mode: String? = nil
+        /// `hub.proxy` and `hub.proxy_credentials_file`, when set.
+        var proxy: String? = nil
+        var proxyCredentialsFile: String? = nil
     }
 
     let id: String
@@ -75,6 +82,10 @@ final class AgentProcess: @unchecked Sendable {
             """
         if let batchMaxBytes = settings.batchMaxBytes { yaml += "  batch_max_bytes: \(batchMaxBytes)\n" }
         if let batchMaxEvents = settings.batchMaxEvents { yaml += "  batch_max_events: \(batchMaxEvents)\n" }
+        if let compression = settings.compression { yaml += "  compression: \(compression)\n" }
+        if let mode = settings.mode { yaml += "  mode: \(mode)\n" }
+        if let proxy = settings.proxy { yaml += "  proxy: \(proxy)\n" }
+        if let file = settings.proxyCredentialsFile { yaml += "  proxy_credentials_file: \(file)\n" }
         yaml += """
             outbox:
               min_free_disk: 1MiB
