@@ -68,7 +68,7 @@ def load(args, lab, name):
             last[0] = waited
             print(f"  mapping: {documents + failed:,} of {events:,} after {ingest + waited:.0f} s", flush=True)
 
-    lag, events, documents, failed, caught_up = wait_for_mapping(port, args.catch_up_timeout, progress)
+    lag, events, documents, failed, caught_up = wait_for_mapping(port, args.catch_up_timeout, progress, interval=5)
     total = ingest + lag
     print(f"{name}: {documents:,} canonical documents of {events:,} events, {failed} failed mappings"
           f"{'' if caught_up else ' (gave up waiting)'}; mapped {total:.0f} s after the first event "
