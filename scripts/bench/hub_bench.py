@@ -453,7 +453,7 @@ def main():
                              "(default: the synthetic ORDERS05 of eight items, the same per agent)")
     parser.add_argument("--mapping", choices=["default", "on", "off", "both"], default="default",
                         help="the hub's mapping.enabled; both: off and on in every round (default: not configured)")
-    parser.add_argument("--pool-events", type=int, default=600_000,
+    parser.add_argument("--pool-events", type=int, default=300_000,
                         help="with --mix, events built before the runs (all agents; reused by every run)")
     parser.add_argument("--catch-up-timeout", type=float, default=900, help="seconds to wait for mapping to catch up")
     parser.add_argument("--json")
