@@ -64,21 +64,29 @@ public enum IDocSegmentReader {
         return false
     }
 
+    /// The element's text without surrounding blanks: its single text child read in place,
+    /// else all its text.
     private static func text(of element: xmlNodePtr) -> String {
+        if let child = element.pointee.children, child.pointee.next == nil, child.pointee.type == XML_TEXT_NODE,
+           let content = child.pointee.content
+        {
+            return trimmed(content)
+        }
         guard let content = xmlNodeGetContent(element) else { return "" }
         defer { cxml_free(content) }
-        return String(cString: content).trimmingCharacters(in: blanks)
+        return trimmed(content)
     }
-}
 
-private let blanks: Set<Character> = [" ", "\t", "\n", "\r", "\r\n"]
-
-extension String {
-    fileprivate func trimmingCharacters(in set: Set<Character>) -> String {
-        guard let first = firstIndex(where: { !set.contains($0) }), let last = lastIndex(where: { !set.contains($0) })
-        else { return "" }
-        return String(self[first...last])
+    private static func trimmed(_ text: UnsafePointer<xmlChar>) -> String {
+        let bytes = UnsafeBufferPointer(start: text, count: Int(xmlStrlen(text)))
+        var start = 0
+        var end = bytes.count
+        while start < end, isBlank(bytes[start]) { start += 1 }
+        while end > start, isBlank(bytes[end - 1]) { end -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
+
+    private static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
 }
 
 /// Why an event's XML could not be read into segments.

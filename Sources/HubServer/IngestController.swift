@@ -26,6 +26,7 @@ struct IngestController<Storage: HubStorage>: Sendable {
     }
 
     @Sendable func ingest(request: Request, context: HubRequestContext) async throws -> Response {
+        IngestActivity.shared.noteBatch()
         guard let agent = authenticator.agent(authorization: request.headers[.authorization]) else {
             logger.warning("ingest.unauthorized")
             throw HubError.missingToken

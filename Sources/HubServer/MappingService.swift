@@ -44,12 +44,23 @@ public final class MappingService: Sendable {
         rules.withLock { $0 = (mapper, tolerancePercent) }
     }
 
+    /// While agents' batches arrive, mapping runs at most this share of the time (it waits
+    /// after each page for the rest), so that a burst is stored at full speed and mapped after.
+    static let shareWhileIngesting = 0.2
+
     /// Maps until the task is cancelled; a storage failure is logged and retried.
     public func run() async {
+        let clock = ContinuousClock()
         while !Task.isCancelled {
             do {
+                let started = clock.now
                 let mapped = try await mapNextPage()
-                if mapped.events == 0 { try await Task.sleep(for: idleWait) }
+                if mapped.events == 0 {
+                    try await Task.sleep(for: idleWait)
+                } else if IngestActivity.shared.isBusy() {
+                    let spent = started.duration(to: clock.now)
+                    try await Task.sleep(for: spent * ((1 - Self.shareWhileIngesting) / Self.shareWhileIngesting))
+                }
             } catch is CancellationError {
                 return
             } catch {
@@ -84,7 +95,9 @@ public final class MappingService: Sendable {
     /// replica applied first is dropped and read again from the new position.
     public func mapNextPage() async throws -> Progress {
         let from = try await storage.mappingPosition()
-        let events = try await storage.eventsToMap(after: from, limit: pageSize, maxBytes: pageBytes)
+        // Smaller pages while agents send: the SQLite writer is held for less at a time.
+        let limit = IngestActivity.shared.isBusy() ? min(100, pageSize) : pageSize
+        let events = try await storage.eventsToMap(after: from, limit: limit, maxBytes: pageBytes)
         guard let last = events.last else { return Progress() }
         var progress = Progress()
         progress.events = events.count

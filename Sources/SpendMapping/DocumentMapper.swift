@@ -165,7 +165,7 @@ struct FieldReader {
         for path in paths ?? [] {
             if let value = path.value(in: segment) { return value }
         }
-        if !field.contains("."), let value = profile.defaults[field] { return value }
+        if !field.utf8.contains(UInt8(ascii: ".")), let value = profile.defaults[field] { return value }
         return nil
     }
 
