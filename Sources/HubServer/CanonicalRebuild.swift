@@ -9,9 +9,10 @@ enum CanonicalRebuild {
         return lines.map { line in
             guard line.measure == .received, let orderLines = orders[line.poNumber] else { return line }
             var line = line
-            let orderLine = orderLines.first { $0.poItem == line.poItem } ?? (orderLines.count == 1 ? orderLines[0] : nil)
-            if let orderLine, let quantity = line.quantity, let amount = orderLine.amount, let ordered = orderLine.quantity {
-                line.amount = amount.scaled(by: quantity, over: ordered, places: max(amount.scale, 2))
+            if let orderLine = SpendLine.orderLine(for: line.poItem, among: orderLines),
+               let value = SpendLine.receivedValue(of: line.quantity, at: orderLine)
+            {
+                line.amount = value
             }
             return line
         }

@@ -64,6 +64,22 @@ public struct SpendLine: Sendable, Equatable {
     }
 }
 
+extension SpendLine {
+    /// The line of `orderLines` (one order's own lines) that a receipt or invoice line for
+    /// `item` counts against: the same item, else the order's only line.
+    public static func orderLine(for item: String, among orderLines: [SpendLine]) -> SpendLine? {
+        orderLines.first { $0.poItem == item } ?? (orderLines.count == 1 ? orderLines[0] : nil)
+    }
+
+    /// A received quantity valued at its order line's price (order amount × quantity ÷ ordered
+    /// quantity, rounded half to even to the order amount's decimals, at least two); `nil` when
+    /// the order line has no amount or quantity.
+    public static func receivedValue(of quantity: ExactDecimal?, at orderLine: SpendLine) -> ExactDecimal? {
+        guard let quantity, let amount = orderLine.amount, let ordered = orderLine.quantity else { return nil }
+        return amount.scaled(by: quantity, over: ordered, places: max(amount.scale, 2))
+    }
+}
+
 /// An event's place in the hub's arrival order, as the mapper reads it (`EventCursor`'s pair).
 public struct MappingPosition: Sendable, Hashable, Comparable {
     public var epoch: Int64

@@ -135,16 +135,12 @@ public struct SpendPlanner {
         if line.supplier.isEmpty { line.supplier = orderLine.supplier }
         if line.companyCode.isEmpty { line.companyCode = orderLine.companyCode }
         if line.costCentre.isEmpty { line.costCentre = orderLine.costCentre }
-        guard let quantity = line.quantity, let orderAmount = orderLine.amount, let orderQuantity = orderLine.quantity else {
-            line.amount = nil
-            return
-        }
-        line.amount = orderAmount.scaled(by: quantity, over: orderQuantity, places: max(orderAmount.scale, 2))
+        line.amount = SpendLine.receivedValue(of: line.quantity, at: orderLine)
     }
 
     private func orderLine(_ order: String, _ item: String) -> SpendLine? {
         guard !order.isEmpty, let orderLines = lines["purchase_order|\(order)"] else { return nil }
-        return orderLines.first { $0.poItem == item } ?? (orderLines.count == 1 ? orderLines[0] : nil)
+        return SpendLine.orderLine(for: item, among: orderLines)
     }
 
     private mutating func revalueReceipts(of order: String) {
