@@ -158,10 +158,12 @@ let package = Package(
             name: "SFTPSource",
             dependencies: ["EventModel", "CLibSSH2", "FileSourceSupport", .product(name: "Logging", package: "swift-log")],
             path: "Adapters/SFTPSource"),
+        // The CloudEvents batch body both sinks splice their events into.
+        .target(name: "CloudEventWire", dependencies: ["EventModel"], path: "Adapters/CloudEventWire"),
         .target(
             name: "HTTPSink",
             dependencies: [
-                "EventModel",
+                "CloudEventWire", "EventModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -184,17 +186,18 @@ let package = Package(
             path: "Adapters/AMQPSource"),
         .target(
             name: "AMQPSink",
-            dependencies: ["EventModel", "AMQPClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CloudEventWire", "EventModel", "AMQPClient", .product(name: "Logging", package: "swift-log")],
             path: "Adapters/AMQPSink"),
 
         // WAN bytes and CPU time of the codecs on ORDERS05 batches (docs/BENCHMARKS.md).
         .executableTarget(
-            name: "bench-compression", dependencies: ["EventModel", "ContentCoding"], path: "scripts/bench/compression"),
+            name: "bench-compression", dependencies: ["CloudEventWire", "EventModel", "ContentCoding"], path: "scripts/bench/compression"),
 
         // MARK: tests
         // Child processes (posix_spawn, bounded waits), free loopback ports, built executables and samples.
         .target(name: "TestSupport", dependencies: ["EventModel"], path: "Tests/TestSupport"),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
+        .testTarget(name: "CloudEventWireTests", dependencies: ["CloudEventWire", "EventModel"], path: "Tests/CloudEventWireTests"),
         .testTarget(name: "FileSourceSupportTests", dependencies: ["FileSourceSupport"], path: "Tests/FileSourceSupportTests"),
         .testTarget(
             name: "SpendMappingTests",
@@ -213,7 +216,7 @@ let package = Package(
             path: "Tests/ForwarderTests"),
         .testTarget(
             name: "IntakeTests",
-            dependencies: ["RawDocument", "TestSupport", "Intake", "Outbox", "EventModel", "Forwarder", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RawDocument", "TestSupport", "Intake", "Outbox", "EventModel", "Forwarder", "CloudEventWire", .product(name: "Logging", package: "swift-log")],
             path: "Tests/IntakeTests"),
         .testTarget(name: "HTTPSinkTests", dependencies: ["TestSupport", "HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig", "SpendMapping"], path: "Tests/OutpostConfigTests"),
@@ -245,7 +248,7 @@ let package = Package(
             name: "HubTLSTests",
             dependencies: [
                 "TestSupport",
-                "HubServer", "HTTPSink", "EventModel", "OutpostConfig", "ContentCoding",
+                "HubServer", "HTTPSink", "CloudEventWire", "EventModel", "OutpostConfig", "ContentCoding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import AMQPClient
+import CloudEventWire
 import EventModel
 import Logging
 
@@ -15,6 +16,8 @@ import Logging
 /// - login refused or the exchange missing → delivery pauses until the operator fixes it.
 public final class AMQPSink: EventSink {
     public let description: String
+    /// A message per event: its JSON with the sequence prefix in place of "{".
+    public var batchBodySize: BatchBodySize { BatchBodySize(framing: 0, perEvent: CloudEventBatch.sequencePrefixLength - 1) }
     let settings: AMQPSinkSettings
     let logger: Logger
     private let pool: PublisherPool

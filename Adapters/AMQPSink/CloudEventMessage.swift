@@ -1,4 +1,5 @@
 import AMQPClient
+import CloudEventWire
 import EventModel
 import Foundation
 

@@ -1,3 +1,4 @@
+import CloudEventWire
 import EventModel
 import Foundation
 

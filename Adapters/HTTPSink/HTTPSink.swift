@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CloudEventWire
 import EventModel
 import Foundation
 import Logging
@@ -29,6 +30,8 @@ import NIOHTTP1
 /// that does not accept the encoding answers 415, which pauses delivery (a setting to change).
 public final class HTTPSink: EventSink {
     public let description: String
+    /// Sized as a batch body; a structured or binary request carries one event of it.
+    public var batchBodySize: BatchBodySize { CloudEventBatch.size }
     private let urls: [String]
     private let authorization: String?
     private let timeout: TimeAmount

@@ -141,10 +141,11 @@ public final class Forwarder: Sendable {
                 logger.error("forwarder.outbox_read_failed", metadata: ["error": "\(error)"])
                 return nil
             }
+            let body = sink.batchBodySize
             let picked = state.withLock { (s: inout DispatchState) -> [PendingEvent]? in
                 guard s.releaseEpoch == epoch else { return nil }
                 var picked: [PendingEvent] = []
-                var bytes = 2
+                var bytes = body.framing
                 var skipped = Set<String>()
                 for e in window {
                     if s.inFlight.contains(e.sequence) { continue }
@@ -152,7 +153,7 @@ public final class Forwarder: Sendable {
                         skipped.insert(e.partitionKey)
                         continue
                     }
-                    let size = e.bytes + CloudEventBatch.sequencePrefixLength + 1
+                    let size = e.bytes + body.perEvent
                     if picked.count >= settings.batchMaxEvents { break }
                     if !picked.isEmpty && bytes + size > settings.batchMaxBytes { break }
                     picked.append(e)

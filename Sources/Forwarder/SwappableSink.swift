@@ -14,6 +14,8 @@ public final class SwappableSink: EventSink {
 
     public var description: String { current.withLock { $0.description } }
 
+    public var batchBodySize: BatchBodySize { current.withLock { $0.batchBodySize } }
+
     public func deliver(_ batch: [OutboundEvent]) async -> DeliveryOutcome {
         let sink = current.withLock { $0 }
         return await sink.deliver(batch)

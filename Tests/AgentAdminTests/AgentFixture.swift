@@ -12,6 +12,7 @@ import Synchronization
 /// A sink that answers every batch with a fixed outcome and remembers what it got.
 final class ScriptedSink: EventSink {
     let description = "scripted-sink"
+    let batchBodySize = BatchBodySize(framing: 2, perEvent: 36)
     private let state: Mutex<(outcome: DeliveryOutcome, batches: [[OutboundEvent]])>
 
     init(_ outcome: DeliveryOutcome) { state = Mutex((outcome, [])) }

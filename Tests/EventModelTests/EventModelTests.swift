@@ -148,13 +148,5 @@ import Testing
         #expect(obj["ordinal"] as? String == "0")
         #expect(obj["sequence"] == nil)
         for key in obj.keys { #expect(key.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }) }
-
-        let out = OutboundEvent(sequence: 42, id: event.id, partitionKey: event.partitionKey, json: event.json)
-        let body = CloudEventBatch.body([out, out])
-        #expect(body.count == CloudEventBatch.bodySize([out, out]))
-        let arr = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]])
-        #expect(arr.count == 2)
-        #expect(arr[0]["sequence"] as? String == "00000000000000000042")
-        #expect(arr[1]["id"] as? String == "idoc:SND:100:42")
     }
 }

@@ -6,6 +6,10 @@ import Synchronization
 /// batch in call order, how many calls were in flight at once, and whether a partition key
 /// was ever in two batches at the same time.
 final class ScriptedSink: EventSink {
+    /// Not the HTTP sink's measure: the forwarder must ask the sink, not assume one.
+    static let size = BatchBodySize(framing: 5, perEvent: 60)
+    var batchBodySize: BatchBodySize { Self.size }
+
     /// One `deliver` call as the sink saw it.
     struct Call: Sendable {
         /// 1-based, in the order calls arrived.
@@ -16,7 +20,8 @@ final class ScriptedSink: EventSink {
 
         var sequences: [Int64] { events.map(\.sequence) }
         var ids: [String] { events.map(\.id) }
-        var bodyBytes: Int { CloudEventBatch.bodySize(events) }
+        /// The body's size by the sink's own measure, which the forwarder must fill batches by.
+        var bodyBytes: Int { ScriptedSink.size.of(storedBytes: events.map(\.json.count)) }
     }
 
     /// What to answer to a call, and how long to take (seconds; a cancelled call returns

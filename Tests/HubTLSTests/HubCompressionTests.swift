@@ -1,3 +1,4 @@
+import CloudEventWire
 import ContentCoding
 import EventModel
 import Foundation

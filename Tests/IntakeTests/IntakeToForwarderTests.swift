@@ -1,3 +1,4 @@
+import CloudEventWire
 import Intake
 import EventModel
 import Forwarder
@@ -46,6 +47,7 @@ struct IntakeToForwarderTests {
 /// Keeps the request body a hub would receive for each batch, and accepts it.
 private final class BodyRecordingSink: EventSink {
     let description = "body-recording-sink"
+    let batchBodySize = CloudEventBatch.size
     private let recorded = Mutex<[[UInt8]]>([])
 
     var bodies: [[UInt8]] { recorded.withLock { $0 } }

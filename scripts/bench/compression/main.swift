@@ -5,6 +5,7 @@
 // time to compress a batch (agent CPU) and to decompress it (hub CPU).
 //
 //   bench-compression EVENTS.jsonl [--batch 500] [--rounds 5]
+import CloudEventWire
 import ContentCoding
 import EventModel
 import Foundation

@@ -1,17 +1,18 @@
+import EventModel
+
 /// The `application/cloudevents-batch+json` body for a batch: the stored JSON objects with
 /// the `sequence` attribute spliced in, no re-encoding.
 public enum CloudEventBatch {
+    /// How the body grows: "[" and "]" around objects joined by ","; each object is the
+    /// stored JSON with its "{" replaced by the sequence prefix. Exact for a batch of one
+    /// event or more.
+    public static let size = BatchBodySize(framing: 1, perEvent: sequencePrefixLength)
+
     /// Total body size for `events`, to check `batch_max_bytes` before building it.
     public static func bodySize<S: Sequence>(_ events: S) -> Int where S.Element == OutboundEvent {
-        // "[" + objects joined by "," + "]"; each object is the stored JSON with its "{"
-        // replaced by the sequence prefix.
-        var n = 1
-        var count = 0
-        for e in events {
-            n += e.json.count - 1 + sequencePrefixLength + 1
-            count += 1
-        }
-        return count == 0 ? 2 : n
+        var empty = true
+        let n = size.of(storedBytes: events.lazy.map { empty = false; return $0.json.count })
+        return empty ? 2 : n
     }
 
     /// `{"sequence":"00000000000000000042",` is this many bytes.
