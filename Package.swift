@@ -35,10 +35,7 @@ let package = Package(
         .target(name: "SpendMapping", dependencies: ["EventModel"], path: "Sources/SpendMapping"),
         .target(
             name: "Outbox",
-            dependencies: [
-                "EventModel", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            ],
+            dependencies: ["EventModel", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/Outbox"),
         .target(
             name: "Forwarder",
@@ -118,7 +115,7 @@ let package = Package(
             dependencies: [
                 "Intake", "AgentAdmin", "BuildInfo", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
                 "IDocXML", "IDocFlat", "RawDocument", "FileDrop", "SFTPSource", "HTTPSink", "ContentCoding", "AMQPClient",
-                "AMQPSource", "AMQPSink",
+                "AMQPSource", "AMQPSink", "SQLiteDirectBinding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -158,6 +155,13 @@ let package = Package(
             name: "SFTPSource",
             dependencies: ["EventModel", "CLibSSH2", "FileSourceSupport", .product(name: "Logging", package: "swift-log")],
             path: "Adapters/SFTPSource"),
+        // The outbox's chunk inserts bound straight to SQLite's C API (the only module that calls it).
+        .target(
+            name: "SQLiteDirectBinding",
+            dependencies: [
+                "Outbox", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            path: "Adapters/SQLiteDirectBinding"),
         // The CloudEvents batch body both sinks splice their events into.
         .target(name: "CloudEventWire", dependencies: ["EventModel"], path: "Adapters/CloudEventWire"),
         .target(
@@ -206,7 +210,7 @@ let package = Package(
         .testTarget(
             name: "OutboxTests",
             dependencies: [
-                "Outbox", "EventModel", .product(name: "GRDB", package: "GRDB.swift"),
+                "Outbox", "SQLiteDirectBinding", "EventModel", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Tests/OutboxTests"),

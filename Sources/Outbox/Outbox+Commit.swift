@@ -25,8 +25,8 @@ extension Outbox {
     public func commitBeforeSync<T: Sendable>(
         _ body: @escaping @Sendable (inout OutboxTransaction) throws -> T
     ) async throws -> (T, OutboxCommit) {
-        let ((result, events, bytes), number) = try await writeCounted { [path, fileIdentity] db -> (T, Int, Int64) in
-            var tx = OutboxTransaction(db: db, now: Date().timeIntervalSince1970)
+        let ((result, events, bytes), number) = try await writeCounted { [path, fileIdentity, binder] db -> (T, Int, Int64) in
+            var tx = OutboxTransaction(db: db, now: Date().timeIntervalSince1970, binder: binder)
             let result = try body(&tx)
             // Last, before COMMIT: a commit into a file no longer at `path` would be lost.
             if let fileIdentity, FileIdentity(path: path) != fileIdentity { throw OutboxError.replaced(path: path) }

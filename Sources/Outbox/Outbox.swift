@@ -18,6 +18,8 @@ public final class Outbox: Sendable {
     let checkpointer: OutboxCheckpointer?
     /// Syncs the log away from the writer; commits wait for it (nil when opened read-only).
     let logSync: OutboxLogSync?
+    /// Binds and runs the chunk inserts of every commit.
+    let binder: any OutboxStatementBinder
     /// The database file as opened (device, inode). A commit checks that `path` still names
     /// it: SQLite keeps writing into a file removed under it (a deleted or replaced
     /// data_dir), and its commits would vanish with it while the sources delete their files.
@@ -37,8 +39,11 @@ public final class Outbox: Sendable {
     /// - Parameter readOnly: open without migrating or writing (the CLI reading a running
     ///   agent's outbox).
     /// - Throws: ``OutboxError`` with a recovery hint when the file is not a usable database.
-    public init(path: String, readOnly: Bool = false) throws {
+    /// - Parameter binder: how the chunk inserts reach SQLite (``OutboxStatementBinder``);
+    ///   GRDB's arguments unless the composition root gives the direct binder.
+    public init(path: String, readOnly: Bool = false, binder: any OutboxStatementBinder = GRDBStatementBinder()) throws {
         self.path = path
+        self.binder = binder
         var config = Configuration()
         config.readonly = readOnly
         config.busyMode = .timeout(10)

@@ -1,7 +1,6 @@
 import EventModel
 import Foundation
 import GRDB
-import GRDBSQLite
 
 /// One write transaction of the outbox: a document's events and its receipt, all or none.
 ///
@@ -9,6 +8,7 @@ import GRDBSQLite
 public struct OutboxTransaction {
     let db: Database
     let now: Double
+    let binder: any OutboxStatementBinder
     /// Events offered to ``append(_:source:fileName:)`` and ``append(contentsOf:source:fileName:)`` so far.
     public private(set) var appended = 0
     /// Events that were new (the rest were already in the outbox).
@@ -20,10 +20,13 @@ public struct OutboxTransaction {
     public private(set) var conflictingIDs: [String] = []
     /// The texts of the rows being inserted (reused from one statement to the next).
     private var texts: [UInt8] = []
+    /// The values of the statement being run (reused from one statement to the next).
+    private var values: [OutboxBoundValue] = []
 
-    init(db: Database, now: Double) {
+    init(db: Database, now: Double, binder: any OutboxStatementBinder = GRDBStatementBinder()) {
         self.db = db
         self.now = now
+        self.binder = binder
     }
 
     /// Adds an event; a second event with the same id and data is ignored (it is the same
@@ -60,34 +63,47 @@ public struct OutboxTransaction {
         // table first: about a fifth of an insert's cost). A row an existing id keeps out
         // leaves its number unused; numbers only ever grow, as with AUTOINCREMENT.
         let first = try nextSequenceNumber()
-        let insert = try db.cachedStatement(sql: Self.eventInserts[count - 1]).sqliteStatement
-        // The rows' texts, back to back in one buffer that outlives the step, are bound where
-        // they are: SQLite copies none of them first.
+        let insert = try db.cachedStatement(sql: Self.eventInserts[count - 1])
+        // The rows' texts, back to back in one buffer that outlives the run, are bound where
+        // they are (by the direct binder: SQLite copies none of them first).
         texts.removeAll(keepingCapacity: true)
-        Self.forEachText(of: events, source: source, fileName: fileName) { _, text in texts.append(contentsOf: text.utf8) }
-        let code = texts.withUnsafeBytes { buffer in
-            let base = buffer.baseAddress ?? Self.emptyValue
-            var offset = 0
-            Self.forEachText(of: events, source: source, fileName: fileName) { parameter, text in
-                let length = text.utf8.count
-                sqlite3_bind_text(insert, parameter, (base + offset).assumingMemoryBound(to: CChar.self), Int32(length), nil)
-                offset += length
-            }
-            sqlite3_bind_double(insert, 3, now)
-            for (row, event) in events.enumerated() {
-                let parameter = Self.firstParameter(ofRow: row)
-                sqlite3_bind_int64(insert, parameter, first + Int64(row))
-                sqlite3_bind_int64(insert, parameter + 5, Int64(event.json.count))
-            }
-            let code = sqlite3_step(insert)
-            // No binding may outlive the buffer.
-            sqlite3_reset(insert)
-            sqlite3_clear_bindings(insert)
-            return code
+        texts.append(contentsOf: source.utf8)
+        texts.append(contentsOf: fileName.utf8)
+        for event in events {
+            texts.append(contentsOf: event.id.utf8)
+            texts.append(contentsOf: event.partitionKey.utf8)
+            texts.append(contentsOf: event.type.utf8)
+            texts.append(contentsOf: event.subject.utf8)
         }
-        try finish(insert, code)
+        // Taken out while used (not copied: a copy would make the next append reallocate).
+        var values: [OutboxBoundValue] = []
+        swap(&values, &self.values)
+        values.removeAll(keepingCapacity: true)
+        try texts.withUnsafeBytes { buffer in
+            var offset = 0
+            func nextText(_ text: String) -> OutboxBoundValue {
+                let length = text.utf8.count
+                defer { offset += length }
+                return .text(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]))
+            }
+            // In parameter order, taking the texts in the order they were appended: source
+            // (?1), file name (?2), time (?3), then each row's sequence number, id, partition
+            // key, type, subject and bytes (``firstParameter(ofRow:)`` onwards).
+            values.append(nextText(source))
+            values.append(nextText(fileName))
+            values.append(.real(now))
+            for (row, event) in events.enumerated() {
+                values.append(.integer(first + Int64(row)))
+                values.append(nextText(event.id))
+                values.append(nextText(event.partitionKey))
+                values.append(nextText(event.type))
+                values.append(nextText(event.subject))
+                values.append(.integer(Int64(event.json.count)))
+            }
+            try binder.run(insert, values: values, in: db)
+        }
         let added: [(seq: Int64, event: Int)]
-        if Int(sqlite3_changes(db.sqliteConnection)) == count {
+        if db.changesCount == count {
             added = (0..<count).map { (first + Int64($0), events.startIndex + $0) }
         } else {
             // Some ids were in the outbox already (or twice in `events`): the rows that went in
@@ -98,11 +114,13 @@ public struct OutboxTransaction {
             ).map { ($0, events.startIndex + Int($0 - first)) }
         }
         if !added.isEmpty {
-            let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count - 1]).sqliteStatement
-            try bindPayloads(payloads, of: events, added[...], parameter: 1)
+            let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count - 1])
+            values.removeAll(keepingCapacity: true)
+            try bindPayloads(payloads, of: events, added[...], values: &values)
             inserted += added.count
             for (_, index) in added { insertedBytes += Int64(events[index].json.count) }
         }
+        self.values = values
         // Only when an id kept a row out (rare): was it the same document, or another one?
         guard added.count < count else { return }
         let wentIn = Set(added.map(\.event))
@@ -148,38 +166,21 @@ public struct OutboxTransaction {
         return try Int64.fetchOne(statement) ?? 1
     }
 
-    /// Binds each added event's JSON without copying it (each bound inside its array's
-    /// `withUnsafeBytes`, so the binding nests one level per payload) and runs the insert.
+    /// Runs the payload insert with each added event's sequence number and JSON, the JSON
+    /// where the event holds it (each inside its array's `withUnsafeBytes`, so the values
+    /// nest one level per payload; the statement runs in the innermost).
     private func bindPayloads(
-        _ statement: SQLiteStatement, of events: ArraySlice<EncodedEvent>, _ added: ArraySlice<(seq: Int64, event: Int)>,
-        parameter: Int32
+        _ statement: Statement, of events: ArraySlice<EncodedEvent>, _ added: ArraySlice<(seq: Int64, event: Int)>,
+        values: inout [OutboxBoundValue]
     ) throws {
         guard let (seq, index) = added.first else {
-            try finish(statement, sqlite3_step(statement))
+            try binder.run(statement, values: values, in: db)
             return
         }
-        sqlite3_bind_int64(statement, parameter, seq)
+        values.append(.integer(seq))
         try events[index].json.withUnsafeBytes { json throws in
-            // Static: SQLite reads the bytes during the step; the binding is cleared after it.
-            sqlite3_bind_blob(statement, parameter + 1, json.baseAddress ?? Self.emptyValue, Int32(json.count), nil)
-            try bindPayloads(statement, of: events, added.dropFirst(), parameter: parameter + 2)
-        }
-    }
-
-    /// The text columns of an insert's rows with their parameters, in one order for filling
-    /// the text buffer and for binding from it: source (?1), file name (?2), then per row its
-    /// id, partition key, type and subject.
-    private static func forEachText(
-        of events: ArraySlice<EncodedEvent>, source: String, fileName: String, _ body: (Int32, String) -> Void
-    ) {
-        body(1, source)
-        body(2, fileName)
-        for (row, event) in events.enumerated() {
-            let parameter = firstParameter(ofRow: row)
-            body(parameter + 1, event.id)
-            body(parameter + 2, event.partitionKey)
-            body(parameter + 3, event.type)
-            body(parameter + 4, event.subject)
+            values.append(.blob(json))
+            try bindPayloads(statement, of: events, added.dropFirst(), values: &values)
         }
     }
 
@@ -202,23 +203,6 @@ public struct OutboxTransaction {
     /// `INSERT INTO payload` for 1 … ``rowsPerStatement`` rows, at index rows − 1 (built once).
     private static let payloadInserts: [String] = (1...rowsPerStatement).map { rows in
         "INSERT INTO payload (seq, json) VALUES " + Array(repeating: "(?, ?)", count: rows).joined(separator: ", ")
-    }
-
-    /// An address for empty values (an empty buffer may have none; SQLite wants one).
-    private static var emptyValue: UnsafeRawPointer { UnsafeRawPointer(("" as StaticString).utf8Start) }
-
-    /// Ends a statement whose last step gave `code`: resets it and clears its bindings (none
-    /// outlives it), and throws SQLite's error if the step failed. Stepped here rather than
-    /// through GRDB's `execute`, so GRDB's transaction observers would not hear of these
-    /// inserts (the outbox registers none).
-    private func finish(_ statement: SQLiteStatement, _ code: Int32) throws {
-        sqlite3_reset(statement)
-        sqlite3_clear_bindings(statement)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                sql: String(cString: sqlite3_sql(statement)))
-        }
     }
 
     /// The receipt for an input with this content from this source, if any (read inside the

@@ -214,6 +214,10 @@ public struct OutboxConfiguration: Sendable, Equatable {
     public var minFreeDisk: Int64 = 2 << 30
     /// Seconds delivered events are kept for `replay --since`.
     public var retainDelivered: Double = 86400
+    /// Bind the chunk inserts' values straight to SQLite (true), or through GRDB's arguments,
+    /// which copies each text and payload first (false: for a SQLite the direct path does not
+    /// suit).
+    public var directBinding = true
 
     public init() {}
 }

@@ -2,7 +2,7 @@
 enum AgentKeys {
     static let top = ["agent", "sources", "hub", "outbox", "admin", "logging"]
     static let agent = ["id", "region", "data_dir"]
-    static let outbox = ["high_watermark", "low_watermark", "min_free_disk", "retain_delivered"]
+    static let outbox = ["high_watermark", "low_watermark", "min_free_disk", "retain_delivered", "direct_binding"]
     static let admin = ["listen"]
     static let logging = ["level", "format"]
 

@@ -196,6 +196,7 @@ extension ConfigLoader {
         }
         if let value = r.size("min_free_disk") { outbox.minFreeDisk = value }
         if let value = r.duration("retain_delivered") { outbox.retainDelivered = value }
+        if let value = r.bool("direct_binding") { outbox.directBinding = value }
         return outbox
     }
 

@@ -29,7 +29,7 @@ final class AgentApplication: Sendable {
     init(configuration config: AgentConfiguration, path: String, metrics: AgentMetricsRegistry) async throws {
         configuration = config
         do {
-            outbox = try Outbox(path: AgentAssembly.outboxPath(config))
+            outbox = try Outbox(path: AgentAssembly.outboxPath(config), binder: AgentAssembly.outboxBinder(config.outbox))
         } catch {
             throw CommandFailure.runtime("\(error)")
         }

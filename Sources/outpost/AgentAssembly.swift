@@ -15,6 +15,7 @@ import OutpostConfig
 import RawDocument
 import ServiceLifecycle
 import SFTPSource
+import SQLiteDirectBinding
 
 /// The composition root: the only place that knows every adapter. Turns a loaded
 /// configuration into the running services.
@@ -27,6 +28,11 @@ enum AgentAssembly {
     /// Where the outbox database lives inside `data_dir`.
     static func outboxPath(_ config: AgentConfiguration) -> String {
         (config.agent.dataDir as NSString).appendingPathComponent("outbox.sqlite")
+    }
+
+    /// The outbox's chunk inserts bound straight to SQLite unless `outbox.direct_binding: false`.
+    static func outboxBinder(_ outbox: OutboxConfiguration) -> any OutboxStatementBinder {
+        outbox.directBinding ? SQLiteDirectBinder() : GRDBStatementBinder()
     }
 
     static func format(_ format: SourceFormat) -> DocumentFormat? {

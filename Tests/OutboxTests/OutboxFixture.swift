@@ -2,6 +2,7 @@ import EventModel
 import Foundation
 import GRDB
 import Outbox
+import SQLiteDirectBinding
 import Testing
 
 /// A fresh temporary directory holding a real SQLite outbox file, plus helpers to fill it.
@@ -10,10 +11,11 @@ struct OutboxFixture {
     let path: String
     let outbox: Outbox
 
-    init() throws {
+    /// With the agent's binder unless told otherwise.
+    init(binder: any OutboxStatementBinder = SQLiteDirectBinder()) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)").path
         path = directory + "/data/outbox.sqlite"
-        outbox = try Outbox(path: path)
+        outbox = try Outbox(path: path, binder: binder)
     }
 
     func removeAll() { try? FileManager.default.removeItem(atPath: directory) }

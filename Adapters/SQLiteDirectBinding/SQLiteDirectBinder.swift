@@ -1,0 +1,43 @@
+import GRDB
+import GRDBSQLite
+import Outbox
+
+/// Binds the outbox's chunk inserts straight to SQLite's statement (`sqlite3_bind_*`), the
+/// text and payload bytes where the caller holds them: SQLite copies them into its page
+/// during the step and nothing copies them before. No binding outlives the run.
+///
+/// Stepped here rather than through GRDB's `execute`, so GRDB's transaction observers do not
+/// hear of these inserts (the outbox registers none).
+public struct SQLiteDirectBinder: OutboxStatementBinder {
+    public init() {}
+
+    public func run(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws {
+        let handle = statement.sqliteStatement
+        for (index, value) in values.enumerated() {
+            let parameter = Int32(index + 1)
+            // Static (no destructor): SQLite reads the bytes during the step only, and the
+            // bindings are cleared right after it.
+            switch value {
+            case .integer(let integer): sqlite3_bind_int64(handle, parameter, integer)
+            case .real(let real): sqlite3_bind_double(handle, parameter, real)
+            case .text(let bytes):
+                sqlite3_bind_text(
+                    handle, parameter, (bytes.baseAddress ?? Self.emptyValue).assumingMemoryBound(to: CChar.self),
+                    Int32(bytes.count), nil)
+            case .blob(let bytes):
+                sqlite3_bind_blob(handle, parameter, bytes.baseAddress ?? Self.emptyValue, Int32(bytes.count), nil)
+            }
+        }
+        let code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                sql: String(cString: sqlite3_sql(handle)))
+        }
+    }
+
+    /// An address for empty values (an empty buffer may have none; SQLite wants one).
+    private static var emptyValue: UnsafeRawPointer { UnsafeRawPointer(("" as StaticString).utf8Start) }
+}

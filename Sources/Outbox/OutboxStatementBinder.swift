@@ -1,0 +1,44 @@
+import Foundation
+import GRDB
+
+/// A value for one parameter of the outbox's chunk inserts. Text and blob values point into
+/// memory the caller keeps valid until ``OutboxStatementBinder/run(_:values:in:)`` returns.
+public enum OutboxBoundValue {
+    case integer(Int64)
+    case real(Double)
+    /// UTF-8 bytes.
+    case text(UnsafeRawBufferPointer)
+    case blob(UnsafeRawBufferPointer)
+}
+
+/// How the outbox's chunk inserts, the busiest statements of the intake, get their values to
+/// SQLite: the one seam between the outbox and SQLite's C API.
+///
+/// The outbox builds the statements and says what goes where; a binder binds `values[i]` to
+/// parameter `i + 1`, steps the statement to its end once, and leaves no binding behind.
+/// ``GRDBStatementBinder`` goes through GRDB's arguments (copying text and payloads into
+/// Swift values first); the agent uses `SQLiteDirectBinder` (the `SQLiteDirectBinding`
+/// module), which binds the caller's bytes where they are. `outbox.direct_binding: false`
+/// chooses the first.
+public protocol OutboxStatementBinder: Sendable {
+    /// Binds `values` to `statement` and runs it; throws SQLite's error when the step fails.
+    func run(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws
+}
+
+/// Binds through GRDB's ``StatementArguments``: each text becomes a `String` and each blob a
+/// `Data` before GRDB hands them to SQLite. No C API of its own.
+public struct GRDBStatementBinder: OutboxStatementBinder {
+    public init() {}
+
+    public func run(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws {
+        let arguments = StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
+            switch value {
+            case .integer(let integer): integer
+            case .real(let real): real
+            case .text(let bytes): String(decoding: bytes, as: UTF8.self)
+            case .blob(let bytes): Data(bytes)
+            }
+        })
+        try statement.execute(arguments: arguments)
+    }
+}
