@@ -4,7 +4,8 @@ import Hummingbird
 import ListenerGuard
 import Logging
 
-/// Builds the agent's admin listener (`admin.listen`, SPEC §3): `GET /metrics` (Prometheus
+/// Builds the agent's admin listener (`admin.listen`; docs/OPERATIONS.md, "Health,
+/// readiness and systemd"): `GET /metrics` (Prometheus
 /// text), `GET /healthz` (the process answers) and `GET /readyz` (it can commit; the hub
 /// answers or the degradation is named), both JSON. Bind it to loopback: it has no auth.
 /// A slow or silent client cannot hold it: ``ListenerLimits/admin`` applies (10 s for the

@@ -1,6 +1,6 @@
 import Yams
 
-/// The reference hub's file (SPEC §5).
+/// The reference hub's file (every key in deploy/examples/outpost-hub.yaml).
 extension ConfigLoader {
     static let hubKeys = ["listen", "storage", "max_batch_bytes", "max_concurrent_batches", "read_token_sha256", "read_access", "agents", "tls",
         "header_timeout", "min_body_rate", "idle_timeout", "max_header_bytes", "max_connections", "per_agent", "mapping"]

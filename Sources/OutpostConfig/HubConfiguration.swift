@@ -1,4 +1,5 @@
-/// The reference hub's configuration file (`outpost-hub serve --config FILE`), SPEC §5.
+/// The reference hub's configuration file (`outpost-hub serve --config FILE`); every key is
+/// in deploy/examples/outpost-hub.yaml, explained in docs/OPERATIONS.md, "The hub".
 public struct HubConfiguration: Sendable, Equatable {
     /// `listen: host:port`
     public var listenHost: String = "127.0.0.1"
