@@ -201,6 +201,10 @@ let package = Package(
         // Child processes (posix_spawn, bounded waits), free loopback ports, built executables and samples.
         .target(name: "TestSupport", dependencies: ["EventModel"], path: "Tests/TestSupport"),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
+        .testTarget(
+            name: "ListenerGuardTests",
+            dependencies: ["ListenerGuard", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/ListenerGuardTests"),
         .testTarget(name: "CloudEventWireTests", dependencies: ["CloudEventWire", "EventModel"], path: "Tests/CloudEventWireTests"),
         .testTarget(name: "FileSourceSupportTests", dependencies: ["FileSourceSupport"], path: "Tests/FileSourceSupportTests"),
         .testTarget(

@@ -14,6 +14,9 @@ public struct ListenerLimits: Sendable, Equatable {
     public var maxHeaderBytes: Int
     /// Connections served at once; a connection beyond it is closed as soon as it is accepted.
     public var maxConnections: Int
+    /// Largest buffer a connection reads into (``ReceiveBufferCap``): what an idle keep-alive
+    /// connection may hold between its requests. 16 KiB unless set.
+    public var maxReadBuffer = 16 << 10
 
     /// - Parameters: see the properties; every value must be positive.
     public init(headerTimeout: Double, minBodyRate: Int, idleTimeout: Double, maxHeaderBytes: Int, maxConnections: Int) {
