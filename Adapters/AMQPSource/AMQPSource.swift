@@ -7,10 +7,13 @@ import Synchronization
 /// A `type: amqp` source: consumes one queue and hands each message to the agent as one
 /// document.
 ///
-/// - A message is acked only after ``DocumentIntake/submit(_:)`` returned: its events (or
-///   its rejection event) are committed to the outbox. A redelivered message has the same
-///   body, so the intake answers `.alreadyCommitted` and the event ids are the same: no
-///   duplicate reaches the hub.
+/// - A message is acked only after its submission returned: its events (or its rejection
+///   event) are committed to the outbox and synced. A redelivered message has the same body,
+///   so the intake answers `.alreadyCommitted` and the event ids are the same: no duplicate
+///   reaches the hub.
+/// - Up to `prefetch` messages are in flight (``DocumentIntake/begin(_:)``): decoded and
+///   committed in delivery order while the oldest waits for its sync, so one sync of the
+///   outbox covers many messages; they are acked in delivery order.
 /// - A rejected message is republished to `reject_exchange` (with confirms, `mandatory`)
 ///   and acked only once the broker confirmed it; without `reject_exchange` it is nacked
 ///   without requeue, to the queue's dead-letter exchange. Never lost, never redelivered
@@ -82,18 +85,34 @@ public final class AMQPSource: Sendable {
                 "source": "\(settings.name)", "outpost.broker": "\(endpoint)", "outpost.queue": "\(settings.queue)",
             ])
             var buffered: [AMQPDelivery] = []
+            // Messages handed to the intake and not yet settled, in delivery order: up to
+            // `prefetch` are decoded and committed while the oldest one's sync is awaited, so
+            // one sync of the outbox covers many messages. Each is acked once its own commit
+            // is durable, in delivery order, as before.
+            var window: [InFlight] = []
+            window.reserveCapacity(settings.prefetch)
             while true {
                 try Task.checkCancellation()
-                try await awaitIntake(keepingAlive: consumer, buffer: &buffered)
-                let delivery: AMQPDelivery
-                if !buffered.isEmpty {
-                    delivery = buffered.removeFirst()
-                } else if let next = try await consumer.nextDelivery(timeout: 0.5) {
-                    delivery = next
-                } else {
-                    continue
+                // Refilled in bursts, once at most half is left, so that the intake's gate is
+                // asked once per burst rather than once per message.
+                if window.count <= settings.prefetch / 2 {
+                    try await awaitIntake(keepingAlive: consumer, buffer: &buffered)
+                    while window.count < settings.prefetch {
+                        let delivery: AMQPDelivery
+                        if !buffered.isEmpty {
+                            delivery = buffered.removeFirst()
+                        } else if let next = try await consumer.nextDelivery(timeout: window.isEmpty ? 0.5 : 0) {
+                            delivery = next
+                        } else {
+                            break
+                        }
+                        let document = MessageMapping.document(delivery, sourceName: settings.name, format: settings.format)
+                        window.append(InFlight(delivery: delivery, document: document, submission: intake.begin(document)))
+                    }
                 }
-                try await handle(delivery, consumer: consumer, rejects: rejects)
+                guard !window.isEmpty else { continue }
+                let oldest = window.removeFirst()
+                try await settle(oldest, consumer: consumer, rejects: rejects)
             }
         } catch {
             await rejects?.close()
@@ -151,9 +170,28 @@ public final class AMQPSource: Sendable {
         if reported { logger.notice("source.amqp.resumed", metadata: ["source": "\(settings.name)"]) }
     }
 
-    private func handle(_ delivery: AMQPDelivery, consumer: AMQPConnection, rejects: AMQPConnection?) async throws {
-        let document = MessageMapping.document(delivery, sourceName: settings.name, format: settings.format)
-        let result = try await submit(document)
+    /// A message handed to the intake: its submission runs while later ones are handed over.
+    private struct InFlight {
+        var delivery: AMQPDelivery
+        var document: IncomingDocument
+        var submission: PendingSubmission
+    }
+
+    /// Acks (or dead-letters) a message once its submission has returned; a submission the
+    /// outbox could not commit is made again, with backoff, before anything later is settled.
+    private func settle(_ message: InFlight, consumer: AMQPConnection, rejects: AMQPConnection?) async throws {
+        let delivery = message.delivery
+        let document = message.document
+        let result: IntakeResult
+        do {
+            result = try await message.submission.result()
+        } catch {
+            try Task.checkCancellation()
+            logger.error("source.amqp.commit_failed", metadata: [
+                "source": "\(settings.name)", "file": "\(document.fileName)", "error": "\(error)",
+            ])
+            result = try await submit(document)
+        }
         switch result {
         case .committed, .alreadyCommitted:
             try await consumer.acknowledge(delivery.deliveryTag)

@@ -114,6 +114,33 @@ struct BrokerTests {
         await admin.close()
     }
 
+    /// Up to `prefetch` messages are decoded and committed while the oldest waits for its
+    /// sync: the outbox must still hold them in delivery order, a refused one in between
+    /// changing nothing, and every one acked.
+    @Test func manyMessagesInFlightAreCommittedInDeliveryOrder() async throws {
+        let broker = try await SharedBroker.shared.get()
+        let harness = try AgentHarness()
+        defer { harness.remove() }
+        let admin = try await broker.connect()
+        let queue = Self.unique("erp.outbound")
+        try await admin.declareQueue(queue)
+        // Docnums out of numeric order, so that sorting cannot pass for the delivery order.
+        let docnums = (1...400).map { ($0 * 7919) % 1009 }
+        var bodies = docnums.map { IDocMessage.xml(docnum: $0) }
+        bodies.insert(IDocMessage.poison, at: 137)
+        try await Self.publish(bodies, to: queue, on: admin)
+        let (source, task) = Self.startSource(broker: broker, queue: queue, intake: harness.intake, prefetch: 100)
+        defer { task.cancel() }
+        #expect(try await AgentHarness.eventually { source.status.acknowledged == 400 && source.status.deadLettered == 1 })
+        let events = try await harness.pendingEvents()
+        let ids = events.compactMap { $0["id"] as? String }.filter { $0.hasPrefix("idoc:") }
+        #expect(ids == docnums.map { IDocMessage.id(docnum: $0) })
+        task.cancel()
+        _ = try? await task.value
+        #expect(try await admin.queueState(queue).messages == 0)
+        await admin.close()
+    }
+
     @Test func poisonMessageIsDeadLetteredToTheRejectExchangeThenAcked() async throws {
         let broker = try await SharedBroker.shared.get()
         let harness = try AgentHarness()
