@@ -62,6 +62,17 @@ struct BrokerTests {
     // MARK: source
 
     /// Starts a source on `queue` feeding `intake`; returns the task running it.
+    /// A fresh agent harness, an admin connection to the shared broker and a queue of a
+    /// unique name for a source to consume (declared unless the test declares it itself).
+    static func consumerScene(declaring: Bool = true) async throws -> (TestBroker, AgentHarness, AMQPConnection, String) {
+        let broker = try await SharedBroker.shared.get()
+        let harness = try AgentHarness()
+        let admin = try await broker.connect()
+        let queue = unique("erp.outbound")
+        if declaring { try await admin.declareQueue(queue) }
+        return (broker, harness, admin, queue)
+    }
+
     static func startSource(
         broker: TestBroker, queue: String, intake: any DocumentIntake, prefetch: Int = 20,
         rejectExchange: String? = nil
@@ -89,12 +100,8 @@ struct BrokerTests {
     }
 
     @Test func consumesIntoTheOutboxAndAcksOnlyCommittedMessages() async throws {
-        let broker = try await SharedBroker.shared.get()
-        let harness = try AgentHarness()
+        let (broker, harness, admin, queue) = try await Self.consumerScene()
         defer { harness.remove() }
-        let admin = try await broker.connect()
-        let queue = Self.unique("erp.outbound")
-        try await admin.declareQueue(queue)
         var bodies = (1...40).map { IDocMessage.xml(docnum: $0) }
         bodies.append(IDocMessage.xml(docnum: 7))  // the same document again: no new event
         try await Self.publish(bodies, to: queue, on: admin, ids: bodies.indices.map { "msg-\($0)" })
@@ -118,12 +125,8 @@ struct BrokerTests {
     /// sync: the outbox must still hold them in delivery order, a refused one in between
     /// changing nothing, and every one acked.
     @Test func manyMessagesInFlightAreCommittedInDeliveryOrder() async throws {
-        let broker = try await SharedBroker.shared.get()
-        let harness = try AgentHarness()
+        let (broker, harness, admin, queue) = try await Self.consumerScene()
         defer { harness.remove() }
-        let admin = try await broker.connect()
-        let queue = Self.unique("erp.outbound")
-        try await admin.declareQueue(queue)
         // Docnums out of numeric order, so that sorting cannot pass for the delivery order.
         let docnums = (1...400).map { ($0 * 7919) % 1009 }
         var bodies = docnums.map { IDocMessage.xml(docnum: $0) }
@@ -142,11 +145,8 @@ struct BrokerTests {
     }
 
     @Test func poisonMessageIsDeadLetteredToTheRejectExchangeThenAcked() async throws {
-        let broker = try await SharedBroker.shared.get()
-        let harness = try AgentHarness()
+        let (broker, harness, admin, queue) = try await Self.consumerScene(declaring: false)
         defer { harness.remove() }
-        let admin = try await broker.connect()
-        let queue = Self.unique("erp.outbound")
         let rejects = Self.unique("erp.rejected")
         let rejectQueue = Self.unique("erp.rejected.q")
         try await admin.declareQueue(queue)
@@ -176,11 +176,8 @@ struct BrokerTests {
     }
 
     @Test func poisonMessageGoesToTheQueuesOwnDeadLetterExchangeWithoutRejectExchange() async throws {
-        let broker = try await SharedBroker.shared.get()
-        let harness = try AgentHarness()
+        let (broker, harness, admin, queue) = try await Self.consumerScene(declaring: false)
         defer { harness.remove() }
-        let admin = try await broker.connect()
-        let queue = Self.unique("erp.outbound")
         let dlx = Self.unique("erp.dlx")
         let dlq = Self.unique("erp.dlq")
         try await admin.declareExchange(dlx, type: "fanout")
@@ -199,12 +196,8 @@ struct BrokerTests {
     }
 
     @Test func pausedIntakeLeavesMessagesOnTheBroker() async throws {
-        let broker = try await SharedBroker.shared.get()
-        let harness = try AgentHarness()
+        let (broker, harness, admin, queue) = try await Self.consumerScene()
         defer { harness.remove() }
-        let admin = try await broker.connect()
-        let queue = Self.unique("erp.outbound")
-        try await admin.declareQueue(queue)
         harness.pausable.setPaused(true)
         try await Self.publish((1...30).map { IDocMessage.xml(docnum: $0) }, to: queue, on: admin)
         let (source, task) = Self.startSource(broker: broker, queue: queue, intake: harness.pausable, prefetch: 5)
