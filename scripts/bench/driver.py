@@ -79,6 +79,10 @@ class Processes:
         allocate."""
         peak = None
         if p.poll() is None:
+            try:  # read before the signal too: a process that exits at once leaves no VmHWM to read
+                peak = proc_status(p.pid, "VmHWM")
+            except (OSError, ValueError):
+                pass
             p.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while p.poll() is None and time.monotonic() < deadline:
@@ -185,7 +189,7 @@ sources:
 hub:
   url: http://127.0.0.1:{hub_port}/v1/events
   token_file: {token_file}
-outbox:
+{self.compression_line()}outbox:
   high_watermark: 8GiB
   low_watermark: 6GiB
   min_free_disk: 1GiB
@@ -195,6 +199,14 @@ logging:
   level: {self.a.log_level}
 """)
         return path
+
+    def compression_line(self):
+        # hub.compression is written only when asked for: agents older than the key reject it.
+        return f"  compression: {self.a.hub_compression}\n" if self.a.hub_compression else ""
+
+    def mapping_line(self):
+        # mapping: is written only when asked for: hubs older than canonical mapping reject it.
+        return f"mapping:\n  enabled: {'true' if self.a.hub_mapping == 'on' else 'false'}\n" if self.a.hub_mapping else ""
 
     def token(self, run):
         token = secrets.token_hex(24)
@@ -212,7 +224,7 @@ logging:
 storage:
   sqlite: {run}/hub/hub.sqlite
 read_access: open
-agents:
+{self.mapping_line()}agents:
   - id: bench-agent
     region: bench
     token_sha256: {token_sha}
@@ -465,6 +477,10 @@ def main():
     p.add_argument("--log-level", default="info")  # the agent logs "source.started" at info
     p.add_argument("--only", default="ceiling,ingest,e2e,big")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--hub-compression", default="",
+                   help="the agent's hub.compression (gzip, zstd, none); not written when empty")
+    p.add_argument("--hub-mapping", default="", choices=["", "on", "off"],
+                   help="the hub's mapping.enabled; not written when empty")
     p.add_argument("--agent-prefix", default="",
                    help="profiling: command to run the agent under, e.g. 'perf record -g -o FILE --' "
                         "(RSS and CPU figures then describe that wrapper)")
