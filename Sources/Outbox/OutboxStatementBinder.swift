@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 
 /// A value for one parameter of the outbox's chunk inserts. Text and blob values point into
@@ -23,22 +22,4 @@ public enum OutboxBoundValue {
 public protocol OutboxStatementBinder: Sendable {
     /// Binds `values` to `statement` and runs it; throws SQLite's error when the step fails.
     func run(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws
-}
-
-/// Binds through GRDB's ``StatementArguments``: each text becomes a `String` and each blob a
-/// `Data` before GRDB hands them to SQLite. No C API of its own.
-public struct GRDBStatementBinder: OutboxStatementBinder {
-    public init() {}
-
-    public func run(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws {
-        let arguments = StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
-            switch value {
-            case .integer(let integer): integer
-            case .real(let real): real
-            case .text(let bytes): String(decoding: bytes, as: UTF8.self)
-            case .blob(let bytes): Data(bytes)
-            }
-        })
-        try statement.execute(arguments: arguments)
-    }
 }
