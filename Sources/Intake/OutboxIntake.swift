@@ -68,9 +68,10 @@ public final class OutboxIntake: DocumentIntake {
     }
 
     private func submit(_ document: IncomingDocument, turn: Int) async throws -> IntakeResult {
-        // The turn passes once this input's commit is made, before its sync is waited for: the
-        // next input's commit then runs while this one's log sync does, and one sync can
-        // cover both. A rejection's commit still happens within the turn.
+        // The turn passes once this input's commit is queued: the inputs after it queue theirs
+        // behind it, the writer commits what is queued together (in this order), and one log
+        // sync covers them all. A rejection found before the queueing is committed within the
+        // turn; one the decoder finds while the commit runs is committed after it.
         var turnPassed = false
         defer { if !turnPassed { turns.finish(turn) } }
         let pickupTime = Date().timeIntervalSince1970
@@ -99,10 +100,11 @@ public final class OutboxIntake: DocumentIntake {
         await turns.wait(for: turn)
         do {
             let decoding = try job.get()
-            let (counts, commit) = try await commitEvents(of: decoding, document: document, origin: origin, before: before)
-            await decoding.finished()
+            let queued = queueEvents(of: decoding, document: document, origin: origin, before: before)
             turns.finish(turn)
             turnPassed = true
+            let (counts, commit) = try await queued.result()
+            await decoding.finished()
             guard let (events, inserted, conflicts) = counts else {
                 // The receipt may be a commit of the same content not yet synced.
                 try await outbox.waitUntilDurable()
@@ -150,17 +152,17 @@ public final class OutboxIntake: DocumentIntake {
         }
     }
 
-    /// Inserts the job's events and the input's receipt in one transaction; nil counts when
-    /// this content was committed before (then nothing is inserted and the job is stopped).
-    /// Returns before the commit is durable: the caller waits for that.
-    private func commitEvents(
+    /// Queues the insert of the job's events and the input's receipt, all or none; nil counts
+    /// when this content was committed before (then nothing is inserted and the job is
+    /// stopped). Its result comes before the commit is durable: the caller waits for that.
+    private func queueEvents(
         of job: DecodeJob, document: IncomingDocument, origin: DocumentOrigin, before: InputSnapshot?
-    ) async throws -> ((events: Int, inserted: Int, conflicts: [String])?, OutboxCommit) {
+    ) -> QueuedCommit<(events: Int, inserted: Int, conflicts: [String])?> {
         let size = document.size
         let stageHook = self.stageHook
         let logger = self.logger
         let debugLog = logger.logLevel <= .debug
-        return try await outbox.commitBeforeSync { tx -> (events: Int, inserted: Int, conflicts: [String])? in
+        return outbox.queueCommit { tx -> (events: Int, inserted: Int, conflicts: [String])? in
             defer { job.cancel() }
             // Checked in the transaction that would add the events: no window between the
             // check and the commit.

@@ -1,11 +1,33 @@
 import EventModel
 import Foundation
 import GRDB
+import Synchronization
 
 /// A commit that has returned, to wait for until it is durable
 /// (``Outbox/waitUntilDurable(_:)``).
 public struct OutboxCommit: Sendable, Equatable {
     let number: UInt64
+}
+
+/// A body queued by ``Outbox/queueCommit(_:)``.
+public struct QueuedCommit<T: Sendable>: Sendable {
+    let outcome: OneShot<(T, OutboxCommit)>
+
+    /// The body's result and its commit, once the transaction holding it has committed (not
+    /// yet synced: see ``Outbox/waitUntilDurable(_:)``); the body's error, or the
+    /// transaction's, otherwise.
+    public func result() async throws -> (T, OutboxCommit) {
+        try await outcome.value()
+    }
+}
+
+/// A body's result, kept from the writer's run until its transaction commits.
+final class ValueSlot<T: Sendable>: Sendable {
+    private let slot = Mutex<T?>(nil)
+
+    func set(_ value: T) { slot.withLock { $0 = value } }
+
+    func take() -> T? { slot.withLock { value in defer { value = nil }; return value } }
 }
 
 extension Outbox {
@@ -25,17 +47,73 @@ extension Outbox {
     public func commitBeforeSync<T: Sendable>(
         _ body: @escaping @Sendable (inout OutboxTransaction) throws -> T
     ) async throws -> (T, OutboxCommit) {
-        let ((result, events, bytes), number) = try await writeCounted { [path, fileIdentity, binder] db -> (T, Int, Int64) in
-            var tx = OutboxTransaction(db: db, now: Date().timeIntervalSince1970, binder: binder)
-            let result = try body(&tx)
-            // Last, before COMMIT: a commit into a file no longer at `path` would be lost.
-            if let fileIdentity, FileIdentity(path: path) != fileIdentity { throw OutboxError.replaced(path: path) }
-            return (result, tx.inserted, tx.insertedBytes)
+        try await queueCommit(body).result()
+    }
+
+    /// Queues `body` for the writer and returns at once: bodies queued one after another are
+    /// committed in that order, those queued while the writer is busy in one transaction
+    /// (each in a savepoint: a body that throws rolls back alone). Await
+    /// ``QueuedCommit/result()`` for what ``commitBeforeSync(_:)`` returns.
+    public func queueCommit<T: Sendable>(
+        _ body: @escaping @Sendable (inout OutboxTransaction) throws -> T
+    ) -> QueuedCommit<T> {
+        let outcome = OneShot<(T, OutboxCommit)>()
+        let value = ValueSlot<T>()
+        let entry = OutboxCommitQueue.Entry(
+            run: { tx in
+                value.set(try body(&tx))
+                return (tx.inserted, tx.insertedBytes)
+            },
+            settle: { result in
+                outcome.fulfill(result.flatMap { number in
+                    guard let value = value.take() else { return .failure(CancellationError()) }
+                    return .success((value, OutboxCommit(number: number)))
+                })
+            },
+            fail: { outcome.fulfill(.failure($0)) })
+        if commitQueue.push(entry) {
+            Task { await drainCommits() }
         }
-        let commit = OutboxCommit(number: number)
-        counters.add(events: Int64(events), bytes: bytes)
-        checkpointer?.committed(bytes: bytes)
-        return (result, commit)
+        return QueuedCommit(outcome: outcome)
+    }
+
+    /// Runs the queued bodies, a group per transaction, until the queue is empty.
+    private func drainCommits() async {
+        while true {
+            let group = commitQueue.nextGroup()
+            if group.isEmpty { return }
+            do {
+                let ((events, bytes), number) = try await writeCounted { [path, fileIdentity, binder] db -> (Int, Int64) in
+                    let now = Date().timeIntervalSince1970
+                    var events = 0
+                    var bytes: Int64 = 0
+                    for entry in group {
+                        do {
+                            try db.inSavepoint {
+                                var tx = OutboxTransaction(db: db, now: now, binder: binder)
+                                let added = try entry.run(&tx)
+                                events += added.events
+                                bytes += added.bytes
+                                return .commit
+                            }
+                        } catch {
+                            entry.fail(error)
+                            // An I/O or full-disk error can end the whole transaction: then
+                            // nothing more may run in it, and none of it commits.
+                            guard db.isInsideTransaction else { throw error }
+                        }
+                    }
+                    // Last, before COMMIT: a commit into a file no longer at `path` would be lost.
+                    if let fileIdentity, FileIdentity(path: path) != fileIdentity { throw OutboxError.replaced(path: path) }
+                    return (events, bytes)
+                }
+                counters.add(events: Int64(events), bytes: bytes)
+                checkpointer?.committed(bytes: bytes)
+                for entry in group { entry.settle(.success(number)) }
+            } catch {
+                for entry in group { entry.settle(.failure(error)) }
+            }
+        }
     }
 
     /// `pool.write`, with the commit counted for ``OutboxLogSync`` on the writer right after

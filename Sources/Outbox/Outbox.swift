@@ -20,6 +20,8 @@ public final class Outbox: Sendable {
     let logSync: OutboxLogSync?
     /// Binds and runs the chunk inserts of every commit.
     let binder: any OutboxStatementBinder
+    /// Bodies waiting for the writer (``queueCommit(_:)``).
+    let commitQueue = OutboxCommitQueue()
     /// The database file as opened (device, inode). A commit checks that `path` still names
     /// it: SQLite keeps writing into a file removed under it (a deleted or replaced
     /// data_dir), and its commits would vanish with it while the sources delete their files.
