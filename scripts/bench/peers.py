@@ -255,7 +255,13 @@ logging:
             for n in names:
                 os.rename(os.path.join(staging, n), os.path.join(target, n))
             deadline = t0 + self.a.timeout
+            heap = code = 0.0
             while True:
+                try:  # sampled peaks of anonymous (heap, buffers) and file-backed (binary, libraries) RSS
+                    heap = max(heap, driver.proc_status(p.pid, "RssAnon") or 0)
+                    code = max(code, driver.proc_status(p.pid, "RssFile") or 0)
+                except OSError:
+                    pass
                 st = self.receiver_stats()
                 if st["records"] >= self.records:
                     break
@@ -271,6 +277,7 @@ logging:
             time.sleep(self.a.idle)
             idle_cpu = cpu_seconds(p.pid) - cpu0 - busy_cpu
             idle_rss = driver.proc_status(p.pid, "VmRSS")
+            idle_anon = driver.proc_status(p.pid, "RssAnon")
             peak = driver.proc_status(p.pid, "VmHWM")
             final = self.receiver_stats()
         finally:
@@ -282,11 +289,13 @@ logging:
         r = {"program": program, "round": rnd, "seconds": seconds, "records_per_s": self.records / seconds,
              "peak_rss_mib": peak, "peak_rss_at_stop_mib": peak_stop, "rss_when_done_mib": rss_done,
              "cpu_seconds": busy_cpu, "idle_rss_mib": idle_rss, "idle_cpu_seconds": idle_cpu,
-             "requests": final["requests"], "heartbeats": final["heartbeats"]}
+             "requests": final["requests"], "heartbeats": final["heartbeats"],
+             "peak_anon_mib": heap, "peak_file_mib": code, "idle_anon_mib": idle_anon}
         print(f"  round {rnd} {program:9}: {r['records_per_s']:,.0f} records/s ({seconds:.2f} s), peak RSS {peak:.1f} MiB, "
               f"CPU {busy_cpu:.2f} s ({self.records / busy_cpu if busy_cpu else 0:,.0f} records per CPU-s), "
               f"idle RSS {idle_rss:.1f} MiB after {self.a.idle:g} s (idle CPU {idle_cpu:.2f} s), "
-              f"{final['requests']} requests", flush=True)
+              f"{final['requests']} requests; sampled peaks: heap {heap:.1f} MiB, code and libraries {code:.1f} MiB; "
+              f"idle heap {idle_anon:.1f} MiB", flush=True)
         if not self.a.keep:
             shutil.rmtree(run, ignore_errors=True)
         return r
@@ -330,13 +339,13 @@ logging:
         print()
         print(f"{self.records:,} records in {self.a.files} files; records/s from the first file made visible to the "
               f"receiver's last record; idle after {self.a.idle:g} s")
-        rows = [("round", "program", "records/s", "seconds", "peak RSS MiB", "CPU s", "records/CPU-s",
+        rows = [("round", "program", "records/s", "seconds", "peak RSS MiB", "heap MiB", "CPU s", "records/CPU-s",
                  "idle RSS MiB", "idle CPU s")]
         for pair in self.rounds:
             for prog in ("syslog-ng", "outpost"):
                 r = pair[prog]
                 rows.append((str(r["round"]), prog, f"{r['records_per_s']:,.0f}", f"{r['seconds']:.2f}",
-                             f"{r['peak_rss_mib']:.1f}", f"{r['cpu_seconds']:.2f}",
+                             f"{r['peak_rss_mib']:.1f}", f"{r['peak_anon_mib']:.1f}", f"{r['cpu_seconds']:.2f}",
                              f"{self.records / r['cpu_seconds']:,.0f}", f"{r['idle_rss_mib']:.1f}",
                              f"{r['idle_cpu_seconds']:.2f}"))
         self.table(rows)
