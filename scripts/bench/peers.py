@@ -165,14 +165,7 @@ options {{
   stats-freq(0); threaded(yes); use-dns(no); use-fqdn(no); chain-hostnames(no); keep-hostname(yes);
   log-msg-size(65536);
 }};
-source s_lines {{
-  wildcard-file(
-    base-dir("{src}") filename-pattern("*.log") recursive(no)
-    monitor-method("auto") follow-freq(1) max-files({max(200, 2 * a.files)})
-    log-iw-size({max(10000, 1000 * max(200, 2 * a.files))}) log-fetch-limit({a.syslog_fetch_limit})
-    flags(no-parse)
-  );
-}};
+{self.syslog_source(src)}
 destination d_http {{
   http(
     url("{self.url}/v1/events") method("POST")
@@ -186,6 +179,25 @@ destination d_http {{
 log {{ source(s_lines); destination(d_http); flags(flow-control); }};
 """)
         return cfg, src
+
+    def syslog_source(self, src):
+        """`wildcard-file` (default): one source over the directory, new files found through
+        inotify. `files`: one file() source per file name, each polled (follow-freq(1)) until
+        its file appears."""
+        a = self.a
+        if a.syslog_source == "files":
+            names = "".join(f'  file("{src}/{n}" follow-freq(1) log-iw-size(1000) log-fetch-limit({a.syslog_fetch_limit}) flags(no-parse));\n'
+                            for n in self.line_files)
+            return f"source s_lines {{\n{names}}};"
+        files = max(200, 2 * a.files)
+        return f"""source s_lines {{
+  wildcard-file(
+    base-dir("{src}") filename-pattern("*.log") recursive(no)
+    monitor-method("auto") follow-freq(1) max-files({files})
+    log-iw-size({1000 * files}) log-fetch-limit({a.syslog_fetch_limit})
+    flags(no-parse)
+  );
+}};"""
 
     def start_syslog_ng(self, run):
         cfg, src = self.syslog_ng_config(run)
@@ -393,6 +405,7 @@ def main():
     p.add_argument("--keep", action="store_true")
     p.add_argument("--syslog-batch-lines", type=int, default=1000)
     p.add_argument("--syslog-batch-timeout-ms", type=int, default=100)
+    p.add_argument("--syslog-source", choices=["wildcard-file", "files"], default="wildcard-file")
     p.add_argument("--syslog-workers", type=int, default=1)
     p.add_argument("--syslog-fetch-limit", type=int, default=100)
     p.add_argument("--syslog-disk-buf-bytes", type=int, default=1 << 30)
