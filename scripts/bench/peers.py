@@ -315,7 +315,7 @@ logging:
     def peers(self):
         for rnd in range(1, self.a.rounds + 1):
             pair = {}
-            for program in ("syslog-ng", "outpost"):
+            for program in self.a.programs.split(","):
                 pair[program] = self.measure(program, rnd)
             self.rounds.append(pair)
 
@@ -354,13 +354,22 @@ logging:
         rows = [("round", "program", "records/s", "seconds", "peak RSS MiB", "heap MiB", "CPU s", "records/CPU-s",
                  "idle RSS MiB", "idle CPU s")]
         for pair in self.rounds:
-            for prog in ("syslog-ng", "outpost"):
+            for prog in pair:
                 r = pair[prog]
                 rows.append((str(r["round"]), prog, f"{r['records_per_s']:,.0f}", f"{r['seconds']:.2f}",
                              f"{r['peak_rss_mib']:.1f}", f"{r['peak_anon_mib']:.1f}", f"{r['cpu_seconds']:.2f}",
                              f"{self.records / r['cpu_seconds']:,.0f}", f"{r['idle_rss_mib']:.1f}",
                              f"{r['idle_cpu_seconds']:.2f}"))
         self.table(rows)
+        if len(self.rounds[0]) == 2:
+            self.ratios()
+        if ingest:
+            self.ingest_table(ingest)
+        with open(os.path.join(self.work, "results.json"), "w") as f:
+            json.dump({"data": self.info, "line_bytes": self.line_bytes, "rounds": self.rounds,
+                       "receiver_alone": self.receiver_alone, "ingest_alone": ingest}, f, indent=2)
+
+    def ratios(self):
         print()
         print("Outpost / syslog-ng per round")
         rows = [("round", "records/s", "peak RSS", "CPU s", "idle RSS")]
@@ -375,19 +384,17 @@ logging:
             rows.append(tuple(row))
         rows.append(("median",) + tuple(f"{statistics.median(v):.2f}" for v in ratios.values()))
         self.table(rows, left)
-        if ingest:
-            x, i = ingest["xmllint"], ingest["ingest"]
-            print()
-            print("ingest alone (scripts/bench/driver.py: ceiling and ingest, hub down), same IDoc files, median of "
-                  f"{self.a.ingest_runs}")
-            self.table([("measurement", "IDocs/s", "MB/s", "peak RSS MiB", "IDocs/CPU-s"),
-                        ("xmllint --stream", f"{x['idocs_per_s']:,.0f}", f"{x['mb_per_s']:.1f}", "", ""),
-                        ("outpost: drop -> outbox commit", f"{i['idocs_per_s']:,.0f}", f"{i['mb_per_s']:.1f}",
-                         f"{i['agent_peak_rss_mib']:.1f}", f"{driver.Bench.per_cpu_second(i):,.0f}")], left=1)
-            print(f"outpost ingest / xmllint: {i['idocs_per_s'] / x['idocs_per_s']:.2f}")
-        with open(os.path.join(self.work, "results.json"), "w") as f:
-            json.dump({"data": self.info, "line_bytes": self.line_bytes, "rounds": self.rounds,
-                       "receiver_alone": self.receiver_alone, "ingest_alone": ingest}, f, indent=2)
+
+    def ingest_table(self, ingest):
+        x, i = ingest["xmllint"], ingest["ingest"]
+        print()
+        print("ingest alone (scripts/bench/driver.py: ceiling and ingest, hub down), same IDoc files, median of "
+              f"{self.a.ingest_runs}")
+        self.table([("measurement", "IDocs/s", "MB/s", "peak RSS MiB", "IDocs/CPU-s"),
+                    ("xmllint --stream", f"{x['idocs_per_s']:,.0f}", f"{x['mb_per_s']:.1f}", "", ""),
+                    ("outpost: drop -> outbox commit", f"{i['idocs_per_s']:,.0f}", f"{i['mb_per_s']:.1f}",
+                     f"{i['agent_peak_rss_mib']:.1f}", f"{driver.Bench.per_cpu_second(i):,.0f}")], left=1)
+        print(f"outpost ingest / xmllint: {i['idocs_per_s'] / x['idocs_per_s']:.2f}")
 
 
 def main():
@@ -405,6 +412,7 @@ def main():
     p.add_argument("--keep", action="store_true")
     p.add_argument("--syslog-batch-lines", type=int, default=1000)
     p.add_argument("--syslog-batch-timeout-ms", type=int, default=100)
+    p.add_argument("--programs", default="syslog-ng,outpost", help="measured in this order each round")
     p.add_argument("--syslog-source", choices=["wildcard-file", "files"], default="wildcard-file")
     p.add_argument("--syslog-workers", type=int, default=1)
     p.add_argument("--syslog-fetch-limit", type=int, default=100)
