@@ -19,6 +19,8 @@
 #   --files N (100) --per-file N (1000) --rounds N (3) --idle SECONDS (60) --ingest-runs N (3)
 #   --no-ingest --keep --settle D (100ms) --syslog-workers N (1) --syslog-batch-lines N (1000)
 #   --syslog-mem-buf-bytes N (10 MiB) --syslog-disk-buf-bytes N (1 GiB)
+#   --syslog-source wildcard-file|files (one file() source per file; slower: polled until each appears)
+#   --programs syslog-ng,outpost (the order within a round; one of them alone also works)
 # BENCH_DIR chooses the work directory (default: a new directory under ${TMPDIR:-/tmp}); it
 # needs about 1.5 GB free with the default data set.
 set -euo pipefail
