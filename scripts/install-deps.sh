@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Outpost builds and tests with (only the missing ones).
-# Usage: scripts/install-deps.sh [--test]   (--test adds the servers and tools the tests use)
+# Usage: scripts/install-deps.sh [--test|--peers]   (--test adds the servers and tools the tests use;
+#   --peers adds syslog-ng for scripts/bench-peers.sh: the package's service is not started by it)
 # dpkg-dev and binutils: scripts/package-deb.sh (dpkg-shlibdeps, strip, objcopy).
 set -euo pipefail
 packages=(libxml2-dev libssh2-1-dev libsqlite3-dev pkg-config libxml2-utils librabbitmq-dev zlib1g-dev libzstd-dev dpkg-dev binutils)   # zlib1g-dev, libzstd-dev: gzip and zstd request bodies (ContentCoding)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(postgresql procps openssh-server openssh-client curl rabbitmq-server chromium systemd sqlite3 openssl util-linux fuse3 libfuse3-dev gcc tinyproxy python3-pip lintian debhelper init-system-helpers adduser)   # postgresql: the PostgreSQL hub tests (a private cluster each run); chromium: dashboard test; systemd: systemd-analyze; sqlite3: bench-sftp counts; openssl: HubTLSTests PKI; util-linux: setpriv (agent run as nobody); fuse3, libfuse3-dev, gcc: powercutfs (reliability power phase); tinyproxy: HubProxyTests; python3-pip: the cloudevents SDK below
+fi
+if [[ "${1:-}" == "--peers" ]]; then
+  packages+=(syslog-ng-core syslog-ng-mod-http)   # scripts/bench-peers.sh runs its own syslog-ng process
 fi
 missing=()
 for p in "${packages[@]}"; do
