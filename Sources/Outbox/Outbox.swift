@@ -129,6 +129,9 @@ public final class Outbox: Sendable {
     /// Bytes of events not yet delivered (pending and dead), as this process knows them.
     public var undeliveredBytes: Int64 { counters.snapshot().undeliveredBytes }
 
+    /// Commits made since the outbox opened (0 for a read-only one).
+    public var commitsMade: UInt64 { logSync?.lastCounted ?? 0 }
+
     /// Re-reads the undelivered byte and event counts from the database (other processes,
     /// such as `outpost dlq purge`, may have changed them).
     public func refreshCounters() throws {

@@ -69,6 +69,7 @@ final class AgentApplication: Sendable {
                 logger: Logger(label: "outpost.outbox")),
             sources,
             ReloadService(path: path, configuration: config, sources: sources, sink: sink, logger: Logger(label: "outpost.reload")),
+            IdleMemoryRelease(outbox: outbox),
         ]
         do {
             services += try AgentAssembly.operationsServices(
