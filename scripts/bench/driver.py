@@ -136,6 +136,38 @@ def hub_events(port):
     return stats["events"] - stats.get("types", {}).get("outpost.agent.heartbeat", 0)
 
 
+def agent_config_text(run, hub_url, token_file, settle, log_level, compression="", max_file_size=None):
+    """The benchmarks' agent: one drop directory under `run` (IDoc XML, archived), posting to
+    `hub_url`; hub.compression written only when given (agents older than the key reject it)."""
+    size = f"    max_file_size: {max_file_size}\n" if max_file_size else ""
+    coding = f"  compression: {compression}\n" if compression else ""
+    return f"""agent:
+  id: bench-agent
+  region: bench
+  data_dir: {run}/data
+sources:
+  - name: drop
+    type: file_drop
+    path: {run}/drop
+    include: ["*.xml"]
+    format: idoc-xml
+    settle: {settle}
+    archive_dir: {run}/archive
+    error_dir: {run}/error
+{size}hub:
+  url: {hub_url}
+  token_file: {token_file}
+{coding}outbox:
+  high_watermark: 8GiB
+  low_watermark: 6GiB
+  min_free_disk: 1GiB
+admin:
+  listen: null
+logging:
+  level: {log_level}
+"""
+
+
 class Bench:
     def __init__(self, args):
         self.a = args
@@ -172,37 +204,9 @@ class Bench:
             os.makedirs(os.path.join(run, d), exist_ok=True)
         path = os.path.join(run, "outpost.yaml")
         with open(path, "w") as f:
-            f.write(f"""agent:
-  id: bench-agent
-  region: bench
-  data_dir: {run}/data
-sources:
-  - name: drop
-    type: file_drop
-    path: {run}/drop
-    include: ["*.xml"]
-    format: idoc-xml
-    settle: {self.a.settle}
-    archive_dir: {run}/archive
-    error_dir: {run}/error
-    max_file_size: {max_file_size}
-hub:
-  url: http://127.0.0.1:{hub_port}/v1/events
-  token_file: {token_file}
-{self.compression_line()}outbox:
-  high_watermark: 8GiB
-  low_watermark: 6GiB
-  min_free_disk: 1GiB
-admin:
-  listen: null
-logging:
-  level: {self.a.log_level}
-""")
+            f.write(agent_config_text(run, f"http://127.0.0.1:{hub_port}/v1/events", token_file, self.a.settle,
+                                      self.a.log_level, self.a.hub_compression, max_file_size))
         return path
-
-    def compression_line(self):
-        # hub.compression is written only when asked for: agents older than the key reject it.
-        return f"  compression: {self.a.hub_compression}\n" if self.a.hub_compression else ""
 
     def mapping_line(self):
         # mapping: is written only when asked for: hubs older than canonical mapping reject it.

@@ -217,32 +217,8 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         os.chmod(token, 0o600)
         cfg = os.path.join(run, "outpost.yaml")
         with open(cfg, "w") as f:
-            f.write(f"""agent:
-  id: bench-agent
-  region: bench
-  data_dir: {run}/data
-sources:
-  - name: drop
-    type: file_drop
-    path: {run}/drop
-    include: ["*.xml"]
-    format: idoc-xml
-    settle: {self.a.settle}
-    archive_dir: {run}/archive
-    error_dir: {run}/error
-hub:
-  url: {self.url}/v1/events
-  token_file: {token}
-  compression: none
-outbox:
-  high_watermark: 8GiB
-  low_watermark: 6GiB
-  min_free_disk: 1GiB
-admin:
-  listen: null
-logging:
-  level: info
-""")
+            # compression none: the receiver counts events in the JSON as sent.
+            f.write(driver.agent_config_text(run, f"{self.url}/v1/events", token, self.a.settle, "info", compression="none"))
         log = os.path.join(run, "outpost.log")
         p = self.procs.start([self.a.outpost, "run", "--config", cfg], log)
         driver.wait_for(lambda: driver.log_contains(log, "msg=source.started"), 30, "the agent's file drop source", 0.02, p)
