@@ -43,30 +43,41 @@ struct HealthTests {
         let running = Task { try await service.run() }
         defer { running.cancel() }
 
+        // What the service sent so far (each read takes what arrived since the last one).
+        var seen: [String] = []
+
         // No commit yet: no READY=1.
         try await Task.sleep(for: .milliseconds(200))
-        #expect(!socket.received().contains { $0.hasPrefix("READY=1") })
+        seen += socket.received()
+        #expect(!seen.contains { $0.hasPrefix("READY=1") })
 
         // Committed, but the forwarder loop never ran (wedged): READY=1, yet no pings.
         health.recordCommit(at: Date().timeIntervalSince1970, failure: nil)
-        try await Task.sleep(for: .milliseconds(400))
-        let wedged = socket.received()
-        #expect(wedged.contains { $0.hasPrefix("READY=1\nSTATUS=outbox 0 pending") })
-        #expect(!wedged.contains("WATCHDOG=1"))
-        #expect(wedged.contains { $0.hasPrefix("STATUS=WEDGED: forwarder loop has not run yet") })
+        let wedged = await AgentFixture.eventually {
+            seen += socket.received()
+            return seen.contains { $0.hasPrefix("READY=1\nSTATUS=outbox 0 pending") }
+                && seen.contains { $0.hasPrefix("STATUS=WEDGED: forwarder loop has not run yet") }
+        }
+        #expect(wedged, "\(seen)")
+        #expect(!seen.contains("WATCHDOG=1"))
 
         // The forwarder runs: pings flow, and STATUS lines carry the outbox depth.
-        let healthy = await agent.withForwarder { () -> [String] in
-            try? await Task.sleep(for: .milliseconds(500))
-            return socket.received()
+        seen = []
+        let healthy = await agent.withForwarder { () -> Bool in
+            await AgentFixture.eventually {
+                seen += socket.received()
+                return seen.filter { $0 == "WATCHDOG=1" }.count >= 2 && seen.contains { $0.hasPrefix("STATUS=outbox 0 pending") }
+            }
         }
-        #expect(healthy.filter { $0 == "WATCHDOG=1" }.count >= 2)
-        #expect(healthy.contains { $0.hasPrefix("STATUS=outbox 0 pending") })
+        #expect(healthy, "\(seen)")
 
-        // The forwarder stopped: after forwarderStaleAfter the pings stop again.
-        try await Task.sleep(for: .milliseconds(500))
-        _ = socket.received()
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(!socket.received().contains("WATCHDOG=1"))
+        // The forwarder stopped: after forwarderStaleAfter (0.3 s) the pings stop again, that
+        // is, a window of 0.6 s comes with none (a loaded machine may take a while to get there).
+        let stopped = await AgentFixture.eventually {
+            _ = socket.received()
+            try? await Task.sleep(for: .milliseconds(600))
+            return !socket.received().contains("WATCHDOG=1")
+        }
+        #expect(stopped, "WATCHDOG=1 kept coming after the forwarder stopped")
     }
 }
