@@ -2,6 +2,7 @@
 /// item (or for the whole document when it has no items), with the dimensions spend is grouped
 /// by. Absent dimensions are empty strings. Each line belongs to one version of a document;
 /// only the lines of a document's latest version are `current`.
+@dynamicMemberLookup
 public struct SpendLine: Sendable, Equatable {
     public enum Measure: String, Sendable, CaseIterable, Codable {
         case ordered, received, invoiced
@@ -13,15 +14,10 @@ public struct SpendLine: Sendable, Equatable {
     public var number: String
     /// The item number, or `""` for a document's header line.
     public var line: String
-    public var measure: Measure
-    public var region: String
-    public var supplier: String
-    public var plant: String
-    public var companyCode: String
-    public var costCentre: String
-    public var currency: String
+    /// The aggregate cell the line's amount counts in: its measure and every dimension spend
+    /// is grouped by (`line.region` and the others read and write it). The month is
     /// `YYYY-MM` of the document date, else of the arrival.
-    public var month: String
+    public var cell: SpendCell
     /// The purchase order and item the line counts against (a purchase order's own).
     public var poNumber: String
     public var poItem: String
@@ -42,25 +38,18 @@ public struct SpendLine: Sendable, Equatable {
         self.kind = kind
         self.number = number
         self.line = line
-        self.measure = measure
-        region = ""
-        supplier = ""
-        plant = ""
-        companyCode = ""
-        costCentre = ""
-        currency = ""
-        month = ""
+        cell = SpendCell(
+            measure: measure, region: "", supplier: "", plant: "", companyCode: "", costCentre: "", currency: "", month: "")
         poNumber = ""
         poItem = ""
         self.position = position
         self.version = version
     }
 
-    /// The aggregate cell the line's amount counts in.
-    public var cell: SpendCell {
-        SpendCell(
-            measure: measure, region: region, supplier: supplier, plant: plant, companyCode: companyCode,
-            costCentre: costCentre, currency: currency, month: month)
+    /// A dimension of the line's cell (`line.region`, `line.measure`, …).
+    public subscript<Value>(dynamicMember dimension: WritableKeyPath<SpendCell, Value>) -> Value {
+        get { cell[keyPath: dimension] }
+        set { cell[keyPath: dimension] = newValue }
     }
 }
 
