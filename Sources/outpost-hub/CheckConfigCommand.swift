@@ -12,14 +12,9 @@ struct CheckConfigCommand: ParsableCommand {
     var config: String
 
     func run() throws {
-        do {
-            let configuration = try ConfigLoader.loadHub(path: config)
-            let mapping = configuration.mapping.enabled
-                ? "mapping on, \(configuration.mapping.overrides.count) profile overrides" : "mapping off"
-            print("\(config): ok (listen \(configuration.listenHost):\(configuration.listenPort), \(configuration.agents.count) agents, storage \(configuration.storage.summary), \(mapping))")
-        } catch {
-            printError("configuration has problems:\n" + error.description)
-            throw ExitCode.configurationError
-        }
+        let configuration = try HubConfigurationFile.load(config)
+        let mapping = configuration.mapping.enabled
+            ? "mapping on, \(configuration.mapping.overrides.count) profile overrides" : "mapping off"
+        print("\(config): ok (listen \(configuration.listenHost):\(configuration.listenPort), \(configuration.agents.count) agents, storage \(configuration.storage.summary), \(mapping))")
     }
 }

@@ -20,13 +20,7 @@ struct RemapCommand: AsyncParsableCommand {
     var since: String?
 
     func run() async throws {
-        let configuration: HubConfiguration
-        do {
-            configuration = try ConfigLoader.loadHub(path: config)
-        } catch {
-            printError("configuration has problems:\n" + error.description)
-            throw ExitCode.configurationError
-        }
+        let configuration = try HubConfigurationFile.load(config)
         var sinceDate: Date?
         if let since {
             guard let date = Self.time(since) else {

@@ -27,13 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Measured: peak RSS 60 MiB instead of 73.5 with four 500-event batches in flight on
         // PostgreSQL (docs/BENCHMARKS.md, "Hub").
         _ = glibcMallopt(glibcMmapThreshold, 128 << 10)
-        let configuration: HubConfiguration
-        do {
-            configuration = try ConfigLoader.loadHub(path: config)
-        } catch {
-            printError("configuration has problems:\n" + error.description)
-            throw ExitCode.configurationError
-        }
+        let configuration = try HubConfigurationFile.load(config)
         let level = logLevel
         LineLogHandler.bootstrap(level: level, format: .logfmt)
         var logger = Logger(label: "outpost-hub")
