@@ -26,54 +26,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-build=1
-keep=0
-args=()
-for a in "$@"; do
-  case "$a" in
-    --skip-build) build=0 ;;
-    --keep) keep=1; args+=("$a") ;;
-    *) args+=("$a") ;;
-  esac
-done
+source scripts/bench/driver-run.sh
+bench_options "$@"
 scripts/install-deps.sh --peers
 if [[ -n "${OUTPOST_BIN:-}" ]]; then
   outpost=$OUTPOST_BIN
 else
-  if ((build)); then
+  if ((bench_build)); then
     echo "building the release agent (swift build -c release --product outpost)"
     swift build -c release --product outpost >/dev/null
   fi
   outpost="$(swift build -c release --show-bin-path)/outpost"
 fi
-work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/outpost-peers.XXXXXX")}
-mkdir -p "$work"
-driver=""
-cleanup() {
-  set +e
-  # The driver stops what it started; this catches anything left if it was killed hard.
-  if [[ -n "$driver" ]]; then
-    kill -TERM "$driver" 2>/dev/null
-    wait "$driver" 2>/dev/null
-  fi
-  if [[ -f "$work/pids" ]]; then
-    while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done < "$work/pids"
-  fi
-  if [[ -f "$work/ingest/pids" ]]; then
-    while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done < "$work/ingest/pids"
-  fi
-  ((keep)) || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/^Mem:/{print $2}') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_workdir outpost-peers
+bench_machine
 echo "outpost: $outpost ($("$outpost" --version))"
 echo "syslog-ng: $(syslog-ng --version | head -1), $(dpkg-query -W -f='${Package} ${Version}' syslog-ng-core)"
 echo "work directory: $work"
-python3 "$root/scripts/bench/peers.py" --outpost "$outpost" --workdir "$work" "${args[@]}" &
-driver=$!
-status=0
-wait "$driver" || status=$?
-driver=""
-exit $status
+bench_run python3 "$root/scripts/bench/peers.py" --outpost "$outpost" --workdir "$work" "${bench_args[@]}"

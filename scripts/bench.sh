@@ -13,46 +13,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-build=1
-keep=0
-args=()
-for a in "$@"; do
-  case "$a" in
-    --skip-build) build=0 ;;
-    --keep) keep=1; args+=("$a") ;;
-    *) args+=("$a") ;;
-  esac
-done
+source scripts/bench/driver-run.sh
+bench_options "$@"
 scripts/install-deps.sh
-if ((build)); then
+if ((bench_build)); then
   echo "building release binaries (swift build -c release)"
   swift build -c release --product outpost >/dev/null
   swift build -c release --product outpost-hub >/dev/null
 fi
 bin=$(swift build -c release --show-bin-path)
-work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/outpost-bench.XXXXXX")}
-mkdir -p "$work"
-driver=""
-cleanup() {
-  set +e
-  # The driver stops what it started; this catches anything left if it was killed hard.
-  if [[ -n "$driver" ]]; then
-    kill -TERM "$driver" 2>/dev/null
-    wait "$driver" 2>/dev/null
-  fi
-  if [[ -f "$work/pids" ]]; then
-    while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done < "$work/pids"
-  fi
-  ((keep)) || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/^Mem:/{print $2}') GiB RAM"
+bench_workdir outpost-bench
+bench_machine
 echo "work directory: $work"
-python3 "$root/scripts/bench/driver.py" --bin "$bin" --workdir "$work" "${args[@]}" &
-driver=$!
-status=0
-wait "$driver" || status=$?
-driver=""
-exit $status
+bench_run python3 "$root/scripts/bench/driver.py" --bin "$bin" --workdir "$work" "${bench_args[@]}"
