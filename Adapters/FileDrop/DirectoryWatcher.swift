@@ -6,8 +6,9 @@ import Synchronization
 /// occupies the cooperative thread pool.
 ///
 /// Events are coalesced per file name into ``Change``s (a file written a million times is one
-/// entry), collected with ``drain()``. ``signals`` yields whenever changes arrived and also
-/// every `tick` seconds, which drives the source's settle and retry timers.
+/// entry), collected with ``drain()``. ``signals`` yields whenever changes arrived and when the
+/// deadline asked with ``wake(at:)`` passes, which drives the source's settle and retry timers.
+/// In between, the thread sleeps: an idle directory costs no wake-ups.
 final class DirectoryWatcher: Sendable {
     /// The last thing inotify said about a name, coalesced.
     enum Change: Equatable, Sendable {
@@ -32,20 +33,29 @@ final class DirectoryWatcher: Sendable {
 
     let signals: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
-    /// The inotify instance, -1 when inotify is unavailable (then only ticks are signalled).
+    /// The inotify instance, -1 when inotify is unavailable (then only deadlines are signalled).
     private let inotify: Int32
-    private let tickMilliseconds: Int32
+    /// A pipe whose read end interrupts the thread's wait (a new deadline, or stop); -1 when
+    /// it could not be made (then the thread looks at the deadline every ``fallbackWait``).
+    private let interrupt: (read: Int32, write: Int32)
+    /// When ``signals`` yields without changes: monotonic nanoseconds, `Int64.max` for never.
+    private let deadline = Atomic<Int64>(Int64.max)
     private let pending = Mutex(Pending())
     private let stopped = Atomic<Bool>(false)
+
+    /// The longest single wait: a deadline is looked at again after it even if no interrupt came.
+    static let longestWaitMilliseconds: Int64 = 60_000
+    /// The wait without an interrupt pipe.
+    static let fallbackWaitMilliseconds: Int64 = 250
 
     private static let mask: UInt32 = UInt32(
         IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM
             | IN_DELETE_SELF | IN_MOVE_SELF)
 
-    init(tick: Double) {
+    init() {
         (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         inotify = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        tickMilliseconds = Int32(max(1, (tick * 1000).rounded()))
+        interrupt = Self.makeInterruptPipe()
     }
 
     /// Whether inotify could be initialised at all.
@@ -67,8 +77,25 @@ final class DirectoryWatcher: Sendable {
         thread.start()
     }
 
-    /// Asks the thread to end (within one tick); it closes the inotify descriptor.
-    func stop() { stopped.store(true, ordering: .releasing) }
+    /// Asks the thread to end; it closes its descriptors.
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+        poke()
+    }
+
+    /// Asks for a signal at `time` (seconds on the monotonic clock, see `SystemTime`) if no
+    /// change comes first; replaces the deadline asked before. A time already past signals at once.
+    func wake(at time: Double) {
+        let nanoseconds = time.isFinite ? Int64((min(max(0, time), 9e9) * 1e9).rounded(.up)) : Int64.max
+        deadline.store(nanoseconds, ordering: .releasing)
+        poke()
+    }
+
+    private func poke() {
+        guard interrupt.write >= 0 else { return }
+        var byte: UInt8 = 1
+        _ = write(interrupt.write, &byte, 1)  // a full pipe already interrupts: nothing to add
+    }
 
     /// Takes everything seen since the last call.
     func drain() -> Pending {
@@ -81,17 +108,69 @@ final class DirectoryWatcher: Sendable {
 
     private func readLoop() {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var descriptors: [pollfd] = []
+        if interrupt.read >= 0 { descriptors.append(pollfd(fd: interrupt.read, events: Int16(POLLIN), revents: 0)) }
+        if inotify >= 0 { descriptors.append(pollfd(fd: inotify, events: Int16(POLLIN), revents: 0)) }
         while !stopped.load(ordering: .acquiring) {
-            if inotify >= 0 {
-                var descriptor = pollfd(fd: inotify, events: Int16(POLLIN), revents: 0)
-                if poll(&descriptor, 1, tickMilliseconds) > 0 { readAvailable(into: &buffer) }
-            } else {
-                poll(nil, 0, tickMilliseconds)
+            let due = deadline.load(ordering: .acquiring)
+            let wait = Self.milliseconds(until: due, limit: interrupt.read >= 0 ? Self.longestWaitMilliseconds : Self.fallbackWaitMilliseconds)
+            for i in descriptors.indices { descriptors[i].revents = 0 }
+            guard poll(&descriptors, nfds_t(descriptors.count), wait) >= 0 || errno == EINTR else {
+                poll(nil, 0, Int32(Self.fallbackWaitMilliseconds))  // cannot wait on the descriptors: wait anyway
+                continue
             }
-            continuation.yield()
+            var changed = false
+            for descriptor in descriptors where descriptor.revents != 0 {
+                if descriptor.fd == inotify {
+                    readAvailable(into: &buffer)
+                    changed = true
+                } else {
+                    emptyInterruptPipe()
+                }
+            }
+            if due != Int64.max, Self.monotonicNanoseconds() >= due {
+                // Taken: the next deadline comes from the step this signal drives (unless one
+                // was asked for meanwhile, which stays).
+                _ = deadline.compareExchange(expected: due, desired: Int64.max, ordering: .acquiringAndReleasing)
+                changed = true
+            }
+            if changed { continuation.yield() }
         }
         if inotify >= 0 { close(inotify) }
+        if interrupt.read >= 0 {
+            close(interrupt.read)
+            close(interrupt.write)
+        }
         continuation.finish()
+    }
+
+    /// The `poll` timeout until `due` (monotonic nanoseconds), rounded up, at most `limit`.
+    private static func milliseconds(until due: Int64, limit: Int64) -> Int32 {
+        guard due != Int64.max else { return Int32(limit) }
+        let left = due - monotonicNanoseconds()
+        guard left > 0 else { return 0 }
+        return Int32(min(limit, (left + 999_999) / 1_000_000))
+    }
+
+    private static func monotonicNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    private static func makeInterruptPipe() -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return (-1, -1) }
+        for fd in ends {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        return (ends[0], ends[1])
+    }
+
+    private func emptyInterruptPipe() {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while bytes.withUnsafeMutableBytes({ read(interrupt.read, $0.baseAddress, $0.count) }) > 0 {}
     }
 
     private func readAvailable(into buffer: inout [UInt8]) {

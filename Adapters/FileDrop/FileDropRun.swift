@@ -63,6 +63,26 @@ final class FileDropRun {
         publishStatus()
     }
 
+    /// When the next step is due if inotify brings nothing first (seconds on the monotonic
+    /// clock): the next rescan, the end of a file's settle window or retry delay, the end of
+    /// the intake's back-off. A file waiting for its done marker has no deadline of its own:
+    /// the marker's arrival is a change. Never sooner than ``shortestWait`` from `now`, so a
+    /// file that stays ready without being taken cannot make the watcher spin.
+    func nextWake(now: Double) -> Double {
+        var at = nextRescan
+        if !undecodableNames.isEmpty { at = min(at, now + Self.undecodableRecheck) }
+        for (name, file) in files where file.pendingRelocation == nil && file.status.kind != .directory {
+            if let marker = filter.marker(for: name), !markers.contains(marker) { continue }
+            at = min(at, max(file.notBefore, file.changedAt + settings.settle, intakeRetryAt))
+        }
+        return max(at, now + Self.shortestWait)
+    }
+
+    /// See ``nextWake(now:)``.
+    static let shortestWait = 0.02
+    /// How often names that are not UTF-8 are looked at while they settle.
+    static let undecodableRecheck = 0.25
+
     private func publishStatus() {
         let waiting = files.values.count { $0.status.kind != .directory && $0.pendingRelocation == nil }
         source.updateStatus {

@@ -59,7 +59,7 @@ public final class FileDropSource: Sendable {
         }
         defer { running.store(false, ordering: .releasing) }
 
-        let watcher = DirectoryWatcher(tick: Self.tick(settle: settings.settle))
+        let watcher = DirectoryWatcher()
         let processor = FileDropRun(
             settings: settings, intake: intake, logger: logger, watcher: watcher, source: self)
         watcher.start()
@@ -67,9 +67,11 @@ public final class FileDropSource: Sendable {
         logger.info("source.started", metadata: ["directory": .string(settings.directory)])
 
         await processor.step(DirectoryWatcher.Pending())
+        watcher.wake(at: processor.nextWake(now: SystemTime.monotonic()))
         for await _ in watcher.signals {
             if Task.isCancelled { break }
             await processor.step(watcher.drain())
+            watcher.wake(at: processor.nextWake(now: SystemTime.monotonic()))
         }
         logger.info("source.stopped")
     }
@@ -78,7 +80,4 @@ public final class FileDropSource: Sendable {
     func updateStatus(_ change: (inout FileDropStatus) -> Void) {
         board.withLock { change(&$0) }
     }
-
-    /// How often timers are checked: a quarter of the settle time, within 20–250 ms.
-    static func tick(settle: Double) -> Double { min(0.25, max(0.02, settle / 4)) }
 }
