@@ -28,7 +28,7 @@ public struct HeartbeatService: Service, CustomStringConvertible {
     ///   - checkEvery: how often the pause state is looked at for changes, seconds.
     public init(
         agentID: String, region: String, outbox: Outbox, forwarder: Forwarder, reader: AgentVitalsReader,
-        health: AgentHealth, logger: Logger, interval: Double = 60, checkEvery: Double = 1
+        health: AgentHealth, logger: Logger, interval: Double = 60, checkEvery: Double = 2
     ) {
         self.agentID = agentID
         self.region = region

@@ -16,7 +16,7 @@ public struct ForwarderSettings: Sendable, Equatable {
     /// A batch slower than this counts as a sign of an overloaded hub (halves concurrency).
     public var latencyTarget: Double = 2
     /// How often the outbox is looked at when nothing wakes the forwarder, seconds.
-    public var idlePoll: Double = 0.25
+    public var idlePoll: Double = 2
 
     public init() {}
 }
