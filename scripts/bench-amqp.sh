@@ -12,8 +12,8 @@ COUNT=${1:-20000}
 scripts/install-deps.sh --test
 
 if [[ -z "${OUTPOST_BIN:-}" ]]; then
-  swift build -c release --product outpost >/dev/null
-  OUTPOST_BIN=$(swift build -c release --show-bin-path)/outpost
+  swift build -c release --static-swift-stdlib --product outpost >/dev/null
+  OUTPOST_BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)/outpost
 fi
 T=$(mktemp -d /tmp/outpost-bench-amqp.XXXXXX)
 cc -O2 -o "$T/amqp_ceiling" scripts/bench/amqp_ceiling.c -lrabbitmq

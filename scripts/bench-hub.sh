@@ -14,6 +14,6 @@ cd "$(dirname "$0")/.."
 build=1
 if [[ "${1:-}" == "--skip-build" ]]; then build=0; shift; fi
 scripts/install-deps.sh --test >/dev/null
-if ((build)); then swift build -c release --product outpost-hub; fi
+if ((build)); then swift build -c release --static-swift-stdlib --product outpost-hub; fi
 bin=${OUTPOST_BIN:-.build/release}
 exec python3 scripts/bench/hub_bench.py --bin "$(cd "$bin" && pwd)" "$@"

@@ -17,11 +17,11 @@ source scripts/bench/driver-run.sh
 bench_options "$@"
 scripts/install-deps.sh
 if ((bench_build)); then
-  echo "building release binaries (swift build -c release)"
-  swift build -c release --product outpost >/dev/null
-  swift build -c release --product outpost-hub >/dev/null
+  echo "building release binaries (swift build -c release --static-swift-stdlib)"
+  swift build -c release --static-swift-stdlib --product outpost >/dev/null
+  swift build -c release --static-swift-stdlib --product outpost-hub >/dev/null
 fi
-bin=$(swift build -c release --show-bin-path)
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 bench_workdir outpost-bench
 bench_machine
 echo "work directory: $work"

@@ -413,6 +413,8 @@ read_access: open
                      f" MiB, code and libraries {r['agent_peak_file_mib']:.1f} MiB)")
         if "hub_peak_rss_mib" in r:
             extra += f", hub peak RSS {r['hub_peak_rss_mib']:.1f} MiB"
+        if r.get("hub_cpu_seconds"):
+            extra += f", hub CPU {self.hub_us_per_event(r):.1f} µs per IDoc"
         if r.get("agent_cpu_seconds"):
             extra += f", {self.per_cpu_second(r):,.0f} IDocs per agent CPU-second"
         runs = ", ".join(f"{s:.2f}" for s in r["all_seconds"])
@@ -426,6 +428,11 @@ read_access: open
         if not r["agent_cpu_seconds"]:
             return 0.0  # not measurable: the agent ran under --agent-prefix (perf), which owns the pid
         return r["idocs_per_s"] * r["seconds"] / r["agent_cpu_seconds"]
+
+    @staticmethod
+    def hub_us_per_event(r):
+        """The hub's CPU time (user + system) per IDoc stored, in microseconds."""
+        return r["hub_cpu_seconds"] / (r["idocs_per_s"] * r["seconds"]) * 1e6
 
     def summary(self):
         r = self.results
@@ -447,7 +454,7 @@ read_access: open
             x = r["e2e"]
             rows.append(("end to end: drop -> hub stored", f"{x['idocs_per_s']:,.0f}", f"{x['mb_per_s']:.1f}",
                          f"{x['agent_peak_rss_mib']:.1f} MiB", f"{self.per_cpu_second(x):,.0f}",
-                         f"hub peak RSS {x['hub_peak_rss_mib']:.1f} MiB"))
+                         f"hub peak RSS {x['hub_peak_rss_mib']:.1f} MiB, hub CPU {self.hub_us_per_event(x):.1f} µs per IDoc"))
         if "big" in r:
             x = r["big"]
             rows.append((f"ingest of one {r['big_file']['bytes'] / 2**30:.2f} GiB file", f"{x['idocs_per_s']:,.0f}",
