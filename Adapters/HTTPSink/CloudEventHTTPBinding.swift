@@ -12,10 +12,9 @@ enum CloudEventHTTPBinding {
         var body: [UInt8]
     }
 
-    /// A batch as `application/cloudevents-batch+json` (the Outpost hub's `POST /v1/events`).
-    static func batch(_ events: [OutboundEvent]) -> Message {
-        Message(headers: [("Content-Type", "application/cloudevents-batch+json")], body: CloudEventBatch.body(events))
-    }
+    /// The headers of a batch, whose body is `CloudEventBatch`'s: `application/cloudevents-batch+json`
+    /// (the Outpost hub's `POST /v1/events`).
+    static let batchHeaders: [(name: String, value: String)] = [("Content-Type", "application/cloudevents-batch+json")]
 
     /// The whole event, with `sequence`, as the body.
     static func structured(_ event: OutboundEvent) -> Message {

@@ -115,7 +115,13 @@ public final class HTTPSink: EventSink {
     public func deliver(_ batch: [OutboundEvent]) async -> DeliveryOutcome {
         switch mode {
         case .batch:
-            return await send(CloudEventHTTPBinding.batch(batch))
+            let body: ByteBuffer
+            do {
+                body = try batchBody(batch)
+            } catch {
+                return .retry(after: nil, reason: "could not compress the request body: \(error)")
+            }
+            return await send(body, headers: CloudEventHTTPBinding.batchHeaders)
         case .structured, .binary:
             return await deliverEach(batch)
         }
@@ -132,7 +138,13 @@ public final class HTTPSink: EventSink {
                 rejected[event.id] = "cannot be sent in \(mode.rawValue) mode: \(error)"
                 continue
             }
-            switch await send(message) {
+            let body: ByteBuffer
+            do {
+                body = try encoded(message.body)
+            } catch {
+                return .retry(after: nil, reason: "could not compress the request body: \(error)")
+            }
+            switch await send(body, headers: message.headers) {
             case .delivered:
                 continue
             case .reject(let reason):
@@ -146,17 +158,27 @@ public final class HTTPSink: EventSink {
         return .delivered(rejected: rejected)
     }
 
+    /// A batch's body as the request buffer. Uncompressed, it is written in place (no copy of
+    /// the body in between); compressed, the plain body is gone before the request goes out.
+    /// Either way one body per batch is held while the hub answers, beside the batch's events.
+    private func batchBody(_ batch: [OutboundEvent]) throws(ContentCodecError) -> ByteBuffer {
+        guard compression == nil else { return try encoded(CloudEventBatch.body(batch)) }
+        let size = CloudEventBatch.bodySize(batch)
+        var body = ByteBufferAllocator().buffer(capacity: size)
+        body.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { CloudEventBatch.write(batch, into: $0) }
+        return body
+    }
+
+    /// `bytes` compressed when asked, as a request buffer.
+    private func encoded(_ bytes: [UInt8]) throws(ContentCodecError) -> ByteBuffer {
+        ByteBuffer(bytes: try compression?.compress(bytes) ?? bytes)
+    }
+
     /// One request, to the replicas in turn.
-    private func send(_ message: CloudEventHTTPBinding.Message) async -> DeliveryOutcome {
-        let body: ByteBuffer
-        do {
-            body = ByteBuffer(bytes: try compression?.compress(message.body) ?? message.body)
-        } catch {
-            return .retry(after: nil, reason: "could not compress the request body: \(error)")
-        }
+    private func send(_ body: ByteBuffer, headers: [(name: String, value: String)]) async -> DeliveryOutcome {
         var outcome = DeliveryOutcome.retry(after: nil, reason: "no hub URL")
         for replica in rotation.order() {
-            let (status, result) = await post(body, headers: message.headers, to: replica)
+            let (status, result) = await post(body, headers: headers, to: replica)
             outcome = result
             // Another replica may take what this one could not (no answer, 5xx); anything else
             // (stored, throttled, refused) is the hub's word, the same at every replica.

@@ -33,4 +33,29 @@ import Testing
             #expect(body == Array("[]".utf8))
         }
     }
+
+    /// The body written in place (what the HTTP sink sends) against the same events appended
+    /// one by one (what the structured mode and the AMQP sink send), byte for byte.
+    @Test func theBodyWrittenInPlaceEqualsTheEventsAppendedOneByOne() {
+        let sequences: [Int64] = [0, 7, 42, 1_000_000, 99_999_999_999_999_999, Int64.max]
+        let events = sequences.enumerated().map { i, sequence in
+            Self.event("e\(i)", sequence: sequence, data: String(repeating: "Grüße €", count: i * 7))
+        }
+        for count in 0...events.count {
+            let batch = Array(events.prefix(count))
+            var reference: [UInt8] = [UInt8(ascii: "[")]
+            for (i, e) in batch.enumerated() {
+                if i > 0 { reference.append(UInt8(ascii: ",")) }
+                CloudEventBatch.appendEvent(e, to: &reference)
+            }
+            reference.append(UInt8(ascii: "]"))
+            #expect(CloudEventBatch.body(batch) == reference, "\(count) events")
+            // Into a larger buffer: the bytes written and no more.
+            var large = [UInt8](repeating: 0xEE, count: reference.count + 16)
+            let written = large.withUnsafeMutableBytes { CloudEventBatch.write(batch, into: $0) }
+            #expect(written == reference.count)
+            #expect(Array(large[..<written]) == reference)
+            #expect(large[written...].allSatisfy { $0 == 0xEE })
+        }
+    }
 }
