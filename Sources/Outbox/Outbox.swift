@@ -35,6 +35,10 @@ public final class Outbox: Sendable {
     /// fifth more IDocs per agent CPU-second (docs/BENCHMARKS.md, "16 KiB outbox pages"). An outbox
     /// created earlier keeps its 4 KiB pages (SQLite cannot change them in WAL mode).
     static let newDatabasePageSize = 16384
+    /// Each reading connection's page cache, KiB (SQLite's default is 2,000 per connection).
+    static let readerCacheKiB = 256
+    /// Reading connections at most: the forwarder's window and batch reads, status, metrics.
+    static let maximumReaders = 3
 
     /// Opens (creating and migrating when needed) the outbox at `path`.
     ///
@@ -61,8 +65,13 @@ public final class Outbox: Sendable {
                 // it changes for the statement: in memory (a few pages), not in a temporary
                 // file whose writes doubled an ingest's write calls.
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            } else {
+                // A reader takes each stored event once, to send it: its pages come from the
+                // operating system's cache, not from a cache of the reader's own.
+                try db.execute(sql: "PRAGMA cache_size = -\(Outbox.readerCacheKiB)")
             }
         }
+        config.maximumReaderCount = Outbox.maximumReaders
         do {
             if !readOnly {
                 try OutboxFileModes.prepare(databaseAt: path)

@@ -36,6 +36,20 @@ struct OutboxOpeningTests {
         #expect(try await reader.status().pendingEvents == 2)
     }
 
+    @Test("reading connections keep a small page cache and there are at most three; the writer keeps SQLite's default")
+    func boundedReaderCaches() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append([event("a")])
+        let readerCache = try await fixture.outbox.pool.read { try Int.fetchOne($0, sql: "PRAGMA cache_size") }
+        #expect(readerCache == -Outbox.readerCacheKiB)
+        #expect(Outbox.readerCacheKiB <= 256)
+        let writerCache = try await fixture.outbox.pool.write { try Int.fetchOne($0, sql: "PRAGMA cache_size") }
+        #expect(writerCache == -2000)
+        #expect(fixture.outbox.pool.configuration.maximumReaderCount == Outbox.maximumReaders)
+        #expect(Outbox.maximumReaders <= 3)
+    }
+
     @Test("a read-only outbox opens a file no agent has open")
     func readOnlyAfterWriterClosed() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)").path
