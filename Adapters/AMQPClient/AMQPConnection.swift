@@ -104,9 +104,16 @@ public final class AMQPConnection: Sendable {
         try await run { try $0.nextDelivery(timeout: timeout) }
     }
 
-    /// `basic.ack` for one delivery.
-    public func acknowledge(_ deliveryTag: UInt64) async throws {
-        try await run { try $0.acknowledge(deliveryTag) }
+    /// Up to `limit` deliveries in one call to the connection's thread: the first waited for
+    /// up to `timeout` seconds, the rest only those that can be read at once.
+    public func nextDeliveries(limit: Int, timeout: Double) async throws -> [AMQPDelivery] {
+        try await run { try $0.nextDeliveries(limit: limit, timeout: timeout) }
+    }
+
+    /// `basic.ack` for one delivery, or with `upToAndIncluding` for it and every earlier
+    /// delivery of the channel not yet acknowledged or rejected (`multiple`).
+    public func acknowledge(_ deliveryTag: UInt64, upToAndIncluding: Bool = false) async throws {
+        try await run { try $0.acknowledge(deliveryTag, multiple: upToAndIncluding) }
     }
 
     /// `basic.nack` for one delivery: back to the queue (`requeue`) or to the queue's

@@ -35,6 +35,17 @@ extension Session {
         return nil
     }
 
+    /// Up to `limit` deliveries: the first waited for up to `timeout` seconds, the others only
+    /// if they can be read at once. Empty when none came in time.
+    func nextDeliveries(limit: Int, timeout: Double) throws -> [AMQPDelivery] {
+        var out: [AMQPDelivery] = []
+        guard limit > 0, let first = try nextDelivery(timeout: timeout) else { return out }
+        out.reserveCapacity(limit)
+        out.append(first)
+        while out.count < limit, let next = try nextDelivery(timeout: 0) { out.append(next) }
+        return out
+    }
+
     /// A frame that is not a delivery arrived while consuming: a close, a consumer
     /// cancellation, or something harmless.
     private func handleStrayFrame() throws {
@@ -61,8 +72,8 @@ extension Session {
         }
     }
 
-    func acknowledge(_ tag: UInt64) throws {
-        let status = amqp_basic_ack(try live(), channel, tag, 0)
+    func acknowledge(_ tag: UInt64, multiple: Bool = false) throws {
+        let status = amqp_basic_ack(try live(), channel, tag, multiple ? 1 : 0)
         guard status == AMQP_STATUS_OK.rawValue else {
             throw fail(AMQPError(.connectionFailed, "acknowledging on \(endpoint): \(Self.statusText(status))"))
         }

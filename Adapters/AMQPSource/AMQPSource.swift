@@ -13,7 +13,9 @@ import Synchronization
 ///   reaches the hub.
 /// - Up to `prefetch` messages are in flight (``DocumentIntake/begin(_:)``): decoded and
 ///   committed in delivery order while the oldest waits for its sync, so one sync of the
-///   outbox covers many messages; they are acked in delivery order.
+///   outbox covers many messages; they are settled in delivery order, and the committed ones
+///   acknowledged together (`basic.ack` with `multiple`) before more are taken, before a
+///   rejection is settled and whenever the queue runs dry.
 /// - A rejected message is republished to `reject_exchange` (with confirms, `mandatory`)
 ///   and acked only once the broker confirmed it; without `reject_exchange` it is nacked
 ///   without requeue, to the queue's dead-letter exchange. Never lost, never redelivered
@@ -73,6 +75,7 @@ public final class AMQPSource: Sendable {
         endpoint.connectionName = "outpost \(settings.name) consumer"
         let consumer = try await AMQPConnection.open(endpoint)
         var rejects: AMQPConnection?
+        var acks = PendingAcks()
         do {
             _ = try await consumer.queueState(settings.queue)
             if let exchange = settings.rejectExchange {
@@ -94,27 +97,33 @@ public final class AMQPSource: Sendable {
             while true {
                 try Task.checkCancellation()
                 // Refilled in bursts, once at most half is left, so that the intake's gate is
-                // asked once per burst rather than once per message.
+                // asked once per burst rather than once per message. The committed messages are
+                // acknowledged first: the broker counts them against `prefetch` until then.
                 if window.count <= settings.prefetch / 2 {
+                    try await flush(&acks, consumer)
                     try await awaitIntake(keepingAlive: consumer, buffer: &buffered)
-                    while window.count < settings.prefetch {
-                        let delivery: AMQPDelivery
-                        if !buffered.isEmpty {
-                            delivery = buffered.removeFirst()
-                        } else if let next = try await consumer.nextDelivery(timeout: window.isEmpty ? 0.5 : 0) {
-                            delivery = next
-                        } else {
-                            break
-                        }
+                    // Held deliveries first, then what the connection has (one call to its
+                    // thread for all of them).
+                    var taken = buffered.prefix(settings.prefetch - window.count)
+                    buffered.removeFirst(taken.count)
+                    if window.count + taken.count < settings.prefetch {
+                        taken += try await consumer.nextDeliveries(
+                            limit: settings.prefetch - window.count - taken.count,
+                            timeout: window.isEmpty && taken.isEmpty ? 0.5 : 0)
+                    }
+                    for delivery in taken {
                         let document = MessageMapping.document(delivery, sourceName: settings.name, format: settings.format)
                         window.append(InFlight(delivery: delivery, document: document, submission: intake.begin(document)))
                     }
                 }
                 guard !window.isEmpty else { continue }
                 let oldest = window.removeFirst()
-                try await settle(oldest, consumer: consumer, rejects: rejects)
+                try await settle(oldest, consumer: consumer, rejects: rejects, acks: &acks)
             }
         } catch {
+            // Stopping: what is committed is acknowledged now rather than redelivered at the
+            // next start (where the intake would recognise it as already committed).
+            if error is CancellationError { try? await flush(&acks, consumer) }
             await rejects?.close()
             await consumer.close()
             throw error
@@ -177,9 +186,33 @@ public final class AMQPSource: Sendable {
         var submission: PendingSubmission
     }
 
-    /// Acks (or dead-letters) a message once its submission has returned; a submission the
-    /// outbox could not commit is made again, with backoff, before anything later is settled.
-    private func settle(_ message: InFlight, consumer: AMQPConnection, rejects: AMQPConnection?) async throws {
+    /// The committed messages not yet acknowledged: the last one's tag stands for all of them,
+    /// since every earlier delivery of the channel is settled (messages are settled in
+    /// delivery order, and deliveries held while intake is paused come later).
+    private struct PendingAcks {
+        var last: UInt64?
+        var count = 0
+
+        mutating func add(_ tag: UInt64) {
+            last = tag
+            count += 1
+        }
+    }
+
+    /// Acknowledges the messages in `acks` with one `basic.ack`.
+    private func flush(_ acks: inout PendingAcks, _ consumer: AMQPConnection) async throws {
+        guard let tag = acks.last else { return }
+        try await consumer.acknowledge(tag, upToAndIncluding: true)
+        let count = acks.count
+        counters.withLock { $0.acknowledged += count }
+        acks = PendingAcks()
+    }
+
+    /// Settles a message once its submission has returned: committed, it joins `acks`;
+    /// rejected, it is dead-lettered (after the committed ones before it are acknowledged). A
+    /// submission the outbox could not commit is made again, with backoff, before anything
+    /// later is settled.
+    private func settle(_ message: InFlight, consumer: AMQPConnection, rejects: AMQPConnection?, acks: inout PendingAcks) async throws {
         let delivery = message.delivery
         let document = message.document
         let result: IntakeResult
@@ -194,9 +227,9 @@ public final class AMQPSource: Sendable {
         }
         switch result {
         case .committed, .alreadyCommitted:
-            try await consumer.acknowledge(delivery.deliveryTag)
-            counters.withLock { $0.acknowledged += 1 }
+            acks.add(delivery.deliveryTag)
         case .rejected(let rejection, _):
+            try await flush(&acks, consumer)
             if let rejects, let exchange = settings.rejectExchange {
                 try await republish(delivery, rejection: rejection, to: exchange, via: rejects)
                 try await consumer.acknowledge(delivery.deliveryTag)
