@@ -172,6 +172,90 @@ struct AgentProcessTests {
         await admin.close()
     }
 
+    /// kill -9 three times while the source consumes (committed messages are acknowledged
+    /// together, `basic.ack` with `multiple`): every message still reaches the output once
+    /// after de-duplication, none is lost, the input ends empty.
+    @Test func killWhileConsumingLosesNoAcknowledgedMessage() async throws {
+        let broker = try await SharedBroker.shared.get()
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let input = BrokerTests.unique("erp.outbound")
+        let exchange = BrokerTests.unique("outpost.events")
+        let output = BrokerTests.unique("hub.events")
+        let admin = try await broker.connect()
+        try await admin.declareQueue(input)
+        try await admin.declareExchange(exchange)
+        try await admin.declareQueue(output, arguments: ["x-queue-type": .string("quorum")])
+        try await admin.bindQueue(output, exchange: exchange, routingKey: "#")
+        let total = 6000
+        for chunk in stride(from: 1, through: total, by: 500) {
+            try await BrokerTests.publish(
+                (chunk..<min(chunk + 500, total + 1)).map { IDocMessage.xml(docnum: $0, sender: "ACKCLNT\($0 % 8)") },
+                to: input, on: admin)
+        }
+        let config = try Self.writeAgentConfig(
+            dir: dir,
+            source: """
+                  - name: erp-queue
+                    type: amqp
+                    url: \(broker.url)
+                    queue: \(input)
+                    prefetch: 200
+                """,
+            hub: """
+                  type: amqp
+                  url: \(broker.url)
+                  exchange: \(exchange)
+                  routing_key: "{type}.{region}.{sndprn}"
+                """)
+        let binary = try AgentProcess.binary("outpost")
+        var killedAt: [Int] = []
+        for threshold in [4500, 3000, 1500] {
+            let agent = try AgentProcess.start(binary, ["run", "--config", config], log: dir + "/agent.log")
+            let deadline = Date().addingTimeInterval(60)
+            var ready = try await admin.queueState(input).messages
+            while ready > threshold, Date() < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+                ready = try await admin.queueState(input).messages
+            }
+            let consuming = ready <= threshold
+            agent.killAndReap()
+            #expect(consuming, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))")
+            killedAt.append(ready)
+        }
+        #expect(killedAt.allSatisfy { $0 > 0 }, "each kill should land while the input still holds messages: \(killedAt)")
+
+        var drained = false
+        for _ in 0..<3 where !drained {
+            let agent = try AgentProcess.start(binary, ["run", "--config", config], log: dir + "/agent.log")
+            _ = try await AgentHarness.eventually(timeout: 120) {
+                let inputLeft = try await admin.queueState(input).messages
+                let status = try? await Self.pendingEvents(config: config)
+                return inputLeft == 0 && status == 0
+            }
+            await AgentProcess.stop(agent)
+            let inputLeft = try await admin.queueState(input).messages
+            let pending = try? await Self.pendingEvents(config: config)
+            drained = inputLeft == 0 && pending == 0
+        }
+        #expect(drained, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))")
+
+        var seen: [String: Int] = [:]
+        while let message = try await admin.get(queue: output) {
+            try await admin.acknowledge(message.deliveryTag)
+            let id = message.properties.messageID ?? "?"
+            if id.hasPrefix("heartbeat:") { continue }
+            seen[id, default: 0] += 1
+        }
+        let expected = Set((1...total).map { IDocMessage.id(docnum: $0, sender: "ACKCLNT\($0 % 8)") })
+        let missing = expected.subtracting(seen.keys)
+        let unexpected = Set(seen.keys).subtracting(expected)
+        #expect(missing.isEmpty, "\(missing.count) lost, e.g. \(missing.sorted().prefix(3))")
+        #expect(unexpected.isEmpty, "\(unexpected.count) not published, e.g. \(unexpected.sorted().prefix(3))")
+        print("kill -9 while consuming at \(killedAt) ready messages: \(seen.count) distinct events, \(seen.values.reduce(0) { $0 + $1 - 1 }) duplicates")
+        await admin.close()
+    }
+
     /// `outpost status --json`: the outbox's pending event count.
     static func pendingEvents(config: String) async throws -> Int {
         let result = try await Subprocess.run(try AgentProcess.binary("outpost"), ["status", "--config", config, "--json"])
