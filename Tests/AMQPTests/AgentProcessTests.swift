@@ -94,166 +94,146 @@ struct AgentProcessTests {
         await admin.close()
     }
 
-    @Test func killDuringPublishingLeavesEveryEventInTheQuorumQueue() async throws {
-        let broker = try await SharedBroker.shared.get()
-        let dir = try Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let input = BrokerTests.unique("erp.outbound")
-        let exchange = BrokerTests.unique("outpost.events")
-        let output = BrokerTests.unique("hub.events")
-        let admin = try await broker.connect()
-        try await admin.declareQueue(input)
-        try await admin.declareExchange(exchange)
-        try await admin.declareQueue(output, arguments: ["x-queue-type": .string("quorum")])
-        try await admin.bindQueue(output, exchange: exchange, routingKey: "#")
-        let total = 3000
-        for chunk in stride(from: 1, through: total, by: 500) {
-            try await BrokerTests.publish(
-                (chunk..<min(chunk + 500, total + 1)).map { IDocMessage.xml(docnum: $0, sender: "KILLCLNT\($0 % 8)") },
-                to: input, on: admin)
-        }
-        let config = try Self.writeAgentConfig(
-            dir: dir,
-            source: """
-                  - name: erp-queue
-                    type: amqp
-                    url: \(broker.url)
-                    queue: \(input)
-                    prefetch: 200
-                """,
-            hub: """
-                  type: amqp
-                  url: \(broker.url)
-                  exchange: \(exchange)
-                  routing_key: "{type}.{region}.{sndprn}"
-                  batch_max_events: 100
-                """)
-        let binary = try AgentProcess.binary("outpost")
-        var agent = try AgentProcess.start(binary, ["run", "--config", config], log: dir + "/agent.log")
-        let publishing = try await AgentHarness.eventually(timeout: 60) {
-            try await admin.queueState(output).messages >= 200
-        }
-        #expect(publishing, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))")
-        agent.killAndReap()
-        let atKill = try await admin.queueState(output).messages
-        #expect(atKill < total, "the kill should land mid-stream")
+    /// An input queue holding `total` IDocs (sender `<prefix><docnum % 8>`), an exchange and
+    /// a quorum output queue bound to it, and an agent configuration that consumes the one
+    /// and publishes to the other.
+    struct KillScene {
+        let dir: String
+        let admin: AMQPConnection
+        let input: String
+        let output: String
+        let config: String
+        let binary: String
+        let total: Int
+        let senderPrefix: String
 
-        // Drained means: with the agent stopped (so no message is held unacked by its
-        // consumer, which the queue's ready count would not show), the input queue is empty
-        // and nothing is pending in the outbox. A pass that stops with messages still on the
-        // input queue (prefetched, not yet committed, handed back at the stop) runs again.
-        var drained = false
-        for _ in 0..<3 where !drained {
-            agent = try AgentProcess.start(binary, ["run", "--config", config], log: dir + "/agent.log")
-            _ = try await AgentHarness.eventually(timeout: 120) {
-                let inputLeft = try await admin.queueState(input).messages
-                let status = try? await Self.pendingEvents(config: config)
-                return inputLeft == 0 && status == 0
+        init(total: Int, senderPrefix: String, hubExtra: String = "") async throws {
+            let broker = try await SharedBroker.shared.get()
+            dir = try AgentProcessTests.scratch()
+            input = BrokerTests.unique("erp.outbound")
+            let exchange = BrokerTests.unique("outpost.events")
+            output = BrokerTests.unique("hub.events")
+            admin = try await broker.connect()
+            try await admin.declareQueue(input)
+            try await admin.declareExchange(exchange)
+            try await admin.declareQueue(output, arguments: ["x-queue-type": .string("quorum")])
+            try await admin.bindQueue(output, exchange: exchange, routingKey: "#")
+            self.total = total
+            self.senderPrefix = senderPrefix
+            for chunk in stride(from: 1, through: total, by: 500) {
+                try await BrokerTests.publish(
+                    (chunk..<min(chunk + 500, total + 1)).map { IDocMessage.xml(docnum: $0, sender: "\(senderPrefix)\($0 % 8)") },
+                    to: input, on: admin)
             }
-            await AgentProcess.stop(agent)
-            let inputLeft = try await admin.queueState(input).messages
-            let pending = try? await Self.pendingEvents(config: config)
-            drained = inputLeft == 0 && pending == 0
+            config = try AgentProcessTests.writeAgentConfig(
+                dir: dir,
+                source: """
+                      - name: erp-queue
+                        type: amqp
+                        url: \(broker.url)
+                        queue: \(input)
+                        prefetch: 200
+                    """,
+                hub: """
+                      type: amqp
+                      url: \(broker.url)
+                      exchange: \(exchange)
+                      routing_key: "{type}.{region}.{sndprn}"
+                    \(hubExtra)
+                    """)
+            binary = try AgentProcess.binary("outpost")
         }
-        #expect(drained, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))")
 
-        // The consumer's side: de-duplicate on message_id (= event id).
-        var seen: [String: Int] = [:]
-        while let message = try await admin.get(queue: output) {
-            try await admin.acknowledge(message.deliveryTag)
-            let id = message.properties.messageID ?? "?"
-            if id.hasPrefix("heartbeat:") { continue }  // the agent's own heartbeats are published too
-            seen[id, default: 0] += 1
+        func start() throws -> Subprocess {
+            try AgentProcess.start(binary, ["run", "--config", config], log: dir + "/agent.log")
         }
-        let expected = Set((1...total).map { IDocMessage.id(docnum: $0, sender: "KILLCLNT\($0 % 8)") })
-        #expect(Set(seen.keys) == expected, "every event exactly once after de-duplication by message_id")
+
+        var log: String { AgentProcess.tail(dir + "/agent.log") }
+
+        /// Drained means: with the agent stopped (so no message is held unacked by its
+        /// consumer, which the queue's ready count would not show), the input queue is empty
+        /// and nothing is pending in the outbox. A pass that stops with messages still on the
+        /// input queue (prefetched, not yet committed, handed back at the stop) runs again.
+        func drain() async throws -> Bool {
+            for _ in 0..<3 {
+                let agent = try start()
+                _ = try await AgentHarness.eventually(timeout: 120) {
+                    let inputLeft = try await admin.queueState(input).messages
+                    let status = try? await AgentProcessTests.pendingEvents(config: config)
+                    return inputLeft == 0 && status == 0
+                }
+                await AgentProcess.stop(agent)
+                let inputLeft = try await admin.queueState(input).messages
+                let pending = try? await AgentProcessTests.pendingEvents(config: config)
+                if inputLeft == 0 && pending == 0 { return true }
+            }
+            return false
+        }
+
+        /// The consumer's side: how often each event id (message_id) was published, the
+        /// agent's heartbeats left out; checks that every IDoc is there and nothing else.
+        func publishedOnce() async throws -> [String: Int] {
+            var seen: [String: Int] = [:]
+            while let message = try await admin.get(queue: output) {
+                try await admin.acknowledge(message.deliveryTag)
+                let id = message.properties.messageID ?? "?"
+                if id.hasPrefix("heartbeat:") { continue }
+                seen[id, default: 0] += 1
+            }
+            let expected = Set((1...total).map { IDocMessage.id(docnum: $0, sender: "\(senderPrefix)\($0 % 8)") })
+            let missing = expected.subtracting(seen.keys)
+            let unexpected = Set(seen.keys).subtracting(expected)
+            #expect(missing.isEmpty, "\(missing.count) lost, e.g. \(missing.sorted().prefix(3))")
+            #expect(unexpected.isEmpty, "\(unexpected.count) not from the input, e.g. \(unexpected.sorted().prefix(3))")
+            return seen
+        }
+
+        func close() async {
+            await admin.close()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    @Test func killDuringPublishingLeavesEveryEventInTheQuorumQueue() async throws {
+        let scene = try await KillScene(total: 3000, senderPrefix: "KILLCLNT", hubExtra: "  batch_max_events: 100")
+        let agent = try scene.start()
+        let publishing = try await AgentHarness.eventually(timeout: 60) {
+            try await scene.admin.queueState(scene.output).messages >= 200
+        }
+        #expect(publishing, "agent log:\n\(scene.log)")
+        agent.killAndReap()
+        let atKill = try await scene.admin.queueState(scene.output).messages
+        #expect(atKill < scene.total, "the kill should land mid-stream")
+        #expect(try await scene.drain(), "agent log:\n\(scene.log)")
+        let seen = try await scene.publishedOnce()
         let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
         print("kill -9 during publishing: \(seen.count) distinct events, \(duplicates) redelivered duplicates (\(atKill) were in the queue at the kill)")
-        await admin.close()
+        await scene.close()
     }
 
     /// kill -9 three times while the source consumes (committed messages are acknowledged
     /// together, `basic.ack` with `multiple`): every message still reaches the output once
     /// after de-duplication, none is lost, the input ends empty.
     @Test func killWhileConsumingLosesNoAcknowledgedMessage() async throws {
-        let broker = try await SharedBroker.shared.get()
-        let dir = try Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let input = BrokerTests.unique("erp.outbound")
-        let exchange = BrokerTests.unique("outpost.events")
-        let output = BrokerTests.unique("hub.events")
-        let admin = try await broker.connect()
-        try await admin.declareQueue(input)
-        try await admin.declareExchange(exchange)
-        try await admin.declareQueue(output, arguments: ["x-queue-type": .string("quorum")])
-        try await admin.bindQueue(output, exchange: exchange, routingKey: "#")
-        let total = 6000
-        for chunk in stride(from: 1, through: total, by: 500) {
-            try await BrokerTests.publish(
-                (chunk..<min(chunk + 500, total + 1)).map { IDocMessage.xml(docnum: $0, sender: "ACKCLNT\($0 % 8)") },
-                to: input, on: admin)
-        }
-        let config = try Self.writeAgentConfig(
-            dir: dir,
-            source: """
-                  - name: erp-queue
-                    type: amqp
-                    url: \(broker.url)
-                    queue: \(input)
-                    prefetch: 200
-                """,
-            hub: """
-                  type: amqp
-                  url: \(broker.url)
-                  exchange: \(exchange)
-                  routing_key: "{type}.{region}.{sndprn}"
-                """)
-        let binary = try AgentProcess.binary("outpost")
+        let scene = try await KillScene(total: 6000, senderPrefix: "ACKCLNT")
         var killedAt: [Int] = []
         for threshold in [4500, 3000, 1500] {
-            let agent = try AgentProcess.start(binary, ["run", "--config", config], log: dir + "/agent.log")
+            let agent = try scene.start()
             let deadline = Date().addingTimeInterval(60)
-            var ready = try await admin.queueState(input).messages
+            var ready = try await scene.admin.queueState(scene.input).messages
             while ready > threshold, Date() < deadline {
                 try await Task.sleep(for: .milliseconds(5))
-                ready = try await admin.queueState(input).messages
+                ready = try await scene.admin.queueState(scene.input).messages
             }
-            let consuming = ready <= threshold
             agent.killAndReap()
-            #expect(consuming, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))")
+            #expect(ready <= threshold, "agent log:\n\(scene.log)")
             killedAt.append(ready)
         }
         #expect(killedAt.allSatisfy { $0 > 0 }, "each kill should land while the input still holds messages: \(killedAt)")
-
-        var drained = false
-        for _ in 0..<3 where !drained {
-            let agent = try AgentProcess.start(binary, ["run", "--config", config], log: dir + "/agent.log")
-            _ = try await AgentHarness.eventually(timeout: 120) {
-                let inputLeft = try await admin.queueState(input).messages
-                let status = try? await Self.pendingEvents(config: config)
-                return inputLeft == 0 && status == 0
-            }
-            await AgentProcess.stop(agent)
-            let inputLeft = try await admin.queueState(input).messages
-            let pending = try? await Self.pendingEvents(config: config)
-            drained = inputLeft == 0 && pending == 0
-        }
-        #expect(drained, "agent log:\n\(AgentProcess.tail(dir + "/agent.log"))")
-
-        var seen: [String: Int] = [:]
-        while let message = try await admin.get(queue: output) {
-            try await admin.acknowledge(message.deliveryTag)
-            let id = message.properties.messageID ?? "?"
-            if id.hasPrefix("heartbeat:") { continue }
-            seen[id, default: 0] += 1
-        }
-        let expected = Set((1...total).map { IDocMessage.id(docnum: $0, sender: "ACKCLNT\($0 % 8)") })
-        let missing = expected.subtracting(seen.keys)
-        let unexpected = Set(seen.keys).subtracting(expected)
-        #expect(missing.isEmpty, "\(missing.count) lost, e.g. \(missing.sorted().prefix(3))")
-        #expect(unexpected.isEmpty, "\(unexpected.count) not published, e.g. \(unexpected.sorted().prefix(3))")
+        #expect(try await scene.drain(), "agent log:\n\(scene.log)")
+        let seen = try await scene.publishedOnce()
         print("kill -9 while consuming at \(killedAt) ready messages: \(seen.count) distinct events, \(seen.values.reduce(0) { $0 + $1 - 1 }) duplicates")
-        await admin.close()
+        await scene.close()
     }
 
     /// `outpost status --json`: the outbox's pending event count.

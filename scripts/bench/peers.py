@@ -298,7 +298,13 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
     # ---- ingest alone (scripts/bench/driver.py's ceiling and ingest) ----------------------
 
     def ingest_alone(self):
-        ns = argparse.Namespace(workdir=os.path.join(self.work, "ingest"), bin=os.path.dirname(self.a.outpost),
+        # The driver runs `<bin>/outpost`: a binary under another name gets a link of that name.
+        bin_dir = os.path.dirname(os.path.abspath(self.a.outpost))
+        if os.path.basename(self.a.outpost) != "outpost":
+            bin_dir = os.path.join(self.work, "bin")
+            os.makedirs(bin_dir, exist_ok=True)
+            os.symlink(os.path.abspath(self.a.outpost), os.path.join(bin_dir, "outpost"))
+        ns = argparse.Namespace(workdir=os.path.join(self.work, "ingest"), bin=bin_dir,
                                 files=self.a.files, per_file=self.a.per_file, runs=self.a.ingest_runs,
                                 settle=self.a.settle, log_level="info", keep=self.a.keep, hub_compression="",
                                 hub_mapping="", agent_prefix="", stats_interval=0.1)
