@@ -36,6 +36,24 @@ def on_signal(signum, _frame):
     raise Stop(f"signal {signum}")
 
 
+def run_bench(bench, steps):
+    """Runs `steps()` for a benchmark (driver.py's or peers.py's): generates its data first,
+    turns SIGTERM and SIGINT into a stop, and stops every process it started, whatever
+    happens. Returns the exit status."""
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        print("generating data", flush=True)
+        bench.generate()
+        steps()
+    except Stop as e:
+        print(f"stopped ({e})", file=sys.stderr)
+        return 130
+    finally:
+        bench.procs.stop_all()
+    return 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -496,25 +514,18 @@ def main():
                    help="profiling: command to run the agent under, e.g. 'perf record -g -o FILE --' "
                         "(RSS and CPU figures then describe that wrapper)")
     a = p.parse_args()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     b = Bench(a)
     only = set(a.only.split(","))
     if "big" not in only:
         a.big_bytes = 0
-    try:
-        print("generating data", flush=True)
-        b.generate()
+
+    def steps():
         for step in ("ceiling", "ingest", "e2e", "big"):
             if step in only and (step != "big" or a.big_bytes):
                 getattr(b, {"ceiling": "ceiling", "ingest": "ingest", "e2e": "end_to_end", "big": "big_file"}[step])()
         b.summary()
-    except Stop as e:
-        print(f"stopped ({e})", file=sys.stderr)
-        return 130
-    finally:
-        b.procs.stop_all()
-    return 0
+
+    return run_bench(b, steps)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -401,23 +400,15 @@ def main():
     p.add_argument("--syslog-disk-buf-bytes", type=int, default=1 << 30)
     p.add_argument("--syslog-mem-buf-bytes", type=int, default=10 << 20)
     a = p.parse_args()
-    signal.signal(signal.SIGTERM, driver.on_signal)
-    signal.signal(signal.SIGINT, driver.on_signal)
     b = Peers(a)
-    try:
-        print("generating data", flush=True)
-        b.generate()
+
+    def steps():
         b.start_receiver()
         b.receiver_alone = b.load_test()
         b.peers()
-        ingest = None if a.no_ingest else b.ingest_alone()
-        b.summary(ingest)
-    except driver.Stop as e:
-        print(f"stopped ({e})", file=sys.stderr)
-        return 130
-    finally:
-        b.procs.stop_all()
-    return 0
+        b.summary(None if a.no_ingest else b.ingest_alone())
+
+    return driver.run_bench(b, steps)
 
 
 if __name__ == "__main__":
