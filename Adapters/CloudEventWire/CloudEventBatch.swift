@@ -26,19 +26,22 @@ public enum CloudEventBatch {
 
     /// Writes the body for `events` into `out`, which must hold at least `bodySize(events)`
     /// bytes, and returns how many it wrote (that size): the body built in place, in a buffer
-    /// of the caller's (the HTTP sink's request buffer), with no copy in between.
+    /// of the caller's (the HTTP sink's request buffer), with no copy in between. Each event's
+    /// room is checked as it is written, so the events are gone through once.
     public static func write(_ events: [OutboundEvent], into out: UnsafeMutableRawBufferPointer) -> Int {
-        precondition(out.count >= bodySize(events), "the body needs \(bodySize(events)) bytes, the buffer holds \(out.count)")
-        var at = 0
-        out[at] = UInt8(ascii: "[")
-        at += 1
+        precondition(out.count >= 2, "a body needs at least 2 bytes, the buffer holds \(out.count)")
+        out[0] = UInt8(ascii: "[")
+        var at = 1
         for (i, e) in events.enumerated() {
+            let rest = e.json.dropFirst()
+            // The separator before it, the event, and room for the closing bracket after it.
+            let needed = (i > 0 ? 1 : 0) + sequencePrefixLength + rest.count + 1
+            precondition(at + needed <= out.count, "the buffer holds \(out.count) bytes, less than the body (bodySize)")
             if i > 0 {
                 out[at] = UInt8(ascii: ",")
                 at += 1
             }
             at += writeSequencePrefix(e.sequence, into: UnsafeMutableRawBufferPointer(rebasing: out[at...]))
-            let rest = e.json.dropFirst()
             rest.withUnsafeBytes { bytes in
                 UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + bytes.count)]).copyMemory(from: bytes)
             }
@@ -69,11 +72,11 @@ public enum CloudEventBatch {
 
     /// One event as a JSON object with `sequence` first.
     public static func appendEvent(_ e: OutboundEvent, to out: inout [UInt8]) {
-        out.append(contentsOf: Array("{\"sequence\":\"".utf8))
-        let digits = Array(String(max(0, e.sequence)).utf8)
-        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, 20 - digits.count)))
-        out.append(contentsOf: digits)
-        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ",")])
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: sequencePrefixLength))
+        out.withUnsafeMutableBytes { bytes in
+            _ = writeSequencePrefix(e.sequence, into: UnsafeMutableRawBufferPointer(rebasing: bytes[start...]))
+        }
         out.append(contentsOf: e.json.dropFirst())
     }
 }

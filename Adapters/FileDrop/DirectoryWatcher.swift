@@ -128,7 +128,7 @@ final class DirectoryWatcher: Sendable {
                     emptyInterruptPipe()
                 }
             }
-            if due != Int64.max, Self.monotonicNanoseconds() >= due {
+            if due != Int64.max, SystemTime.monotonicNanoseconds() >= due {
                 // Taken: the next deadline comes from the step this signal drives (unless one
                 // was asked for meanwhile, which stays).
                 _ = deadline.compareExchange(expected: due, desired: Int64.max, ordering: .acquiringAndReleasing)
@@ -147,15 +147,9 @@ final class DirectoryWatcher: Sendable {
     /// The `poll` timeout until `due` (monotonic nanoseconds), rounded up, at most `limit`.
     private static func milliseconds(until due: Int64, limit: Int64) -> Int32 {
         guard due != Int64.max else { return Int32(limit) }
-        let left = due - monotonicNanoseconds()
+        let left = due - SystemTime.monotonicNanoseconds()
         guard left > 0 else { return 0 }
         return Int32(min(limit, (left + 999_999) / 1_000_000))
-    }
-
-    private static func monotonicNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     private static func makeInterruptPipe() -> (read: Int32, write: Int32) {

@@ -10,7 +10,6 @@ enum InputHasher {
     static let inlineBytes = 64 << 10
 
     static func sha256(of input: DocumentInput) async throws -> String {
-        // In memory and small: hashed at once, faster than the hop to the hashing thread.
         if case .bytes(let bytes) = input, bytes.count <= inlineBytes { return try hash(input) }
         return try await withCheckedThrowingContinuation { continuation in
             DedicatedQueue.run("outpost.hash") {

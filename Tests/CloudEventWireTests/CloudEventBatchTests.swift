@@ -50,6 +50,13 @@ import Testing
             }
             reference.append(UInt8(ascii: "]"))
             #expect(CloudEventBatch.body(batch) == reference, "\(count) events")
+            // Both share the sequence prefix: checked here on its own, through a JSON parser.
+            let parsed = (try? JSONSerialization.jsonObject(with: Data(reference))) as? [[String: Any]]
+            let padded = batch.map { e -> String in
+                let digits = String(e.sequence)
+                return String(repeating: "0", count: 20 - digits.count) + digits
+            }
+            #expect(parsed?.compactMap { $0["sequence"] as? String } == padded)
             // Into a larger buffer: the bytes written and no more.
             var large = [UInt8](repeating: 0xEE, count: reference.count + 16)
             let written = large.withUnsafeMutableBytes { CloudEventBatch.write(batch, into: $0) }
