@@ -47,7 +47,7 @@ public final class Forwarder: Sendable {
                 inFlightBatches: $0.activeBatches, inFlightEvents: $0.inFlight.count,
                 concurrencyLimit: Int($0.limit.rounded(.down)), paused: $0.pausedReason,
                 delivered: $0.deliveredTotal, deadLettered: $0.deadLetteredTotal, retries: $0.retriesTotal,
-                lastLoopAt: $0.lastLoopAt, hubFailure: $0.hubFailure)
+                lastLoopAt: $0.lastLoopAt, hubFailure: $0.hubFailure, windowReads: $0.windowReads)
         }
     }
 
@@ -135,6 +135,7 @@ public final class Forwarder: Sendable {
             }
             guard ready else { return nil }
             let window: [PendingEvent]
+            state.withLock { $0.windowReads += 1 }
             do {
                 window = try await outbox.pendingWindow(limit: windowSize)
             } catch {
@@ -168,6 +169,11 @@ public final class Forwarder: Sendable {
                 for e in picked {
                     s.inFlight.insert(e.sequence)
                     s.busyKeys[e.partitionKey, default: 0] += 1
+                }
+                // Every other event read is of a key now busy (one key's stream, typically):
+                // the read right after this one would find nothing, so it counts as done.
+                if window.count > picked.count, window.allSatisfy({ s.busyKeys[$0.partitionKey] != nil }) {
+                    s.fruitlessRead = (epoch, now)
                 }
                 s.activeBatches += 1
                 return picked
@@ -224,6 +230,9 @@ public struct ForwarderSnapshot: Sendable, Equatable {
     /// Why the last attempt failed, while the hub is not answering (cleared by the next
     /// delivered batch); nil when the hub is reachable or nothing was sent yet.
     public var hubFailure: String?
+    /// How many times the pending window was read to find a batch (each read scans up to
+    /// `(max_concurrency + 1) × batch_max_events` rows of the outbox).
+    public var windowReads: Int
 }
 
 struct DispatchState: Sendable {
@@ -245,6 +254,7 @@ struct DispatchState: Sendable {
     var fruitlessRead: (epoch: UInt64, at: ContinuousClock.Instant)?
     /// A wake-up is due when the fruitless read goes stale.
     var rewakeScheduled = false
+    var windowReads = 0
 
     init(limit: Double) { self.limit = max(1, limit) }
 

@@ -175,6 +175,25 @@ struct ForwarderLifecycleTests {
 }
 
 extension ForwarderLifecycleTests {
+    @Test("one key's stream: each batch costs one read of the window, not a second that finds only the busy key")
+    func oneReadPerBatchOfOneKey() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        _ = try await fixture.append(keys: Array(repeating: "a", count: 50))
+        let sink = ScriptedSink(always: Self.delivered, delay: 0.03)
+        var reads = 0
+        try await fixture.run(sink: sink, settings: ForwarderFixture.settings(batchMaxEvents: 5, idlePoll: 600)) { (forwarder: Forwarder) async throws in
+            forwarder.notify()
+            #expect(try await eventually { try await fixture.pendingCount == 0 })
+            reads = forwarder.snapshot.windowReads
+        }
+        #expect(sink.calls.count == 10)
+        #expect(sink.calls.flatMap(\.ids) == (1...50).map { "e\($0)" })
+        // 10 batches: a read after each pick would make it 20 at least. A batch slower than the
+        // fruitless read's 100 ms validity may add one.
+        #expect(reads >= 10 && reads <= 15, "window reads: \(reads)")
+    }
+
     @Test("beginShutdown before run(): run() returns at once and sends nothing")
     func shutdownBeforeRun() async throws {
         let fixture = try ForwarderFixture()
