@@ -16,7 +16,7 @@ root=$PWD
 budget=${1:-20}
 out=$root/.build-fuzz
 mkdir -p "$out/obj" "$out/bin" "$out/logs"
-targets=${FUZZ_TARGETS:-"idoc-xml idoc-flat config batch-decoder mapping"}
+targets=${FUZZ_TARGETS:-"idoc-xml idoc-flat config batch-decoder mapping amqp-fields"}
 
 if ! pkg-config --exists libxml-2.0; then
     echo "fuzz.sh: libxml2-dev is missing (apt-get install -y libxml2-dev pkg-config)" >&2
@@ -81,6 +81,10 @@ build() {
     batch-decoder)
         swiftc -parse-as-library -O -g -sanitize=fuzzer,address -module-name BatchDecoderFuzz fuzz/BatchDecoderFuzz.swift \
             Sources/HubServer/{CloudEventBatchDecoder,BatchDecodingError,DecodedCloudEvent,JSONByteScanner}.swift -o "$bin" ;;
+    amqp-fields)
+        # The AMQP sink's reader of stored events, compiled with the harness as one module.
+        swiftc -parse-as-library -O -g -sanitize=fuzzer,address -module-name AMQPFieldsFuzz fuzz/AMQPFieldsFuzz.swift \
+            Adapters/AMQPSink/CloudEventFields.swift -o "$bin" ;;
     *) echo "fuzz.sh: unknown target $target" >&2; exit 1 ;;
     esac
 }

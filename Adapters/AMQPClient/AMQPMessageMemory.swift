@@ -30,6 +30,17 @@ final class AMQPMessageMemory {
         return raw.bindMemory(to: T.self, capacity: max(1, count))
     }
 
+    /// A message's headers, in their order.
+    func table(_ headers: AMQPHeaders) -> amqp_table_t {
+        guard !headers.isEmpty else { return camqp_empty_table() }
+        let entries = allocate(amqp_table_entry_t.self, count: headers.count)
+        for (i, entry) in headers.entries.enumerated() {
+            entries[i] = amqp_table_entry_t(key: bytes(entry.name), value: value(entry.value))
+        }
+        return amqp_table_t(num_entries: Int32(headers.count), entries: entries)
+    }
+
+    /// A nested table, its names sorted (so that it is written the same way every time).
     func table(_ fields: [String: AMQPFieldValue]) -> amqp_table_t {
         guard !fields.isEmpty else { return camqp_empty_table() }
         let entries = allocate(amqp_table_entry_t.self, count: fields.count)
@@ -133,6 +144,17 @@ enum CDecode {
         return out
     }
 
+    /// A message's headers, in the order they came.
+    static func headers(_ t: amqp_table_t) -> AMQPHeaders {
+        var out = AMQPHeaders()
+        guard t.num_entries > 0, let entries = t.entries else { return out }
+        out.reserveCapacity(Int(t.num_entries))
+        for i in 0..<Int(t.num_entries) {
+            out[string(entries[i].key)] = value(entries[i].value)
+        }
+        return out
+    }
+
     static func value(_ v: amqp_field_value_t) -> AMQPFieldValue {
         switch v.kind {
         case UInt8(ascii: "t"): .bool(v.value.boolean != 0)
@@ -163,7 +185,7 @@ enum CDecode {
         func has(_ flag: Int32) -> Bool { flags & UInt32(flag) != 0 }
         if has(AMQP_BASIC_CONTENT_TYPE_FLAG) { out.contentType = string(p.content_type) }
         if has(AMQP_BASIC_CONTENT_ENCODING_FLAG) { out.contentEncoding = string(p.content_encoding) }
-        if has(AMQP_BASIC_HEADERS_FLAG) { out.headers = table(p.headers) }
+        if has(AMQP_BASIC_HEADERS_FLAG) { out.headers = headers(p.headers) }
         if has(AMQP_BASIC_DELIVERY_MODE_FLAG) { out.persistent = p.delivery_mode == 2 }
         if has(AMQP_BASIC_PRIORITY_FLAG) { out.priority = p.priority }
         if has(AMQP_BASIC_CORRELATION_ID_FLAG) { out.correlationID = string(p.correlation_id) }

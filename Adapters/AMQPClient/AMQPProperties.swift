@@ -4,7 +4,7 @@
 public struct AMQPProperties: Sendable, Equatable {
     public var contentType: String?
     public var contentEncoding: String?
-    public var headers: [String: AMQPFieldValue] = [:]
+    public var headers = AMQPHeaders()
     /// Delivery mode 2: the broker writes the message to disk (on a durable queue).
     public var persistent: Bool = false
     public var priority: UInt8?

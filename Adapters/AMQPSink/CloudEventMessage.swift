@@ -41,20 +41,28 @@ enum CloudEventMessage {
             CloudEventBatch.appendEvent(event, to: &out)
             body = out
         case .binary:
-            var headers: [String: AMQPFieldValue] = [headerPrefix + "sequence": .string(sequence)]
+            var headers = AMQPHeaders()
+            headers.reserveCapacity(fields.count + 1)
+            headers.appendNew(headerPrefix + "sequence", .string(sequence))
             var data: [UInt8] = []
-            for member in fields.members {
-                switch (member.name, member.value) {
-                case ("data", .string(let text)): data = Array(text.utf8)
-                case ("data", .json(let raw)): data = raw
-                case ("data_base64", .string(let text)):
-                    guard let decoded = Data(base64Encoded: text) else {
+            for i in 0..<fields.count {
+                let name = fields.name(at: i)
+                let value = fields.bytes(at: i)
+                switch name {
+                case "data":
+                    data = value
+                case "data_base64" where fields.isString(at: i):
+                    guard let decoded = Data(base64Encoded: Data(value)) else {
                         throw Unpublishable(reason: "data_base64 of the stored event is not base64")
                     }
                     data = Array(decoded)
-                case ("datacontenttype", .string(let type)): properties.contentType = type
-                case (let name, .string(let value)): headers[headerPrefix + name] = .string(value)
-                case (let name, .json(let raw)): headers[headerPrefix + name] = .string(String(decoding: raw, as: UTF8.self))
+                case "datacontenttype" where fields.isString(at: i):
+                    properties.contentType = String(decoding: value, as: UTF8.self)
+                case "sequence":
+                    headers[headerPrefix + name] = .string(String(decoding: value, as: UTF8.self))
+                default:
+                    // The stored object's names are unique: no search.
+                    headers.appendNew(headerPrefix + name, .string(String(decoding: value, as: UTF8.self)))
                 }
             }
             properties.headers = headers

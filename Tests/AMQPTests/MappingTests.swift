@@ -109,6 +109,10 @@ import Testing
         #expect(message.properties.headers["cloudEvents:sequence"] == .string("00000000000000000042"))
         #expect(message.properties.headers["cloudEvents:specversion"] == .string("1.0"))
         #expect(message.properties.headers["cloudEvents:data"] == nil)
+        #expect(message.properties.headers.keys == [
+            "cloudEvents:sequence", "cloudEvents:specversion", "cloudEvents:id", "cloudEvents:source", "cloudEvents:type",
+            "cloudEvents:partitionkey", "cloudEvents:agentid", "cloudEvents:region",
+        ])
     }
 
     @Test func structuredModeSendsTheWholeEvent() throws {
@@ -132,5 +136,75 @@ import Testing
             OutboundEvent(sequence: 1, id: "b", partitionKey: "k", json: binary), exchange: "h",
             routingKey: try RoutingKeyTemplate("{type}"), mode: .binary)
         #expect(raw.body == [0, 1, 2])
+    }
+}
+
+@Suite struct CloudEventFieldsTests {
+    /// Strings with every kind of escape, and non-string members holding braces, brackets
+    /// and escaped quotes inside their own strings.
+    static let json = Array(
+        (#"{"id":"x\"y\\z\/","type":"t\n\r\t\b\f","name\u00e9":"caf\u00e9 \ud83d\ude00","#
+            + #""data":{"a":["}",{"b":"\"]"}],"n":-1.5e3},"flag":true,"none":null,"count":42,"#
+            + #""text":"<IDOC BEGIN=\"1\">\u0041</IDOC>"}"#).utf8)
+
+    @Test("every member agrees with JSONSerialization: names, string values, raw values re-parsed")
+    func agreesWithFoundation() throws {
+        let fields = try #require(CloudEventFields(json: Self.json))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(Self.json)) as? [String: Any])
+        #expect(fields.count == object.count)
+        for i in 0..<fields.count {
+            let name = fields.name(at: i)
+            let expected = try #require(object[name], "member \(name)")
+            if let text = expected as? String {
+                #expect(fields.isString(at: i))
+                #expect(fields.string(at: i) == text)
+                #expect(fields.string(name) == text)
+                #expect(fields.bytes(at: i) == Array(text.utf8))
+            } else {
+                #expect(!fields.isString(at: i) && fields.string(at: i) == nil)
+                let raw = Data(fields.bytes(at: i))
+                let reparsed = try JSONSerialization.jsonObject(with: raw, options: .fragmentsAllowed)
+                #expect(NSDictionary(dictionary: ["v": reparsed]) == NSDictionary(dictionary: ["v": expected]), "member \(name)")
+            }
+        }
+        #expect(fields.string("absent") == nil)
+    }
+
+    @Test("not the stored shape: nil, never a partial reading")
+    func refusesMalformedObjects() {
+        for text in [
+            #""#, #"[]"#, #"{"a":"b""#, #"{"a":"b\"}"#, #"{"a":"\x"}"#, #"{"a":"\u12"}"#, #"{"a":"\u12G4"}"#,
+            #"{"a" "b"}"#, #"{"a":}"#, #"{"a":"b",}"#, #"{"a":{"b":1}"#, #"{a:"b"}"#,
+        ] {
+            #expect(CloudEventFields(json: Array(text.utf8)) == nil, "\(text)")
+        }
+        #expect(CloudEventFields(json: Array("{}".utf8))?.count == 0)
+        #expect(CloudEventFields(json: Array(#" { "a" : "b" } "#.utf8))?.string("a") == "b")
+    }
+}
+
+@Suite struct AMQPHeadersTests {
+    @Test("names keep the order they were set in; setting one again replaces it in place; nil removes it")
+    func orderAndReplacement() {
+        var headers: AMQPHeaders = ["b": .int(1), "a": .string("x")]
+        headers["c"] = .bool(true)
+        headers["b"] = .int(2)
+        #expect(headers.keys == ["b", "a", "c"])
+        #expect(headers["b"] == .int(2) && headers["z"] == nil)
+        headers["a"] = nil
+        #expect(headers.keys == ["b", "c"] && headers.count == 2)
+        headers.appendNew("d", .void)
+        #expect(headers.keys == ["b", "c", "d"])
+    }
+
+    @Test("equal when they hold the same names and values, whatever the order")
+    func equality() {
+        let one: AMQPHeaders = ["a": .int(1), "b": .string("x")]
+        let two: AMQPHeaders = ["b": .string("x"), "a": .int(1)]
+        #expect(one == two)
+        #expect(one != ["a": .int(1)])
+        #expect(one != ["a": .int(1), "b": .string("y")])
+        #expect(one != ["a": .int(1), "c": .string("x")])
+        #expect(AMQPHeaders() == [:] && AMQPHeaders().isEmpty)
     }
 }
