@@ -55,8 +55,11 @@ echo "message body: $(wc -c < "$T/body.xml") bytes; $COUNT messages; $(nproc) co
 "$T/amqp_ceiling" setup "$PORT"
 
 echo "== ceiling (plain C client, rabbitmq-c $(pkg-config --modversion librabbitmq))"
-echo -n "publish, persistent, confirms every 500: "; "$T/amqp_ceiling" publish "$PORT" ceiling "$COUNT" "$T/body.xml" 500
-echo -n "consume, prefetch 100, ack each:         "; "$T/amqp_ceiling" consume "$PORT" ceiling "$COUNT" 100
+C_PUBLISH=$("$T/amqp_ceiling" publish "$PORT" ceiling "$COUNT" "$T/body.xml" 500)
+echo "publish, persistent, confirms every 500: $C_PUBLISH"
+C_CONSUME=$("$T/amqp_ceiling" consume "$PORT" ceiling "$COUNT" 100)
+echo "consume, prefetch 100, ack each:         $C_CONSUME"
+rate_of() { sed -E 's/.*= ([0-9]+) msg\/s$/\1/' <<<"$1"; }
 
 "$T/amqp_ceiling" publish "$PORT" erp.outbound "$COUNT" "$T/body.xml" 500 >/dev/null
 mkdir -p "$T/agent/data" "$T/agent/drop" "$T/agent/error"
@@ -72,14 +75,17 @@ admin: {listen: null}
 logging: {level: warning}
 YAML
 }
+cpu_per_message() {  # $1 = the agent's pid: its CPU (user + system) so far, per message
+  python3 - "$1" "$COUNT" <<'PY'
+import os, sys
+fields = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split()
+seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+print(f"agent CPU {seconds:.2f} s = {seconds / int(sys.argv[2]) * 1e6:.0f} us per message")
+PY
+}
 pending() {  # the outbox's pending events; -1 while status cannot read it
   "$OUTPOST_BIN" status --config "$T/agent/outpost.yaml" --json 2>/dev/null \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending_events"])' 2>/dev/null || echo -1
-}
-elapsed_until() {  # $1 = shell condition; prints seconds it took
-  local start; start=$(date +%s.%N)
-  until eval "$1"; do sleep 0.2; done
-  python3 -c "import sys; print('%.2f' % ($(date +%s.%N) - $start))"
 }
 
 echo "== queue -> outbox (amqp source, prefetch 200, commits grouped; hub unreachable)"
@@ -97,12 +103,14 @@ until [[ "$(pending)" -ge 2 ]]; do sleep 0.05; done
 STEADY_START=$(date +%s.%N); FIRST=$(( $(pending) - 1 ))
 until [[ "$(pending)" -ge "$COUNT" ]]; do sleep 0.05; done
 END=$(date +%s.%N)
-python3 - "$COUNT" "$START" "$STEADY_START" "$END" "$FIRST" <<'PY'
+SOURCE=$(python3 - "$COUNT" "$START" "$STEADY_START" "$END" "$FIRST" <<'PY'
 import sys
 count, start, steady, end, first = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5])
 print(f"{count} messages in {end - start:.2f} s = {round(count / (end - start))} msg/s from the agent's start; "
       f"steady: {count - first} in {end - steady:.2f} s = {round((count - first) / (end - steady))} msg/s")
 PY
+)
+echo "$SOURCE; $(cpu_per_message "$AGENT_PID")"
 kill "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
 
 echo "== outbox -> broker (amqp hub, persistent, publisher confirms, batch 500, concurrency 8)"
@@ -111,6 +119,29 @@ write_config "  - {name: idle, type: file_drop, path: $T/agent/drop, error_dir: 
   url: 'amqp://127.0.0.1:$PORT/%2f'
   exchange: outpost.events
   routing_key: '{type}.{region}'"
+INITIAL=$(pending)
 "$OUTPOST_BIN" run --config "$T/agent/outpost.yaml" >"$T/agent/run2.log" 2>&1 & AGENT_PID=$!
-SECONDS_TAKEN=$(elapsed_until '[[ "$(pending)" == 0 ]]')
-echo "$COUNT events in $SECONDS_TAKEN s = $(python3 -c "print(round($COUNT / $SECONDS_TAKEN))") msg/s; hub.events holds $(depth hub.events)"
+# Two clocks as above: from the agent's start, and steady, from the first poll that sees
+# events delivered to the last.
+START=$(date +%s.%N)
+until LEFT=$(pending); [[ "$LEFT" -ge 0 && "$LEFT" -lt "$INITIAL" ]]; do sleep 0.05; done
+STEADY_START=$(date +%s.%N)
+until [[ "$(pending)" == 0 ]]; do sleep 0.05; done
+END=$(date +%s.%N)
+SINK=$(python3 - "$COUNT" "$START" "$STEADY_START" "$END" "$LEFT" <<'PY'
+import sys
+count, start, steady, end, left = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5])
+print(f"{count} events in {end - start:.2f} s = {round(count / (end - start))} msg/s from the agent's start; "
+      f"steady: {left} in {end - steady:.2f} s = {round(left / (end - steady))} msg/s")
+PY
+)
+echo "$SINK; $(cpu_per_message "$AGENT_PID"); hub.events holds $(depth hub.events)"
+
+# The ratios compare steady rates: the C client's clock, too, starts once it is connected.
+echo "== ratios (steady rate / C client)"
+python3 - "$(rate_of "$SOURCE")" "$(rate_of "$C_CONSUME")" "$(rate_of "$SINK")" "$(rate_of "$C_PUBLISH")" <<'PY'
+import sys
+source, consumer, sink, publisher = map(float, sys.argv[1:5])
+print(f"amqp source / C consumer:  {source / consumer:.2f} (target >= 0.50)")
+print(f"amqp sink   / C publisher: {sink / publisher:.2f} (target >= 0.70)")
+PY
