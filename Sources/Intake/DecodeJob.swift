@@ -9,6 +9,9 @@ import Synchronization
 /// hundreds. Per input being decoded: at most ``waitingBytes`` in chunks waiting, plus the
 /// chunk being built and the one being inserted (each at most ``chunkBytes`` plus one event).
 ///
+/// A small input in memory whose events fit in the hand-off is decoded at once on the
+/// caller's thread instead (``inlineBytes``).
+///
 /// The input (a descriptor the source owns) is read until ``finished()`` returns, so the
 /// intake awaits that before it returns to the source, on every path.
 final class DecodeJob: Sendable {
@@ -22,8 +25,19 @@ final class DecodeJob: Sendable {
     let handoff = EventHandoff(byteCapacity: DecodeJob.waitingBytes)
     private let state = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
+    /// An input in memory up to this size is decoded on the caller's thread when its events
+    /// fit in the hand-off (an AMQP message: the hop to a thread of its own and back costs
+    /// more than decoding it). One that decodes to more is decoded again on a thread of its
+    /// own, as a larger input is, so that the hand-off's bound holds whatever the codec.
+    static let inlineBytes = 64 << 10
+
     /// Starts decoding `input` with `codec`.
     init(_ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin) {
+        if case .bytes(let bytes) = input, bytes.count <= Self.inlineBytes,
+           Self.decodeInPlace(input, codec: codec, limits: limits, origin: origin, into: handoff) {
+            state.withLock { $0.done = true }
+            return
+        }
         let handoff = handoff
         DedicatedQueue.run("outpost.decode") { [self] in
             do {
@@ -55,9 +69,51 @@ final class DecodeJob: Sendable {
         }
     }
 
+    /// Thrown by the decoding in place once its events would not fit in the hand-off.
+    private struct OutgrewHandoff: Error {}
+
+    /// Decodes `input` on this thread: its chunks all go to `handoff` (which they fit, so no
+    /// hand-over waits) and the hand-off is finished, with the codec's error if it failed.
+    /// False, leaving `handoff` untouched, when the events would take more than the hand-off
+    /// holds.
+    private static func decodeInPlace(
+        _ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin,
+        into handoff: EventHandoff
+    ) -> Bool {
+        var chunks: [(events: [EncodedEvent], bytes: Int)] = []
+        var total = 0
+        var failure: (any Error)?
+        do {
+            try decode(input, codec: codec, limits: limits, origin: origin) { chunk, bytes in
+                total += bytes
+                guard total <= waitingBytes else { throw OutgrewHandoff() }
+                chunks.append((chunk, bytes))
+            }
+        } catch is OutgrewHandoff {
+            return false
+        } catch {
+            failure = error
+        }
+        do {
+            for chunk in chunks { try handoff.put(chunk.events, bytes: chunk.bytes) }
+            handoff.finish(throwing: failure)
+        } catch {
+            handoff.finish(throwing: error)
+        }
+        return true
+    }
+
     private static func decode(
         _ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin,
         into handoff: EventHandoff
+    ) throws {
+        try decode(input, codec: codec, limits: limits, origin: origin) { try handoff.put($0, bytes: $1) }
+    }
+
+    /// Decodes `input`, handing its events over in chunks to `put`.
+    private static func decode(
+        _ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin,
+        put: ([EncodedEvent], Int) throws -> Void
     ) throws {
         var encoder = CloudEventEncoder(origin: origin)
         try input.rewind()
@@ -69,12 +125,12 @@ final class DecodeJob: Sendable {
             bytes += event.json.count
             chunk.append(event)
             if chunk.count == chunkEvents || bytes >= chunkBytes {
-                try handoff.put(chunk, bytes: bytes)
+                try put(chunk, bytes)
                 chunk = []
                 bytes = 0
                 chunk.reserveCapacity(chunkEvents)
             }
         }
-        if !chunk.isEmpty { try handoff.put(chunk, bytes: bytes) }
+        if !chunk.isEmpty { try put(chunk, bytes) }
     }
 }

@@ -39,9 +39,18 @@ enum InputHasher {
                 offset += off_t(n)
             }
         }
-        return hasher.finalize().map { byte in
-            let s = String(byte, radix: 16)
-            return byte < 16 ? "0" + s : s
-        }.joined()
+        return hex(hasher.finalize())
+    }
+
+    /// Lowercase hexadecimal, two digits per byte, built in one string.
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -61,4 +61,55 @@ struct DecodeJobTests {
             #expect(events > 0 && events < 200)
         }
     }
+
+    /// Emits `count` records, then fails.
+    struct FailingCodec: DocumentCodec {
+        struct Broken: Error {}
+        let format = DocumentFormat.raw
+        let count: Int
+
+        func decode(_ input: DocumentInput, limits: CodecLimits, emit: (DocumentRecord) throws -> Void) throws {
+            let payload = [UInt8](repeating: 0x42, count: 10)
+            try payload.withUnsafeBytes { buffer in
+                for ordinal in 0..<count {
+                    try emit(DocumentRecord(
+                        ordinal: ordinal, control: nil, contentType: "application/octet-stream", data: buffer, isText: false))
+                }
+            }
+            throw Broken()
+        }
+    }
+
+    @Test("a small input in memory whose events fit is decoded in place: all of it handed over before the job exists")
+    func smallInputDecodedInPlace() async throws {
+        let job = DecodeJob(.bytes(Array("message".utf8)), codec: RepeatingCodec(count: 40, size: 100), limits: .default,
+                            origin: Self.origin(0))
+        // No thread of its own: every chunk waits already, and the hand-off is finished.
+        #expect(job.handoff.waitingBytes > 40 * 100)
+        var ordinals: [Int] = []
+        while let chunk = try job.handoff.take() { ordinals += chunk.map(\.ordinal) }
+        #expect(ordinals == Array(0..<40))
+        await job.finished()
+
+        // As on a thread: the full chunks decoded before the error come first, then the error.
+        let failing = DecodeJob(.bytes([1]), codec: FailingCodec(count: 40), limits: .default, origin: Self.origin(1))
+        #expect(try failing.handoff.take()?.count == DecodeJob.chunkEvents)
+        #expect(throws: FailingCodec.Broken.self) { try failing.handoff.take() }
+        await failing.finished()
+    }
+
+    @Test("a small input whose events outgrow the hand-off is decoded on a thread of its own, every event handed over once")
+    func smallInputThatExpandsGoesToAThread() async throws {
+        // 40 records of 64 KiB (2.5 MiB) from a one-byte input: more than the hand-off holds.
+        let job = DecodeJob(.bytes([1]), codec: RepeatingCodec(count: 40, size: 64 << 10), limits: .default,
+                            origin: Self.origin(2))
+        var ordinals: [Int] = []
+        while let chunk = try job.handoff.take() {
+            #expect(job.handoff.waitingBytes <= DecodeJob.waitingBytes)
+            ordinals += chunk.map(\.ordinal)
+        }
+        #expect(ordinals == Array(0..<40))
+        await job.finished()
+    }
 }
+
