@@ -89,13 +89,14 @@ extension Outbox {
                     var bytes: Int64 = 0
                     for entry in group {
                         do {
-                            try db.inSavepoint {
+                            let added = try Self.inSavepoint(db) {
                                 var tx = OutboxTransaction(db: db, now: now, binder: binder)
-                                let added = try entry.run(&tx)
-                                events += added.events
-                                bytes += added.bytes
-                                return .commit
+                                return try entry.run(&tx)
                             }
+                            events += added.events
+                            bytes += added.bytes
+                        } catch let lost as SavepointNotUndone {
+                            throw lost.reason
                         } catch {
                             entry.fail(error)
                             // An I/O or full-disk error can end the whole transaction: then
@@ -114,6 +115,34 @@ extension Outbox {
                 for entry in group { entry.settle(.failure(error)) }
             }
         }
+    }
+
+    /// Runs `body` in a savepoint of the open transaction: kept when it returns, rolled back
+    /// alone when it throws. The three statements are prepared once per connection (GRDB's
+    /// `inSavepoint` prepares two per call: per input, for inputs of one document).
+    private static func inSavepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: "SAVEPOINT outbox_input").execute()
+        do {
+            let result = try body()
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT outbox_input").execute()
+            return result
+        } catch {
+            // An I/O or full-disk error may have ended the transaction: nothing to roll back.
+            if db.isInsideTransaction {
+                do {
+                    try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT outbox_input").execute()
+                    try db.cachedStatement(sql: "RELEASE SAVEPOINT outbox_input").execute()
+                } catch {
+                    throw SavepointNotUndone(reason: error)
+                }
+            }
+            throw error
+        }
+    }
+
+    /// A body's work could not be rolled back alone: the whole transaction must not commit.
+    private struct SavepointNotUndone: Error {
+        let reason: any Error
     }
 
     /// `pool.write`, with the commit counted for ``OutboxLogSync`` on the writer right after

@@ -215,14 +215,38 @@ public struct OutboxTransaction {
 
     /// Records that the input with this content was fully handled (its events, or its
     /// rejection event, are in this same transaction).
-    public func recordReceipt(
+    public mutating func recordReceipt(
         source: String, sha256: String, fileName: String, size: Int64, events: Int, outcome: ReceiptOutcome
     ) throws {
-        // Cached, like the inserts: parsed once per connection, not once per commit.
-        try db.cachedStatement(sql: """
+        // Cached and bound like the inserts (an input of one document, an AMQP message, pays
+        // this once per event).
+        let statement = try db.cachedStatement(sql: """
             INSERT INTO receipt (source, sha256, file_name, size, events, outcome, committed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(source, sha256) DO UPDATE SET committed_at = excluded.committed_at
-            """).execute(arguments: [source, sha256, fileName, size, events, outcome.rawValue, now])
+            """)
+        let outcome = outcome.rawValue
+        texts.removeAll(keepingCapacity: true)
+        for text in [source, sha256, fileName, outcome] { texts.append(contentsOf: text.utf8) }
+        var values: [OutboxBoundValue] = []
+        swap(&values, &self.values)
+        values.removeAll(keepingCapacity: true)
+        try texts.withUnsafeBytes { buffer in
+            var offset = 0
+            func nextText(_ text: String) -> OutboxBoundValue {
+                let length = text.utf8.count
+                defer { offset += length }
+                return .text(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]))
+            }
+            values.append(nextText(source))
+            values.append(nextText(sha256))
+            values.append(nextText(fileName))
+            values.append(.integer(size))
+            values.append(.integer(Int64(events)))
+            values.append(nextText(outcome))
+            values.append(.real(now))
+            try binder.run(statement, values: values, in: db)
+        }
+        self.values = values
     }
 }
