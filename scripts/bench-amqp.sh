@@ -75,6 +75,16 @@ admin: {listen: null}
 logging: {level: warning}
 YAML
 }
+rates() {  # $1 = what was counted, $2 = start, $3 = steady start, $4 = end, $5 = how many in the steady part
+  python3 - "$COUNT" "$@" <<'PY'
+import sys
+count, noun = int(sys.argv[1]), sys.argv[2]
+start, steady, end = map(float, sys.argv[3:6])
+part = int(sys.argv[6])
+print(f"{count} {noun} in {end - start:.2f} s = {round(count / (end - start))} msg/s from the agent's start; "
+      f"steady: {part} in {end - steady:.2f} s = {round(part / (end - steady))} msg/s")
+PY
+}
 cpu_per_message() {  # $1 = the agent's pid: its CPU (user + system) so far, per message
   python3 - "$1" "$COUNT" <<'PY'
 import os, sys
@@ -103,13 +113,7 @@ until [[ "$(pending)" -ge 2 ]]; do sleep 0.05; done
 STEADY_START=$(date +%s.%N); FIRST=$(( $(pending) - 1 ))
 until [[ "$(pending)" -ge "$COUNT" ]]; do sleep 0.05; done
 END=$(date +%s.%N)
-SOURCE=$(python3 - "$COUNT" "$START" "$STEADY_START" "$END" "$FIRST" <<'PY'
-import sys
-count, start, steady, end, first = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5])
-print(f"{count} messages in {end - start:.2f} s = {round(count / (end - start))} msg/s from the agent's start; "
-      f"steady: {count - first} in {end - steady:.2f} s = {round((count - first) / (end - steady))} msg/s")
-PY
-)
+SOURCE=$(rates messages "$START" "$STEADY_START" "$END" $((COUNT - FIRST)))
 echo "$SOURCE; $(cpu_per_message "$AGENT_PID")"
 kill "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
 
@@ -128,13 +132,7 @@ until LEFT=$(pending); [[ "$LEFT" -ge 0 && "$LEFT" -lt "$INITIAL" ]]; do sleep 0
 STEADY_START=$(date +%s.%N)
 until [[ "$(pending)" == 0 ]]; do sleep 0.05; done
 END=$(date +%s.%N)
-SINK=$(python3 - "$COUNT" "$START" "$STEADY_START" "$END" "$LEFT" <<'PY'
-import sys
-count, start, steady, end, left = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5])
-print(f"{count} events in {end - start:.2f} s = {round(count / (end - start))} msg/s from the agent's start; "
-      f"steady: {left} in {end - steady:.2f} s = {round(left / (end - steady))} msg/s")
-PY
-)
+SINK=$(rates events "$START" "$STEADY_START" "$END" "$LEFT")
 echo "$SINK; $(cpu_per_message "$AGENT_PID"); hub.events holds $(depth hub.events)"
 
 # The ratios compare steady rates: the C client's clock, too, starts once it is connected.

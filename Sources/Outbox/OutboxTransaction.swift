@@ -75,29 +75,20 @@ public struct OutboxTransaction {
             texts.append(contentsOf: event.type.utf8)
             texts.append(contentsOf: event.subject.utf8)
         }
-        // Taken out while used (not copied: a copy would make the next append reallocate).
-        var values: [OutboxBoundValue] = []
-        swap(&values, &self.values)
-        values.removeAll(keepingCapacity: true)
-        try texts.withUnsafeBytes { buffer in
-            var offset = 0
-            func nextText(_ text: String) -> OutboxBoundValue {
-                let length = text.utf8.count
-                defer { offset += length }
-                return .text(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]))
-            }
+        let (binder, db, now) = (self.binder, self.db, self.now)
+        try withBoundValues { values, packed in
             // In parameter order, taking the texts in the order they were appended: source
             // (?1), file name (?2), time (?3), then each row's sequence number, id, partition
             // key, type, subject and bytes (``firstParameter(ofRow:)`` onwards).
-            values.append(nextText(source))
-            values.append(nextText(fileName))
+            values.append(packed.next(source))
+            values.append(packed.next(fileName))
             values.append(.real(now))
             for (row, event) in events.enumerated() {
                 values.append(.integer(first + Int64(row)))
-                values.append(nextText(event.id))
-                values.append(nextText(event.partitionKey))
-                values.append(nextText(event.type))
-                values.append(nextText(event.subject))
+                values.append(packed.next(event.id))
+                values.append(packed.next(event.partitionKey))
+                values.append(packed.next(event.type))
+                values.append(packed.next(event.subject))
                 values.append(.integer(Int64(event.json.count)))
             }
             try binder.run(insert, values: values, in: db)
@@ -115,12 +106,12 @@ public struct OutboxTransaction {
         }
         if !added.isEmpty {
             let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count - 1])
-            values.removeAll(keepingCapacity: true)
-            try bindPayloads(payloads, of: events, added[...], values: &values)
+            try withBoundValues { values, _ in
+                try Self.bindPayloads(payloads, of: events, added[...], values: &values, binder: binder, db: db)
+            }
             inserted += added.count
             for (_, index) in added { insertedBytes += Int64(events[index].json.count) }
         }
-        self.values = values
         // Only when an id kept a row out (rare): was it the same document, or another one?
         guard added.count < count else { return }
         let wentIn = Set(added.map(\.event))
@@ -169,9 +160,9 @@ public struct OutboxTransaction {
     /// Runs the payload insert with each added event's sequence number and JSON, the JSON
     /// where the event holds it (each inside its array's `withUnsafeBytes`, so the values
     /// nest one level per payload; the statement runs in the innermost).
-    private func bindPayloads(
+    private static func bindPayloads(
         _ statement: Statement, of events: ArraySlice<EncodedEvent>, _ added: ArraySlice<(seq: Int64, event: Int)>,
-        values: inout [OutboxBoundValue]
+        values: inout [OutboxBoundValue], binder: any OutboxStatementBinder, db: Database
     ) throws {
         guard let (seq, index) = added.first else {
             try binder.run(statement, values: values, in: db)
@@ -180,7 +171,23 @@ public struct OutboxTransaction {
         values.append(.integer(seq))
         try events[index].json.withUnsafeBytes { json throws in
             values.append(.blob(json))
-            try bindPayloads(statement, of: events, added.dropFirst(), values: &values)
+            try bindPayloads(statement, of: events, added.dropFirst(), values: &values, binder: binder, db: db)
+        }
+    }
+
+    /// Runs `body` with the reusable value list, emptied, and the texts appended to `texts`
+    /// so far, handed out in order. The list is taken out while used (not copied: a copy
+    /// would make the next append reallocate) and kept for the next statement.
+    private mutating func withBoundValues<R>(
+        _ body: (inout [OutboxBoundValue], inout PackedTexts) throws -> R
+    ) rethrows -> R {
+        var values: [OutboxBoundValue] = []
+        swap(&values, &self.values)
+        values.removeAll(keepingCapacity: true)
+        defer { swap(&values, &self.values) }
+        return try texts.withUnsafeBytes { buffer in
+            var packed = PackedTexts(buffer)
+            return try body(&values, &packed)
         }
     }
 
@@ -228,25 +235,32 @@ public struct OutboxTransaction {
         let outcome = outcome.rawValue
         texts.removeAll(keepingCapacity: true)
         for text in [source, sha256, fileName, outcome] { texts.append(contentsOf: text.utf8) }
-        var values: [OutboxBoundValue] = []
-        swap(&values, &self.values)
-        values.removeAll(keepingCapacity: true)
-        try texts.withUnsafeBytes { buffer in
-            var offset = 0
-            func nextText(_ text: String) -> OutboxBoundValue {
-                let length = text.utf8.count
-                defer { offset += length }
-                return .text(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]))
-            }
-            values.append(nextText(source))
-            values.append(nextText(sha256))
-            values.append(nextText(fileName))
+        let (binder, db, now) = (self.binder, self.db, self.now)
+        try withBoundValues { values, packed in
+            values.append(packed.next(source))
+            values.append(packed.next(sha256))
+            values.append(packed.next(fileName))
             values.append(.integer(size))
             values.append(.integer(Int64(events)))
-            values.append(nextText(outcome))
+            values.append(packed.next(outcome))
             values.append(.real(now))
             try binder.run(statement, values: values, in: db)
         }
-        self.values = values
+    }
+}
+
+/// Texts appended back to back into one buffer, handed out as bound values in the order they
+/// were appended.
+private struct PackedTexts {
+    let buffer: UnsafeRawBufferPointer
+    var offset = 0
+
+    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    /// The value for `text`, the next text in the buffer.
+    mutating func next(_ text: String) -> OutboxBoundValue {
+        let length = text.utf8.count
+        defer { offset += length }
+        return .text(UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]))
     }
 }
