@@ -75,8 +75,9 @@ public struct OutboxTransaction {
             texts.append(contentsOf: event.type.utf8)
             texts.append(contentsOf: event.subject.utf8)
         }
-        let (binder, db, now) = (self.binder, self.db, self.now)
-        try withBoundValues { values, packed in
+        var values = takeValues()
+        try texts.withUnsafeBytes { buffer in
+            var packed = PackedTexts(buffer)
             // In parameter order, taking the texts in the order they were appended: source
             // (?1), file name (?2), time (?3), then each row's sequence number, id, partition
             // key, type, subject and bytes (``firstParameter(ofRow:)`` onwards).
@@ -106,12 +107,12 @@ public struct OutboxTransaction {
         }
         if !added.isEmpty {
             let payloads = try db.cachedStatement(sql: Self.payloadInserts[added.count - 1])
-            try withBoundValues { values, _ in
-                try Self.bindPayloads(payloads, of: events, added[...], values: &values, binder: binder, db: db)
-            }
+            values.removeAll(keepingCapacity: true)
+            try bindPayloads(payloads, of: events, added[...], values: &values)
             inserted += added.count
             for (_, index) in added { insertedBytes += Int64(events[index].json.count) }
         }
+        self.values = values
         // Only when an id kept a row out (rare): was it the same document, or another one?
         guard added.count < count else { return }
         let wentIn = Set(added.map(\.event))
@@ -160,9 +161,9 @@ public struct OutboxTransaction {
     /// Runs the payload insert with each added event's sequence number and JSON, the JSON
     /// where the event holds it (each inside its array's `withUnsafeBytes`, so the values
     /// nest one level per payload; the statement runs in the innermost).
-    private static func bindPayloads(
+    private func bindPayloads(
         _ statement: Statement, of events: ArraySlice<EncodedEvent>, _ added: ArraySlice<(seq: Int64, event: Int)>,
-        values: inout [OutboxBoundValue], binder: any OutboxStatementBinder, db: Database
+        values: inout [OutboxBoundValue]
     ) throws {
         guard let (seq, index) = added.first else {
             try binder.run(statement, values: values, in: db)
@@ -171,24 +172,17 @@ public struct OutboxTransaction {
         values.append(.integer(seq))
         try events[index].json.withUnsafeBytes { json throws in
             values.append(.blob(json))
-            try bindPayloads(statement, of: events, added.dropFirst(), values: &values, binder: binder, db: db)
+            try bindPayloads(statement, of: events, added.dropFirst(), values: &values)
         }
     }
 
-    /// Runs `body` with the reusable value list, emptied, and the texts appended to `texts`
-    /// so far, handed out in order. The list is taken out while used (not copied: a copy
-    /// would make the next append reallocate) and kept for the next statement.
-    private mutating func withBoundValues<R>(
-        _ body: (inout [OutboxBoundValue], inout PackedTexts) throws -> R
-    ) rethrows -> R {
-        var values: [OutboxBoundValue] = []
-        swap(&values, &self.values)
-        values.removeAll(keepingCapacity: true)
-        defer { swap(&values, &self.values) }
-        return try texts.withUnsafeBytes { buffer in
-            var packed = PackedTexts(buffer)
-            return try body(&values, &packed)
-        }
+    /// The reusable value list, emptied and taken out while a statement is bound (not copied:
+    /// a copy would make the next append reallocate); `self.values = values` gives it back.
+    private mutating func takeValues() -> [OutboxBoundValue] {
+        var taken: [OutboxBoundValue] = []
+        swap(&taken, &values)
+        taken.removeAll(keepingCapacity: true)
+        return taken
     }
 
     /// The first of row `row`'s six parameters (seq, id, partition key, type, subject, bytes),
@@ -235,8 +229,9 @@ public struct OutboxTransaction {
         let outcome = outcome.rawValue
         texts.removeAll(keepingCapacity: true)
         for text in [source, sha256, fileName, outcome] { texts.append(contentsOf: text.utf8) }
-        let (binder, db, now) = (self.binder, self.db, self.now)
-        try withBoundValues { values, packed in
+        var values = takeValues()
+        try texts.withUnsafeBytes { buffer in
+            var packed = PackedTexts(buffer)
             values.append(packed.next(source))
             values.append(packed.next(sha256))
             values.append(packed.next(fileName))
@@ -246,6 +241,7 @@ public struct OutboxTransaction {
             values.append(.real(now))
             try binder.run(statement, values: values, in: db)
         }
+        self.values = values
     }
 }
 

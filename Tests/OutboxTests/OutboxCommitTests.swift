@@ -286,6 +286,19 @@ struct OutboxCommitTests {
         #expect(try await fixture.outbox.outboundEvents([sequences[1]]).map(\.id) == ["u"])
         #expect(try await fixture.outbox.outboundEvents([]).isEmpty)
         #expect(try await fixture.outbox.outboundEvents([9_999]).isEmpty)
+
+        // Nearly consecutive (read as one range, the rows between skipped) and scattered (read
+        // by number): either way exactly the events asked for, with their own keys.
+        try await fixture.append((0..<10).map { event("n\($0)", key: $0 % 3 == 0 ? "ka" : "kb") })
+        let more = Array(try await fixture.pendingSequences().suffix(10))
+        let gappy = [more[0], more[1], more[3], more[4], more[5]]
+        let read = try await fixture.outbox.outboundEvents(gappy)
+        #expect(read.map(\.sequence) == gappy)
+        #expect(read.map(\.id) == ["n0", "n1", "n3", "n4", "n5"])
+        #expect(read.map(\.partitionKey) == ["ka", "kb", "ka", "kb", "kb"])
+        #expect(read[2].json == event("n3", key: "ka").json)
+        let scattered = try await fixture.outbox.outboundEvents([more[9], more[0]])
+        #expect(scattered.map(\.id) == ["n0", "n9"] && scattered.map(\.partitionKey) == ["ka", "ka"])
     }
 
     @Test("undeliveredBytes counts what this process appended and survives a reopen")
