@@ -1,4 +1,5 @@
 import Crypto
+import EventModel
 import Foundation
 
 /// The SHA-256 of an event's document: the value of its `data` (a JSON string's characters

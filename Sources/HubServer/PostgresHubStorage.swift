@@ -1,7 +1,8 @@
+import EventModel
 import Foundation
 import Logging
-import OutpostConfig
 import NIOCore
+import OutpostConfig
 import PostgresNIO
 
 /// `HubStorage` in a PostgreSQL database that any number of hub replicas share.

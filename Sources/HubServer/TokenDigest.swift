@@ -1,4 +1,5 @@
 import Crypto
+import EventModel
 
 /// The SHA-256 of a bearer token, as configured in `token_sha256` / `read_token_sha256`.
 ///
