@@ -10,7 +10,8 @@ import Synchronization
 /// chunk being built and the one being inserted (each at most ``chunkBytes`` plus one event).
 ///
 /// A small input in memory whose events fit in the hand-off is decoded at once on the
-/// caller's thread instead (``inlineBytes``).
+/// caller's thread instead (``DedicatedQueue/inPlaceBytes``); one whose events do not fit is
+/// decoded again on a thread of its own, so that the hand-off's bound holds whatever the codec.
 ///
 /// The input (a descriptor the source owns) is read until ``finished()`` returns, so the
 /// intake awaits that before it returns to the source, on every path.
@@ -25,15 +26,9 @@ final class DecodeJob: Sendable {
     let handoff = EventHandoff(byteCapacity: DecodeJob.waitingBytes)
     private let state = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
-    /// An input in memory up to this size is decoded on the caller's thread when its events
-    /// fit in the hand-off (an AMQP message: the hop to a thread of its own and back costs
-    /// more than decoding it). One that decodes to more is decoded again on a thread of its
-    /// own, as a larger input is, so that the hand-off's bound holds whatever the codec.
-    static let inlineBytes = 64 << 10
-
     /// Starts decoding `input` with `codec`.
     init(_ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin) {
-        if case .bytes(let bytes) = input, bytes.count <= Self.inlineBytes,
+        if DedicatedQueue.isSmallEnoughInPlace(input),
            Self.decodeInPlace(input, codec: codec, limits: limits, origin: origin, into: handoff) {
             state.withLock { $0.done = true }
             return
@@ -41,7 +36,7 @@ final class DecodeJob: Sendable {
         let handoff = handoff
         DedicatedQueue.run("outpost.decode") { [self] in
             do {
-                try DecodeJob.decode(input, codec: codec, limits: limits, origin: origin, into: handoff)
+                try DecodeJob.decode(input, codec: codec, limits: limits, origin: origin) { try handoff.put($0, bytes: $1) }
                 handoff.finish(throwing: nil)
             } catch {
                 handoff.finish(throwing: error)
@@ -101,13 +96,6 @@ final class DecodeJob: Sendable {
             handoff.finish(throwing: error)
         }
         return true
-    }
-
-    private static func decode(
-        _ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin,
-        into handoff: EventHandoff
-    ) throws {
-        try decode(input, codec: codec, limits: limits, origin: origin) { try handoff.put($0, bytes: $1) }
     }
 
     /// Decodes `input`, handing its events over in chunks to `put`.

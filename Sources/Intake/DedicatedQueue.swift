@@ -1,4 +1,5 @@
 import Dispatch
+import EventModel
 
 /// Runs work that keeps a core busy or blocks for milliseconds and more (hashing an input,
 /// decoding it) on a thread of its own, never on the threads Swift concurrency's tasks run on.
@@ -11,6 +12,18 @@ import Dispatch
 /// as inputs being hashed or decoded at once, which the sources bound: six files in flight
 /// per SFTP source, two per drop directory, one message per queue source.
 enum DedicatedQueue {
+    /// An input in memory of at most this many bytes (an AMQP message, a small SFTP file) is
+    /// hashed, and decoded when its events fit in the hand-off, on the caller's thread
+    /// instead: the hop to a thread of its own and back costs more than the work
+    /// (microseconds).
+    static let inPlaceBytes = 64 << 10
+
+    /// Whether `input` is small enough to be worked on in place (``inPlaceBytes``).
+    static func isSmallEnoughInPlace(_ input: DocumentInput) -> Bool {
+        if case .bytes(let bytes) = input { return bytes.count <= inPlaceBytes }
+        return false
+    }
+
     static func run(_ label: String, _ work: @escaping @Sendable () -> Void) {
         DispatchQueue(label: label).async(execute: work)
     }
