@@ -32,22 +32,21 @@ final class AMQPMessageMemory {
 
     /// A message's headers, in their order.
     func table(_ headers: AMQPHeaders) -> amqp_table_t {
-        guard !headers.isEmpty else { return camqp_empty_table() }
-        let entries = allocate(amqp_table_entry_t.self, count: headers.count)
-        for (i, entry) in headers.entries.enumerated() {
-            entries[i] = amqp_table_entry_t(key: bytes(entry.name), value: value(entry.value))
-        }
-        return amqp_table_t(num_entries: Int32(headers.count), entries: entries)
+        table(headers.entries.lazy.map { ($0.name, $0.value) })
     }
 
     /// A nested table, its names sorted (so that it is written the same way every time).
     func table(_ fields: [String: AMQPFieldValue]) -> amqp_table_t {
-        guard !fields.isEmpty else { return camqp_empty_table() }
-        let entries = allocate(amqp_table_entry_t.self, count: fields.count)
-        for (i, key) in fields.keys.sorted().enumerated() {
-            entries[i] = amqp_table_entry_t(key: bytes(key), value: value(fields[key]!))
+        table(fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    private func table(_ entries: some Collection<(String, AMQPFieldValue)>) -> amqp_table_t {
+        guard !entries.isEmpty else { return camqp_empty_table() }
+        let table = allocate(amqp_table_entry_t.self, count: entries.count)
+        for (i, (name, field)) in entries.enumerated() {
+            table[i] = amqp_table_entry_t(key: bytes(name), value: value(field))
         }
-        return amqp_table_t(num_entries: Int32(fields.count), entries: entries)
+        return amqp_table_t(num_entries: Int32(entries.count), entries: table)
     }
 
     func value(_ field: AMQPFieldValue) -> amqp_field_value_t {
@@ -136,12 +135,7 @@ enum CDecode {
     }
 
     static func table(_ t: amqp_table_t) -> [String: AMQPFieldValue] {
-        var out: [String: AMQPFieldValue] = [:]
-        guard t.num_entries > 0, let entries = t.entries else { return out }
-        for i in 0..<Int(t.num_entries) {
-            out[string(entries[i].key)] = value(entries[i].value)
-        }
-        return out
+        Dictionary(headers(t).entries.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
     /// A message's headers, in the order they came.

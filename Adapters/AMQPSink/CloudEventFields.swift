@@ -3,16 +3,11 @@
 /// decoded only when asked for, so a message that needs two attributes for its routing key
 /// does not unescape a document of kilobytes it sends as stored.
 struct CloudEventFields {
-    enum Value: Equatable {
-        case string(String)
-        /// The member's JSON text, as stored.
-        case json([UInt8])
-    }
-
     private let bytes: [UInt8]
     /// Each member's name and where its value is: the text between the quotes of a string,
     /// else the raw JSON text.
-    private let spans: [(name: String, value: Range<Int>, isString: Bool)]
+    private let spans: [Span]
+    private typealias Span = (name: String, value: Range<Int>, isString: Bool)
 
     /// Nil when `json` is not a JSON object of the shape the outbox stores.
     init?(json: [UInt8]) {
@@ -21,8 +16,8 @@ struct CloudEventFields {
         self.spans = spans
     }
 
-    private static func members(of json: UnsafeBufferPointer<UInt8>) -> [(name: String, value: Range<Int>, isString: Bool)]? {
-        var spans: [(name: String, value: Range<Int>, isString: Bool)] = []
+    private static func members(of json: UnsafeBufferPointer<UInt8>) -> [Span]? {
+        var spans: [Span] = []
         var scanner = Scanner(bytes: json)
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         scanner.skipSpace()
@@ -63,13 +58,6 @@ struct CloudEventFields {
         let span = spans[index]
         guard span.isString else { return Array(bytes[span.value]) }
         return bytes.withUnsafeBufferPointer { Scanner.unescape($0, span.value) }
-    }
-
-    /// Members in the order they appear, every value decoded.
-    var members: [(name: String, value: Value)] {
-        spans.indices.map { i in
-            (spans[i].name, spans[i].isString ? .string(string(at: i)!) : .json(bytes(at: i)))
-        }
     }
 
     /// The string value of member `name`.
