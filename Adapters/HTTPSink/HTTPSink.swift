@@ -115,13 +115,7 @@ public final class HTTPSink: EventSink {
     public func deliver(_ batch: [OutboundEvent]) async -> DeliveryOutcome {
         switch mode {
         case .batch:
-            let body: ByteBuffer
-            do {
-                body = try batchBody(batch)
-            } catch {
-                return .retry(after: nil, reason: "could not compress the request body: \(error)")
-            }
-            return await send(body, headers: CloudEventHTTPBinding.batchHeaders)
+            return await send(headers: CloudEventHTTPBinding.batchHeaders) { () throws(ContentCodecError) in try batchBody(batch) }
         case .structured, .binary:
             return await deliverEach(batch)
         }
@@ -138,13 +132,7 @@ public final class HTTPSink: EventSink {
                 rejected[event.id] = "cannot be sent in \(mode.rawValue) mode: \(error)"
                 continue
             }
-            let body: ByteBuffer
-            do {
-                body = try encoded(message.body)
-            } catch {
-                return .retry(after: nil, reason: "could not compress the request body: \(error)")
-            }
-            switch await send(body, headers: message.headers) {
+            switch await send(headers: message.headers, body: { () throws(ContentCodecError) in try encoded(message.body) }) {
             case .delivered:
                 continue
             case .reject(let reason):
@@ -174,8 +162,17 @@ public final class HTTPSink: EventSink {
         ByteBuffer(bytes: try compression?.compress(bytes) ?? bytes)
     }
 
-    /// One request, to the replicas in turn.
-    private func send(_ body: ByteBuffer, headers: [(name: String, value: String)]) async -> DeliveryOutcome {
+    /// One request, to the replicas in turn, with the body `makeBody` builds (and compresses,
+    /// when asked: a body that cannot be compressed is retried later).
+    private func send(
+        headers: [(name: String, value: String)], body makeBody: () throws(ContentCodecError) -> ByteBuffer
+    ) async -> DeliveryOutcome {
+        let body: ByteBuffer
+        do {
+            body = try makeBody()
+        } catch {
+            return .retry(after: nil, reason: "could not compress the request body: \(error)")
+        }
         var outcome = DeliveryOutcome.retry(after: nil, reason: "no hub URL")
         for replica in rotation.order() {
             let (status, result) = await post(body, headers: headers, to: replica)
