@@ -1,5 +1,6 @@
 import Logging
 import Outbox
+import ProcessHeap
 import ServiceLifecycle
 
 /// Gives the heap a burst freed back to the system once the agent has gone quiet.
@@ -19,7 +20,7 @@ public struct IdleMemoryRelease: Service {
     public init(outbox: Outbox, interval: Double = 10, release: (@Sendable () -> Void)? = nil) {
         self.outbox = outbox
         self.interval = interval
-        self.release = release ?? { _ = glibcMallocTrim(0) }
+        self.release = release ?? { ProcessHeap.trim() }
     }
 
     public func run() async throws {
@@ -69,7 +70,3 @@ struct QuietWatch {
         return true
     }
 }
-
-/// glibc's `malloc_trim(3)`; `<malloc.h>` is not part of Swift's Glibc module.
-@_silgen_name("malloc_trim")
-func glibcMallocTrim(_ pad: Int) -> Int32

@@ -6,6 +6,7 @@ import Hummingbird
 import LogFormat
 import Logging
 import OutpostConfig
+import ProcessHeap
 import ServiceLifecycle
 import SystemdNotify
 
@@ -21,12 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
-        // A batch's buffers are megabytes each and live for one request. With glibc's default
-        // (a threshold that rises to the largest block freed), they come from the heap and stay
-        // resident after the request; mapped and unmapped per use, they are given back.
-        // Measured: peak RSS 60 MiB instead of 73.5 with four 500-event batches in flight on
-        // PostgreSQL (docs/BENCHMARKS.md, "Hub").
-        _ = glibcMallopt(glibcMmapThreshold, 128 << 10)
+        // A batch's buffers are megabytes each and live for one request: given back after it.
+        ProcessHeap.giveLargeBlocksBack()
         let configuration = try HubConfigurationFile.load(config)
         let level = logLevel
         LineLogHandler.bootstrap(level: level, format: .logfmt)
@@ -156,9 +153,3 @@ extension HubConfiguration.Storage {
         }
     }
 }
-
-/// glibc's `mallopt(3)`; `<malloc.h>` is not part of Swift's Glibc module.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-/// `M_MMAP_THRESHOLD` in `<malloc.h>`.
-private let glibcMmapThreshold: Int32 = -3

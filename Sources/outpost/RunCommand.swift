@@ -4,6 +4,7 @@ import FileDrop
 import Foundation
 import Logging
 import OutpostConfig
+import ProcessHeap
 
 /// `outpost run --config FILE`: the daemon.
 struct RunCommand: AsyncParsableCommand {
@@ -13,6 +14,9 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
+        // A batch's request body, a file read whole: megabytes that live for one batch or file,
+        // given back when freed instead of kept in the heap.
+        ProcessHeap.giveLargeBlocksBack()
         let config = try LoadedConfig.agent(options.config, checkEnvironment: true)
         AgentAssembly.bootstrapLogging(config.logging)
         let metricsRegistry = AgentOperations.bootstrapMetrics()
