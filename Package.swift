@@ -76,7 +76,7 @@ let package = Package(
             path: "Sources/LogFormat"),
         // The version both executables report (OutpostVersion).
         .target(name: "BuildInfo", path: "Sources/BuildInfo"),
-        .target(name: "ProcessHeap", path: "Sources/ProcessHeap"),
+        .target(name: "ProcessMemory", path: "Sources/ProcessMemory"),
         // sd_notify(3) without libsystemd: READY/STATUS/STOPPING/WATCHDOG datagrams.
         .target(name: "SystemdNotify", path: "Sources/SystemdNotify"),
         // Limits every HTTP listener puts on its clients: header deadline, body rate, idle
@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "AgentAdmin",
             dependencies: [
-                "Intake", "BuildInfo", "EventModel", "Outbox", "Forwarder", "SystemdNotify", "ListenerGuard", "ProcessHeap",
+                "Intake", "BuildInfo", "EventModel", "Outbox", "Forwarder", "SystemdNotify", "ListenerGuard", "ProcessMemory",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -126,7 +126,7 @@ let package = Package(
             dependencies: [
                 "Intake", "AgentAdmin", "BuildInfo", "SystemdNotify", "LogFormat", "OutpostConfig", "EventModel", "Outbox", "Forwarder",
                 "IDocXML", "IDocFlat", "RawDocument", "FileDrop", "SFTPSource", "HTTPSink", "ContentCoding", "AMQPClient",
-                "AMQPSource", "AMQPSink", "SQLiteDirectBinding", "ProcessHeap",
+                "AMQPSource", "AMQPSink", "SQLiteDirectBinding", "ProcessMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -138,7 +138,7 @@ let package = Package(
             name: "outpost-hub",
             dependencies: [
                 "HubServer", "BuildInfo", "OutpostConfig", "SystemdNotify", "LogFormat", "SpendMapping", "IDocXML", "IDocFlat",
-                "EventModel", "ContentCoding", "ProcessHeap",
+                "EventModel", "ContentCoding", "ProcessMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -214,7 +214,7 @@ let package = Package(
         // Child processes (posix_spawn, bounded waits), free loopback ports, built executables and samples.
         .target(name: "TestSupport", dependencies: ["EventModel"], path: "Tests/TestSupport"),
         .testTarget(name: "EventModelTests", dependencies: ["EventModel"], path: "Tests/EventModelTests"),
-        .testTarget(name: "ProcessHeapTests", dependencies: ["ProcessHeap"], path: "Tests/ProcessHeapTests"),
+        .testTarget(name: "ProcessMemoryTests", dependencies: ["ProcessMemory"], path: "Tests/ProcessMemoryTests"),
         .testTarget(
             name: "ListenerGuardTests",
             dependencies: ["ListenerGuard", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],

@@ -1,26 +1,32 @@
 import Logging
 import Outbox
-import ProcessHeap
+import ProcessMemory
 import ServiceLifecycle
 
-/// Gives the heap a burst freed back to the system once the agent has gone quiet.
+/// Gives back what a burst (or starting) left resident once the agent has gone quiet.
 ///
 /// glibc keeps memory the agent freed (a big file's decode buffers, batches sent) in its
-/// arenas for reuse, so after a burst the agent idled at nearly its peak RSS. When a check
-/// finds no commit and no delivery since the previous one, and there was activity since the
-/// last release, `malloc_trim(0)` returns the free pages: after 30,000 IDocs, 26 of 46 MiB of
-/// heap (docs/BENCHMARKS.md, "Side by side with syslog-ng"). One check every `interval`
-/// seconds; nothing else wakes for it.
+/// arenas for reuse, and each page fault on the executable maps the code around it too, so
+/// after a burst the agent idled at nearly its peak RSS. When a check finds no commit and no
+/// delivery since the previous one, and there was activity (or the start) since the last
+/// release, `malloc_trim(0)` returns the free heap pages and the executable's clean pages are
+/// unmapped (``ExecutablePages``; the few the idle agent runs come back from the page cache).
+/// docs/BENCHMARKS.md, "Freed heap returned once the agent is quiet" and "Code pages unmapped
+/// when quiet", has the figures. One check every `interval` seconds; nothing else wakes for it.
 public struct IdleMemoryRelease: Service {
     let outbox: Outbox
     let interval: Double
     let release: @Sendable () -> Void
 
-    /// - Parameter release: what returns the memory (nil: `malloc_trim(0)`; tests count calls).
+    /// - Parameter release: what returns the memory (nil: `malloc_trim(0)` and the executable's
+    ///   clean pages; tests count calls).
     public init(outbox: Outbox, interval: Double = 10, release: (@Sendable () -> Void)? = nil) {
         self.outbox = outbox
         self.interval = interval
-        self.release = release ?? { ProcessHeap.trim() }
+        self.release = release ?? {
+            ProcessHeap.trim()
+            ExecutablePages.release()
+        }
     }
 
     public func run() async throws {
@@ -43,7 +49,8 @@ public struct IdleMemoryRelease: Service {
     }
 }
 
-/// Says when to release: at the first check that sees nothing change after a change.
+/// Says when to release: at the first check that sees nothing change after a change, or
+/// after the start.
 struct QuietWatch {
     struct Activity: Equatable {
         var commits: UInt64
@@ -51,8 +58,9 @@ struct QuietWatch {
     }
 
     private var last: Activity
-    /// Released since the last change (a fresh agent has nothing to give back).
-    private var released = true
+    /// Released since the last change (not yet for a fresh agent: starting faulted in code
+    /// and left heap behind).
+    private var released = false
 
     init(activity: Activity) {
         last = activity

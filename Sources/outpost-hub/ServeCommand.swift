@@ -6,7 +6,7 @@ import Hummingbird
 import LogFormat
 import Logging
 import OutpostConfig
-import ProcessHeap
+import ProcessMemory
 import ServiceLifecycle
 import SystemdNotify
 

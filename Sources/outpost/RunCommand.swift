@@ -4,7 +4,7 @@ import FileDrop
 import Foundation
 import Logging
 import OutpostConfig
-import ProcessHeap
+import ProcessMemory
 
 /// `outpost run --config FILE`: the daemon.
 struct RunCommand: AsyncParsableCommand {

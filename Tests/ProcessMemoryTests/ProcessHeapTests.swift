@@ -1,6 +1,6 @@
 #if canImport(Glibc)
 import Glibc
-import ProcessHeap
+import ProcessMemory
 import Testing
 
 @Suite("Process heap")
