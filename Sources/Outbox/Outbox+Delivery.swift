@@ -37,8 +37,9 @@ extension Outbox {
                 """
             let rows = try Row.fetchCursor(db, sql: sql)
             while let row = try rows.next() {
-                let data: Data = row[3]
-                out.append(OutboundEvent(sequence: row[0], id: row[1], partitionKey: row[2], json: [UInt8](data)))
+                // Copied once, from SQLite's buffer straight into the event's bytes.
+                let json = try row.withUnsafeData(atIndex: 3) { data in data.map { [UInt8]($0) } ?? [] }
+                out.append(OutboundEvent(sequence: row[0], id: row[1], partitionKey: row[2], json: json))
             }
             return out
         }
