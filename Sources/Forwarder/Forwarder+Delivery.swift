@@ -7,22 +7,33 @@ extension Forwarder {
     /// Resolves one batch: sends it (and, after a 413 or a 4xx, its halves, in order) until
     /// every event is delivered or dead-lettered, or the task is cancelled (abandoned: the
     /// events stay pending).
-    func deliver(_ batch: [OutboundEvent]) async {
-        defer { release(batch.map { ($0.sequence, $0.partitionKey) }) }
+    func deliver(_ batch: consuming [OutboundEvent]) async {
+        let members = batch.map { ($0.sequence, $0.partitionKey) }
+        var keysReleased = false
+        defer { release(members, keysReleased: keysReleased) }
         var queue: [[OutboundEvent]] = [batch]
         var attempt = 0
-        while let current = queue.first {
+        while !queue.isEmpty {
             if Task.isCancelled { return }
             let started = ContinuousClock.now
-            let outcome = await sink.deliver(current)
+            let outcome = await sink.deliver(queue[0])
             let seconds = started.duration(to: .now) / .seconds(1)
             switch outcome {
             case .delivered(let rejected):
-                await acknowledge(current, rejected: rejected)
+                let resolved = queue.removeFirst().map(DeliveredEvent.init)
+                if queue.isEmpty {
+                    // The sink has the whole batch: its keys' next events may go now, before the
+                    // outbox records this delivery (a write that may wait behind an intake
+                    // commit). The events stay in flight, never picked again, until it is
+                    // written; a crash before that sends them again, after the key's later
+                    // events, as duplicates the hub absorbs. Their JSON is freed meanwhile.
+                    releaseKeys(members.map(\.1))
+                    keysReleased = true
+                }
+                await acknowledge(resolved, rejected: rejected)
                 adjustLimit(success: seconds <= settings.latencyTarget)
                 state.withLock { $0.hubFailure = nil }
                 resume()
-                queue.removeFirst()
                 attempt = 0
             case .retry(let after, let reason):
                 attempt += 1
@@ -35,11 +46,11 @@ extension Forwarder {
                 let delay = Backoff.delay(
                     attempt: attempt, initial: settings.retryInitial, max: settings.retryMax, retryAfter: after)
                 logger.warning("delivery.retry", metadata: [
-                    "attempt": "\(attempt)", "error": "\(reason)", "outpost.events": "\(current.count)",
-                    "event_id": "\(current[0].id)",
+                    "attempt": "\(attempt)", "error": "\(reason)", "outpost.events": "\(queue[0].count)",
+                    "event_id": "\(queue[0][0].id)",
                     "outpost.retry_in": "\(String(format: "%.2f", delay))s",
                 ])
-                try? await outbox.recordFailedAttempt(current.map(\.sequence), error: reason)
+                try? await outbox.recordFailedAttempt(queue[0].map(\.sequence), error: reason)
                 try? await outbox.setState(OutboxStateKey.lastError, reason)
                 if !(await sleep(delay)) { return }
             case .pause(let reason):
@@ -59,9 +70,14 @@ extension Forwarder {
                 let reason: String
                 if case .reject(let r) = outcome { reason = r } else { reason = "the hub refused the batch as too large (413)" }
                 state.withLock { $0.hubFailure = nil }  // it answered
-                queue.removeFirst()
+                let current = queue.removeFirst()
                 if current.count == 1 {
-                    await acknowledge([], rejected: [current[0].id: reason], among: current)
+                    let culprit = DeliveredEvent(current[0])
+                    if queue.isEmpty {
+                        releaseKeys(members.map(\.1))
+                        keysReleased = true
+                    }
+                    await acknowledge([], rejected: [culprit.id: reason], among: [culprit])
                     resume()
                 } else {
                     let mid = current.count / 2
@@ -75,7 +91,7 @@ extension Forwarder {
     /// Marks the batch delivered except the events named in `rejected`, which are
     /// dead-lettered. Retries the bookkeeping on a database error (the events would
     /// otherwise be sent again, which the hub absorbs, but never lost).
-    private func acknowledge(_ delivered: [OutboundEvent], rejected: [String: String], among: [OutboundEvent]? = nil) async {
+    private func acknowledge(_ delivered: [DeliveredEvent], rejected: [String: String], among: [DeliveredEvent]? = nil) async {
         let all = among ?? delivered
         let dead = all.compactMap { e in rejected[e.id].map { (sequence: e.sequence, reason: $0) } }
         let ok = delivered.filter { rejected[$0.id] == nil }.map(\.sequence)
@@ -167,5 +183,16 @@ public enum Backoff {
         let jittered = Double.random(in: 0...Swift.max(cap, 0.001))
         if let retryAfter { return min(maximum, Swift.max(retryAfter, jittered)) }
         return jittered
+    }
+}
+
+/// What recording a delivery needs of an event: not its JSON.
+struct DeliveredEvent: Sendable {
+    var sequence: Int64
+    var id: String
+
+    init(_ event: OutboundEvent) {
+        sequence = event.sequence
+        id = event.id
     }
 }

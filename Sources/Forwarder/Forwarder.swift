@@ -7,8 +7,10 @@ import Synchronization
 /// Moves events from the outbox to a sink: outbox → forwarder → sink → outbox ack.
 ///
 /// - Events of one `partitionkey` are never in two batches at once, and a batch keeps its
-///   keys until it is resolved (delivered, dead-lettered or abandoned), so each key's events
-///   reach the sink in outbox order, across retries and splits.
+///   keys until the sink has resolved it (delivered, dead-lettered or abandoned), so each
+///   key's events reach the sink in outbox order, across retries and splits. The keys are
+///   free as soon as the sink has the batch; its events stay in flight (never picked twice)
+///   until the outbox has recorded the delivery.
 /// - Batches of different keys run in parallel, up to a limit that grows additively while
 ///   the hub answers fast and halves on retries and slow answers (AIMD), never above
 ///   `maxConcurrency`.
@@ -101,7 +103,8 @@ public final class Forwarder: Sendable {
                     continue
                 }
                 while let batch = await nextBatch() {
-                    group.addTask { await self.deliver(batch) }
+                    let handoff = BatchHandoff(batch)
+                    group.addTask { await self.deliver(handoff.take()) }
                 }
             }
             drainTimer?.cancel()
@@ -115,15 +118,17 @@ public final class Forwarder: Sendable {
         let windowSize = (settings.maxConcurrency + 1) * settings.batchMaxEvents
         for _ in 0..<3 {
             let now = ContinuousClock.now
-            let (ready, epoch, rewake) = state.withLock { s in
+            let (ready, epoch, pickEpoch, rewake) = state.withLock { s in
                 guard !s.shuttingDown, s.pausedReason == nil, Double(s.activeBatches) < s.limit.rounded(.down) else {
-                    return (false, s.releaseEpoch, false)
+                    return (false, s.releaseEpoch, s.pickEpoch, false)
                 }
                 guard !s.fruitlessReadIsFresh(at: now) else {
                     defer { s.rewakeScheduled = true }
-                    return (false, s.releaseEpoch, !s.rewakeScheduled)
+                    return (false, s.releaseEpoch, s.pickEpoch, !s.rewakeScheduled)
                 }
-                return (true, s.releaseEpoch, false)
+                s.recordedDuringRead.removeAll(keepingCapacity: true)
+                s.reading = true
+                return (true, s.releaseEpoch, s.pickEpoch, false)
             }
             if rewake {
                 // Look again once the fruitless read has gone stale, whatever wakes us meanwhile.
@@ -139,17 +144,21 @@ public final class Forwarder: Sendable {
             do {
                 window = try await outbox.pendingWindow(limit: windowSize)
             } catch {
+                state.withLock { $0.reading = false }
                 logger.error("forwarder.outbox_read_failed", metadata: ["error": "\(error)"])
                 return nil
             }
             let body = sink.batchBodySize
             let picked = state.withLock { (s: inout DispatchState) -> [PendingEvent]? in
-                guard s.releaseEpoch == epoch else { return nil }
+                s.reading = false
+                // Events came back from flight since the read: read again, in order.
+                guard s.pickEpoch == pickEpoch else { return nil }
                 var picked: [PendingEvent] = []
                 var bytes = body.framing
                 var skipped = Set<String>()
                 for e in window {
-                    if s.inFlight.contains(e.sequence) { continue }
+                    // Recorded delivered since the read: the window shows them still pending.
+                    if s.inFlight.contains(e.sequence) || s.recordedDuringRead.contains(e.sequence) { continue }
                     if s.busyKeys[e.partitionKey] != nil || skipped.contains(e.partitionKey) {
                         skipped.insert(e.partitionKey)
                         continue
@@ -200,15 +209,35 @@ public final class Forwarder: Sendable {
         return nil
     }
 
-    func release(_ events: [(Int64, String)], batchDone: Bool = true) {
+    /// Ends events' time in flight: they may be picked again (when still pending) and, unless
+    /// `keysReleased` says ``releaseKeys(_:)`` did it already, their keys are free.
+    ///
+    /// After ``releaseKeys(_:)`` the events were normally just recorded delivered: nothing
+    /// new to pick, so a fruitless read still stands, unless the batch's slot was what
+    /// stopped the last pick.
+    func release(_ events: [(Int64, String)], batchDone: Bool = true, keysReleased: Bool = false) {
         state.withLock { s in
             for (seq, key) in events {
                 s.inFlight.remove(seq)
-                if let n = s.busyKeys[key] {
-                    if n <= 1 { s.busyKeys[key] = nil } else { s.busyKeys[key] = n - 1 }
+                if keysReleased {
+                    if s.reading { s.recordedDuringRead.insert(seq) }
+                } else {
+                    s.releaseKey(key)
                 }
             }
+            let slotWasFull = Double(s.activeBatches) >= s.limit.rounded(.down)
             if batchDone { s.activeBatches -= 1 }
+            if !keysReleased || slotWasFull { s.releaseEpoch &+= 1 }
+            if !keysReleased { s.pickEpoch &+= 1 }
+        }
+        wake.yield()
+    }
+
+    /// Frees the keys of a batch the sink has whole, while its events stay in flight until
+    /// the outbox records their delivery (one key per event, as they were taken).
+    func releaseKeys(_ keys: [String]) {
+        state.withLock { s in
+            for key in keys { s.releaseKey(key) }
             s.releaseEpoch &+= 1
         }
         wake.yield()
@@ -240,7 +269,17 @@ struct DispatchState: Sendable {
     var activeBatches = 0
     var inFlight = Set<Int64>()
     var busyKeys: [String: Int] = [:]
+    /// Bumped when a release may make events pickable that were not (a key freed, events
+    /// back from flight, a batch slot free): what a fruitless read is dated by.
     var releaseEpoch: UInt64 = 0
+    /// Bumped when events come back from flight still pending (a batch abandoned, events
+    /// not found): a window read before it would not place them before their keys' later
+    /// events, so a pick from it is thrown away.
+    var pickEpoch: UInt64 = 0
+    /// Events recorded delivered (or dead) while a window read was under way, which that
+    /// window may still show pending; a read is under way while `reading`.
+    var recordedDuringRead = Set<Int64>()
+    var reading = false
     var pausedReason: String?
     var shuttingDown = false
     var abandon = false
@@ -258,6 +297,13 @@ struct DispatchState: Sendable {
 
     init(limit: Double) { self.limit = max(1, limit) }
 
+    /// One event of `key` no longer in a batch the sink has not resolved.
+    mutating func releaseKey(_ key: String) {
+        if let n = busyKeys[key] {
+            if n <= 1 { busyKeys[key] = nil } else { busyKeys[key] = n - 1 }
+        }
+    }
+
     /// How long a fruitless read stands for commits: while no batch was released since, a new
     /// commit rarely brings a key that is not busy, so its wake-up does not read the window
     /// again until this passed (a release, or the idle poll after it, always reads).
@@ -267,4 +313,14 @@ struct DispatchState: Sendable {
         guard let fruitlessRead, fruitlessRead.epoch == releaseEpoch else { return false }
         return fruitlessRead.at.duration(to: now) < DispatchState.fruitlessReadValidity
     }
+}
+
+/// A batch handed to the task that delivers it, which takes it: the task's closure keeps no
+/// events, so their JSON is freed once the sink has them all.
+final class BatchHandoff: Sendable {
+    private let events: Mutex<[OutboundEvent]>
+
+    init(_ events: [OutboundEvent]) { self.events = Mutex(events) }
+
+    func take() -> [OutboundEvent] { events.withLock { events in defer { events = [] }; return events } }
 }

@@ -1,7 +1,8 @@
 import EventModel
 import Forwarder
 import Foundation
-import Outbox
+@testable import Outbox
+import Synchronization
 import Testing
 
 @Suite("Forwarder limits, shutdown and wake-up")
@@ -192,6 +193,37 @@ extension ForwarderLifecycleTests {
         // 10 batches: a read after each pick would make it 20 at least. A batch slower than the
         // fruitless read's 100 ms validity may add one.
         #expect(reads >= 10 && reads <= 15, "window reads: \(reads)")
+    }
+
+    @Test("a key's next batch goes to the sink while the outbox is still recording the one before")
+    func keyFreedOnceTheSinkHasTheBatch() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        _ = try await fixture.append(keys: Array(repeating: "a", count: 20))
+        // Hold the outbox's writer, as a long commit of the intake does: no delivery can be
+        // recorded until it lets go. Reads (the window, the batch) go on.
+        let held = Atomic<Bool>(false)
+        let letGo = DispatchSemaphore(value: 0)
+        let holder = Task.detached {
+            try await fixture.outbox.pool.writeWithoutTransaction { _ in
+                held.store(true, ordering: .releasing)
+                letGo.wait()
+            }
+        }
+        defer { letGo.signal() }
+        #expect(try await eventually { held.load(ordering: .acquiring) })
+        let sink = ScriptedSink(always: Self.delivered)
+        try await fixture.run(sink: sink, settings: ForwarderFixture.settings(batchMaxEvents: 10)) { (forwarder: Forwarder) async throws in
+            forwarder.notify()
+            #expect(try await eventually { sink.callCount == 2 }, "the second batch waited for the first one's record")
+            #expect(try await fixture.pendingCount == 20, "nothing recorded while the writer is held")
+            letGo.signal()
+            try await holder.value
+            #expect(try await eventually { try await fixture.pendingCount == 0 })
+        }
+        #expect(sink.calls.flatMap(\.ids) == (1...20).map { "e\($0)" })
+        #expect(sink.calls.count == 2, "each event sent once")
+        #expect(sink.keyOverlaps.isEmpty)
     }
 
     @Test("beginShutdown before run(): run() returns at once and sends nothing")
