@@ -246,7 +246,10 @@ def _clean_after_cut(lab):
     drop = lab.dirs["drop"]
     for name in os.listdir(drop):
         if name.endswith(".tmp"):
-            os.unlink(os.path.join(drop, name))
+            try:
+                os.unlink(os.path.join(drop, name))
+            except FileNotFoundError:
+                pass  # listed, then gone: the cut's dropped creation, seen through a stale listing
     for day in glob.glob(os.path.join(lab.dirs["archive"], "*")):
         shutil.rmtree(day, ignore_errors=True)
 
