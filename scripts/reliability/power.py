@@ -249,7 +249,7 @@ def _clean_after_cut(lab):
             try:
                 os.unlink(os.path.join(drop, name))
             except FileNotFoundError:
-                pass  # listed, then gone: the cut's dropped creation, seen through a stale listing
+                pass  # listed, then gone before the unlink: nothing left to clean
     for day in glob.glob(os.path.join(lab.dirs["archive"], "*")):
         shutil.rmtree(day, ignore_errors=True)
 
