@@ -4,7 +4,8 @@
 /// body, a file read whole, a received batch. glibc maps a block above its mmap threshold on
 /// its own and unmaps it when freed, but by default it raises the threshold to the largest
 /// such block freed, so after the first batch these buffers come from the heap and stay
-/// resident when freed. A fixed threshold keeps every later one mapped and given back at once
+/// resident when freed. With a fixed threshold the later ones are mapped and given back at
+/// once too, unless a free chunk of the heap can hold one, which glibc always uses first
 /// (docs/BENCHMARKS.md, "Large buffers given back").
 public enum ProcessHeap {
     /// Blocks of this size and more are mapped on their own and unmapped when freed.
