@@ -12,6 +12,15 @@ extension Forwarder {
         var keysReleased = false
         defer { release(members, keysReleased: keysReleased) }
         var queue: [[OutboundEvent]] = [batch]
+        // The sink has the whole batch: its keys' next events may go now, before the outbox
+        // records this delivery (a write that may wait behind an intake commit). The events
+        // stay in flight, never picked again, until it is written; a crash before that sends
+        // them again, after the key's later events, as duplicates the hub absorbs.
+        func releaseKeysOnceResolved() {
+            guard queue.isEmpty, !keysReleased else { return }
+            releaseKeys(members.map(\.1))
+            keysReleased = true
+        }
         var attempt = 0
         while !queue.isEmpty {
             if Task.isCancelled { return }
@@ -20,16 +29,9 @@ extension Forwarder {
             let seconds = started.duration(to: .now) / .seconds(1)
             switch outcome {
             case .delivered(let rejected):
+                // Only sequences and ids are kept: the JSON is freed while the delivery is recorded.
                 let resolved = queue.removeFirst().map(DeliveredEvent.init)
-                if queue.isEmpty {
-                    // The sink has the whole batch: its keys' next events may go now, before the
-                    // outbox records this delivery (a write that may wait behind an intake
-                    // commit). The events stay in flight, never picked again, until it is
-                    // written; a crash before that sends them again, after the key's later
-                    // events, as duplicates the hub absorbs. Their JSON is freed meanwhile.
-                    releaseKeys(members.map(\.1))
-                    keysReleased = true
-                }
+                releaseKeysOnceResolved()
                 await acknowledge(resolved, rejected: rejected)
                 adjustLimit(success: seconds <= settings.latencyTarget)
                 state.withLock { $0.hubFailure = nil }
@@ -73,10 +75,7 @@ extension Forwarder {
                 let current = queue.removeFirst()
                 if current.count == 1 {
                     let culprit = DeliveredEvent(current[0])
-                    if queue.isEmpty {
-                        releaseKeys(members.map(\.1))
-                        keysReleased = true
-                    }
+                    releaseKeysOnceResolved()
                     await acknowledge([], rejected: [culprit.id: reason], among: [culprit])
                     resume()
                 } else {
