@@ -99,7 +99,7 @@ public enum ExecutablePages {
 
     #if canImport(Glibc)
     /// The executable's device (as smaps writes it, `major:minor` in hex) and inode.
-    private static func executableIdentity() -> (device: String, inode: UInt64)? {
+    static func executableIdentity() -> (device: String, inode: UInt64)? {
         var status = stat()
         guard stat("/proc/self/exe", &status) == 0 else { return nil }
         let dev = UInt64(status.st_dev)
@@ -114,7 +114,7 @@ public enum ExecutablePages {
     }
 
     /// A whole `/proc` file (whose size `stat` does not tell).
-    private static func readFile(_ path: String) -> Substring? {
+    static func readFile(_ path: String) -> Substring? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

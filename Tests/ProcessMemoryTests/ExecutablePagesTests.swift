@@ -7,19 +7,9 @@ import Testing
 struct ExecutablePagesTests {
     /// This test process's mappings of its own executable, from smaps.
     private func ownMappings() throws -> [ExecutablePages.Mapping] {
-        let text = try #require(readSmaps())
-        var status = stat()
-        #expect(stat("/proc/self/exe", &status) == 0)
-        return ExecutablePages.parse(text[...]).filter { $0.inode == UInt64(status.st_ino) }
-    }
-
-    private func readSmaps() -> String? {
-        guard let file = fopen("/proc/self/smaps", "r") else { return nil }
-        defer { fclose(file) }
-        var text = ""
-        var line = [CChar](repeating: 0, count: 4096)
-        while fgets(&line, Int32(line.count), file) != nil { text += String(cString: line) }
-        return text
+        let text = try #require(ExecutablePages.readFile("/proc/self/smaps"))
+        let executable = try #require(ExecutablePages.executableIdentity())
+        return ExecutablePages.parse(text).filter { $0.device == executable.device && $0.inode == executable.inode }
     }
 
     @Test("the executable's clean read-only pages are unmapped; the process runs on")
