@@ -95,7 +95,7 @@ public struct CloudEventEncoder {
         }
         writer.raw("}")
         return EncodedEvent(
-            id: id, type: type, subject: subject, partitionKey: key, json: writer.bytes, ordinal: record.ordinal,
+            id: id, type: type, subject: subject, partitionKey: key, json: writer.exactBytes, ordinal: record.ordinal,
             docnum: control?.docnum ?? "")
     }
 
@@ -142,7 +142,7 @@ public struct CloudEventEncoder {
         writer.raw(extensions)
         writer.member("traceparent", origin.traceparent ?? Traceparent.derived(fileSHA256: fingerprint, ordinal: 0))
         writer.raw("}")
-        return EncodedEvent(id: id, type: type, subject: origin.fileName, partitionKey: key, json: writer.bytes)
+        return EncodedEvent(id: id, type: type, subject: origin.fileName, partitionKey: key, json: writer.exactBytes)
     }
 }
 

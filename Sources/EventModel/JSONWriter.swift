@@ -9,6 +9,21 @@ public struct JSONWriter: Sendable {
 
     public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
 
+    /// The bytes written, in an array of their own just large enough for them. A writer that
+    /// is reset and used again hands each result out this way: handing out ``bytes`` itself
+    /// would make the next ``reset()`` allocate a fresh buffer of the whole capacity, and every
+    /// result would keep one (an 8 KiB buffer for an event of 3 KiB).
+    public var exactBytes: [UInt8] {
+        bytes.withUnsafeBufferPointer { written in
+            [UInt8](unsafeUninitializedCapacity: written.count) { copy, initialized in
+                if let source = written.baseAddress, let target = copy.baseAddress {
+                    target.initialize(from: source, count: written.count)
+                }
+                initialized = written.count
+            }
+        }
+    }
+
     public mutating func raw(_ s: StaticString) {
         s.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }

@@ -54,6 +54,19 @@ import Testing
             #expect(decoded == [sample])
         }
     }
+
+    @Test("exactBytes: the bytes written, in an array about their size, the writer's buffer kept")
+    func exactBytesFitTheirContent() {
+        var w = JSONWriter(capacity: 8192)
+        for text in ["", "short", String(repeating: "x\"y", count: 1000)] {
+            w.reset()
+            w.string(text)
+            let copy = w.exactBytes
+            #expect(copy == w.bytes)
+            #expect(copy.capacity < copy.count + 64, "\(copy.capacity) bytes of room for \(copy.count)")
+            #expect(w.bytes.capacity >= 8192)
+        }
+    }
 }
 
 @Suite struct RFC3339Tests {
@@ -110,6 +123,8 @@ import Testing
                 encoder.encode(DocumentRecord(ordinal: ordinal, control: nil, contentType: "application/xml", data: $0))
             }
             let object = try #require(try JSONSerialization.jsonObject(with: Data(event.json)) as? [String: Any])
+            // Each event holds about its own size, not the encoder's whole buffer (8 KiB).
+            #expect(event.json.capacity < event.json.count + 64, "\(event.json.capacity) bytes for \(event.json.count)")
             #expect(object["agentid"] as? String == "plant \"1\"")
             #expect(object["region"] as? String == "em\\ea")
             #expect(object["source"] as? String == origin.eventSource)
