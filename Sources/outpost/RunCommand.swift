@@ -15,8 +15,10 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         // A batch's request body, a file read whole: megabytes that live for one batch or file,
-        // given back when freed instead of kept in the heap.
+        // given back when freed instead of kept in the heap; and fewer arenas, so that what
+        // one thread frees serves more of the others.
         ProcessHeap.giveLargeBlocksBack()
+        ProcessHeap.limitArenas()
         let config = try LoadedConfig.agent(options.config, checkEnvironment: true)
         AgentAssembly.bootstrapLogging(config.logging)
         let metricsRegistry = AgentOperations.bootstrapMetrics()

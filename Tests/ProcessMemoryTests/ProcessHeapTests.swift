@@ -33,6 +33,30 @@ struct ProcessHeapTests {
         #expect(mapped == 4, "1 MiB blocks came from the heap (\(blocks.count) taken): the threshold is not fixed")
     }
 
+    @Test("threads that allocate at once share the arenas of the limit, two per core")
+    func arenasLimited() async {
+        #expect(ProcessHeap.arenaLimit(processors: 1) == 4)
+        #expect(ProcessHeap.arenaLimit(processors: 8) == 16)
+        // In a process of its own, whose arenas no other test has made.
+        await #expect(processExitsWith: .success) {
+            guard let before = ProcessHeap.arenaCount(), ProcessHeap.limitArenas() else { exit(2) }
+            let limit = ProcessHeap.arenaLimit(processors: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            ArenaLoad.run(threads: 32)
+            guard let after = ProcessHeap.arenaCount() else { exit(3) }
+            exit(after <= max(before, limit) ? 0 : 1)
+        }
+    }
+
+    @Test("the control: without the limit, the same threads make arenas of their own")
+    func arenasGrowWithoutTheLimit() async {
+        await #expect(processExitsWith: .success) {
+            guard let before = ProcessHeap.arenaCount() else { exit(2) }
+            ArenaLoad.run(threads: 32)
+            guard let after = ProcessHeap.arenaCount() else { exit(3) }
+            exit(after > before + 2 ? 0 : 1)
+        }
+    }
+
     /// The control for the test above: its check tells a block given back from one kept.
     @Test("a block below the threshold comes from the heap")
     func smallBlocksStay() throws {
@@ -42,6 +66,27 @@ struct ProcessHeapTests {
         #expect(!isMappedOnItsOwn(small))
         free(small)
         ProcessHeap.trim()
+    }
+}
+
+/// Threads that each allocate and free small blocks, all at the same time.
+private enum ArenaLoad {
+    static func run(threads count: Int) {
+        var threads: [pthread_t] = []
+        for _ in 0..<count {
+            var thread = pthread_t()
+            pthread_create(&thread, nil, { _ in
+                for _ in 0..<2_000 {
+                    guard let block = malloc(256) else { return nil }
+                    memset(block, 1, 256)
+                    free(block)
+                    sched_yield()
+                }
+                return nil
+            }, nil)
+            threads.append(thread)
+        }
+        for thread in threads { pthread_join(thread, nil) }
     }
 }
 #endif
