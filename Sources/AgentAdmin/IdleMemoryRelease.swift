@@ -9,21 +9,23 @@ import ServiceLifecycle
 /// arenas for reuse, and each page fault on the executable maps the code around it too, so
 /// after a burst the agent idled at nearly its peak RSS. When a check finds no commit and no
 /// delivery since the previous one, and there was activity (or the start) since the last
-/// release, `malloc_trim(0)` returns the free heap pages and the executable's clean pages are
-/// unmapped (``ExecutablePages``; the few the idle agent runs come back from the page cache).
-/// docs/BENCHMARKS.md, "Freed heap returned once the agent is quiet" and "Code pages unmapped
-/// when quiet", has the figures. One check every `interval` seconds; nothing else wakes for it.
+/// release, the outbox's SQLite connections give back their caches, `malloc_trim(0)` returns
+/// the free heap pages and the executable's clean pages are unmapped (``ExecutablePages``;
+/// the few the idle agent runs come back from the page cache). docs/BENCHMARKS.md, "Freed
+/// heap returned once the agent is quiet", "Code pages unmapped when quiet" and "SQLite's
+/// caches given back when quiet", has the figures. One check every `interval` seconds; nothing else wakes for it.
 public struct IdleMemoryRelease: Service {
     let outbox: Outbox
     let interval: Double
-    let release: @Sendable () -> Void
+    let release: @Sendable () async -> Void
 
-    /// - Parameter release: what returns the memory (nil: `malloc_trim(0)` and the executable's
-    ///   clean pages; tests count calls).
-    public init(outbox: Outbox, interval: Double = 10, release: (@Sendable () -> Void)? = nil) {
+    /// - Parameter release: what returns the memory (nil: the outbox's SQLite caches, then
+    ///   `malloc_trim(0)` and the executable's clean pages; tests count calls).
+    public init(outbox: Outbox, interval: Double = 10, release: (@Sendable () async -> Void)? = nil) {
         self.outbox = outbox
         self.interval = interval
         self.release = release ?? {
+            await outbox.releaseMemory()
             ProcessHeap.trim()
             ExecutablePages.release()
         }
@@ -35,7 +37,7 @@ public struct IdleMemoryRelease: Service {
                 var watch = QuietWatch(activity: activity())
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-                    if watch.observe(activity()) { release() }
+                    if watch.observe(activity()) { await release() }
                 }
             }
         } catch is CancellationError {

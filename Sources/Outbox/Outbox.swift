@@ -138,6 +138,20 @@ public final class Outbox: Sendable {
     /// Bytes of events not yet delivered (pending and dead), as this process knows them.
     public var undeliveredBytes: Int64 { counters.snapshot().undeliveredBytes }
 
+    /// Gives back the memory SQLite holds for the connections: the writer's page cache and
+    /// prepared statements are emptied and the readers are closed (the next read opens one
+    /// again). For a quiet agent: it waits for the writer's turn, on a thread outside Swift's
+    /// pool, so the heap trimmed after it can return the pages.
+    public func releaseMemory() async {
+        let pool = pool
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global(qos: .utility).async {
+                pool.releaseMemory()
+                done.resume()
+            }
+        }
+    }
+
     /// Commits made since the outbox opened (0 for a read-only one).
     public var commitsMade: UInt64 { logSync?.lastCounted ?? 0 }
 

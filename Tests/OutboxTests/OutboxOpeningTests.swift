@@ -1,6 +1,7 @@
 import EventModel
 import Foundation
 import GRDB
+import GRDBSQLite
 @testable import Outbox
 import Testing
 
@@ -48,6 +49,39 @@ struct OutboxOpeningTests {
         #expect(writerCache == -2000)
         #expect(fixture.outbox.pool.configuration.maximumReaderCount == Outbox.maximumReaders)
         #expect(Outbox.maximumReaders <= 3)
+    }
+
+    @Test("releaseMemory empties the writer's and the readers' page caches; the outbox works on after it")
+    func releaseMemoryEmptiesTheCaches() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        // 600 events of 3 KB: more than a megabyte of pages through the writer's cache.
+        try await fixture.append((0..<600).map { event("e\($0)", padding: 3_000) })
+        _ = try await fixture.outbox.outboundEvents(try await fixture.pendingSequences())
+        let before = try await cacheUsed(fixture.outbox)
+        #expect(before.writer > 1 << 20, "the writer's cache holds \(before.writer) bytes")
+        #expect(before.reader > 64 << 10, "a reader's cache holds \(before.reader) bytes")
+
+        await fixture.outbox.releaseMemory()
+        let after = try await cacheUsed(fixture.outbox)
+        #expect(after.writer < 64 << 10, "the writer's cache still holds \(after.writer) bytes")
+        #expect(after.reader < 64 << 10, "a reader's cache still holds \(after.reader) bytes")
+
+        try await fixture.append([event("after")])
+        #expect(try await fixture.pendingSequences().count == 601)
+    }
+
+    /// Bytes of page cache the writer and one reader hold (`SQLITE_DBSTATUS_CACHE_USED`).
+    private func cacheUsed(_ outbox: Outbox) async throws -> (writer: Int, reader: Int) {
+        @Sendable func used(_ db: Database) -> Int {
+            var current: Int32 = 0
+            var highest: Int32 = 0
+            sqlite3_db_status(db.sqliteConnection, SQLITE_DBSTATUS_CACHE_USED, &current, &highest, 0)
+            return Int(current)
+        }
+        let writer = try await outbox.pool.writeWithoutTransaction { used($0) }
+        let reader = try await outbox.pool.read { used($0) }
+        return (writer, reader)
     }
 
     @Test("a read-only outbox opens a file no agent has open")
