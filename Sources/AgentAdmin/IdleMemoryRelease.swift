@@ -13,7 +13,8 @@ import ServiceLifecycle
 /// the free heap pages and the executable's clean pages are unmapped (``ExecutablePages``;
 /// the few the idle agent runs come back from the page cache). docs/BENCHMARKS.md, "Freed
 /// heap returned once the agent is quiet", "Code pages unmapped when quiet" and "SQLite's
-/// caches given back when quiet", has the figures. One check every `interval` seconds; nothing else wakes for it.
+/// caches given back when quiet", has the figures. One check every `interval` seconds;
+/// nothing else wakes for it.
 public struct IdleMemoryRelease: Service {
     let outbox: Outbox
     let interval: Double

@@ -16,10 +16,7 @@ public struct JSONWriter: Sendable {
     public var exactBytes: [UInt8] {
         bytes.withUnsafeBufferPointer { written in
             [UInt8](unsafeUninitializedCapacity: written.count) { copy, initialized in
-                if let source = written.baseAddress, let target = copy.baseAddress {
-                    target.initialize(from: source, count: written.count)
-                }
-                initialized = written.count
+                initialized = copy.initialize(fromContentsOf: written)
             }
         }
     }

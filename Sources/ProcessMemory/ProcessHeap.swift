@@ -15,6 +15,14 @@ public enum ProcessHeap {
     /// Blocks of this size and more are mapped on their own and unmapped when freed.
     public static let largeBlockBytes = 128 << 10
 
+    /// What both programs set at start: megabyte buffers given back when freed
+    /// (``giveLargeBlocksBack()``) and fewer arenas, so that what one thread frees serves more
+    /// of the others (``limitArenas()``).
+    public static func prepareForBatches() {
+        giveLargeBlocksBack()
+        limitArenas()
+    }
+
     /// Fixes the mmap threshold at ``largeBlockBytes``. Call it once, first thing in `main`.
     ///
     /// - Returns: whether the allocator took the setting (false on a C library without it).
@@ -53,7 +61,7 @@ public enum ProcessHeap {
     }
 
     /// The allocator's arenas so far (from `malloc_info`); nil when it cannot tell.
-    public static func arenaCount() -> Int? {
+    static func arenaCount() -> Int? {
         #if canImport(Glibc)
         var buffer: UnsafeMutablePointer<CChar>?
         var size = 0

@@ -22,10 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
-        // A batch's buffers are megabytes each and live for one request: given back after it.
-        // Fewer arenas, so that what one thread frees serves more of the others.
-        ProcessHeap.giveLargeBlocksBack()
-        ProcessHeap.limitArenas()
+        ProcessHeap.prepareForBatches()
         let configuration = try HubConfigurationFile.load(config)
         let level = logLevel
         LineLogHandler.bootstrap(level: level, format: .logfmt)

@@ -14,11 +14,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        // A batch's request body, a file read whole: megabytes that live for one batch or file,
-        // given back when freed instead of kept in the heap; and fewer arenas, so that what
-        // one thread frees serves more of the others.
-        ProcessHeap.giveLargeBlocksBack()
-        ProcessHeap.limitArenas()
+        ProcessHeap.prepareForBatches()
         let config = try LoadedConfig.agent(options.config, checkEnvironment: true)
         AgentAssembly.bootstrapLogging(config.logging)
         let metricsRegistry = AgentOperations.bootstrapMetrics()

@@ -1,6 +1,6 @@
 #if canImport(Glibc)
 import Glibc
-import ProcessMemory
+@testable import ProcessMemory
 import Testing
 
 @Suite("Process heap")
