@@ -110,6 +110,15 @@ public final class AMQPConnection: Sendable {
         try await run { try $0.nextDeliveries(limit: limit, timeout: timeout) }
     }
 
+    /// ``acknowledge(_:upToAndIncluding:)`` with `multiple` for `tag` (when not nil), then
+    /// ``nextDeliveries(limit:timeout:)``, in one call to the connection's thread.
+    public func acknowledgeAndTake(upToAndIncluding tag: UInt64?, limit: Int, timeout: Double) async throws -> [AMQPDelivery] {
+        try await run { session in
+            if let tag { try session.acknowledge(tag, multiple: true) }
+            return try session.nextDeliveries(limit: limit, timeout: timeout)
+        }
+    }
+
     /// `basic.ack` for one delivery, or with `upToAndIncluding` for it and every earlier
     /// delivery of the channel not yet acknowledged or rejected (`multiple`).
     public func acknowledge(_ deliveryTag: UInt64, upToAndIncluding: Bool = false) async throws {

@@ -96,20 +96,25 @@ public final class AMQPSource: Sendable {
             window.reserveCapacity(settings.prefetch)
             while true {
                 try Task.checkCancellation()
-                // Refilled in bursts, once at most half is left, so that the intake's gate is
-                // asked once per burst rather than once per message. The committed messages are
-                // acknowledged first: the broker counts them against `prefetch` until then.
-                if window.count <= settings.prefetch / 2 {
-                    try await flush(&acks, consumer)
-                    try await awaitIntake(keepingAlive: consumer, buffer: &buffered)
-                    // Held deliveries first, then what the connection has (one call to its
-                    // thread for all of them).
+                // Refilled in bursts, once at most half is left and a quarter of `prefetch` is
+                // settled (or nothing is left): the committed messages are acknowledged and more
+                // taken in one call to the connection's thread, and the intake's gate asked once
+                // per burst, not once per message. The broker counts unacknowledged messages
+                // against `prefetch`, so those acknowledged in one burst arrive for the next.
+                if window.count <= settings.prefetch / 2, acks.count >= settings.prefetch / 4 || window.isEmpty {
+                    if !intake.acceptsNow() {
+                        try await flush(&acks, consumer)
+                        try await awaitIntake(keepingAlive: consumer, buffer: &buffered)
+                    }
+                    // Held deliveries first, then what the connection has.
                     var taken = buffered.prefix(settings.prefetch - window.count)
                     buffered.removeFirst(taken.count)
-                    if window.count + taken.count < settings.prefetch {
-                        taken += try await consumer.nextDeliveries(
-                            limit: settings.prefetch - window.count - taken.count,
+                    let room = settings.prefetch - window.count - taken.count
+                    if room > 0 || acks.last != nil {
+                        taken += try await consumer.acknowledgeAndTake(
+                            upToAndIncluding: acks.last, limit: room,
                             timeout: window.isEmpty && taken.isEmpty ? 0.5 : 0)
+                        acknowledged(&acks)
                     }
                     for delivery in taken {
                         let document = MessageMapping.document(delivery, sourceName: settings.name, format: settings.format)
@@ -203,8 +208,17 @@ public final class AMQPSource: Sendable {
     private func flush(_ acks: inout PendingAcks, _ consumer: AMQPConnection) async throws {
         guard let tag = acks.last else { return }
         try await consumer.acknowledge(tag, upToAndIncluding: true)
+        acknowledged(&acks)
+    }
+
+    /// Counts the messages in `acks` as acknowledged (by one `basic.ack`) and empties it.
+    private func acknowledged(_ acks: inout PendingAcks) {
         let count = acks.count
-        counters.withLock { $0.acknowledged += count }
+        guard count > 0 else { return }
+        counters.withLock {
+            $0.acknowledged += count
+            $0.acknowledgements += 1
+        }
         acks = PendingAcks()
     }
 
@@ -296,6 +310,8 @@ public struct AMQPSourceStatus: Sendable, Equatable {
     public var connected = false
     /// Messages acked after their events were committed.
     public var acknowledged = 0
+    /// `basic.ack`s that acked them (each covers every settled message before it).
+    public var acknowledgements = 0
     /// Messages dead-lettered (republished to the reject exchange or nacked).
     public var deadLettered = 0
     /// Connections lost (or never made) and retried.

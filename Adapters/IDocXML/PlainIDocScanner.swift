@@ -29,6 +29,8 @@ import EventModel
 struct PlainIDocScanner: ~Copyable {
     /// The input offset where the scanner became unsure (tests only; the caller just falls back).
     private(set) var unsureAt: Int?
+    /// The size of the scanner's own buffer outside ``scan(emit:)`` (tests only).
+    var ownBufferSize: Int { capacity }
 
     private let limits: CodecLimits
     private let input: DocumentInput
@@ -127,7 +129,9 @@ struct PlainIDocScanner: ~Copyable {
         self.input = input
         self.limits = limits
         self.inPlace = inPlace
-        capacity = max(16, bufferSize)
+        // An input scanned where it is never reads into the buffer: a token one, not a
+        // quarter-megabyte mapped and unmapped per queue message.
+        capacity = Self.scansWhereItIs(input, inPlace: inPlace) ? 16 : max(16, bufferSize)
         buffer = .allocate(capacity: capacity)
         names = .allocate(capacity: namesCapacity)
         endsCapacity = min(max(limits.maxDepth, 1), 1024)
@@ -151,7 +155,7 @@ struct PlainIDocScanner: ~Copyable {
     /// `emitted` IDocs were emitted already, and libxml2 must read the input from its start).
     /// Rethrows `emit`'s errors.
     mutating func scan(emit: (DocumentRecord) throws -> Void) throws -> Bool {
-        guard inPlace, case .bytes(let bytes) = input, !bytes.isEmpty, bytes.count <= PlainIDocScanner.maxBuffer else {
+        guard Self.scansWhereItIs(input, inPlace: inPlace), case .bytes(let bytes) = input else {
             return try scanBuffered(emit: emit)
         }
         // An input in memory is scanned where it is, not copied into the buffer first: the
@@ -167,6 +171,12 @@ struct PlainIDocScanner: ~Copyable {
             atEOF = true
             return try scanBuffered(emit: emit)
         }
+    }
+
+    /// Whether ``scan(emit:)`` reads `input` where it is rather than through the buffer.
+    private static func scansWhereItIs(_ input: DocumentInput, inPlace: Bool) -> Bool {
+        guard inPlace, case .bytes(let bytes) = input else { return false }
+        return !bytes.isEmpty && bytes.count <= maxBuffer
     }
 
     private mutating func scanBuffered(emit: (DocumentRecord) throws -> Void) throws -> Bool {

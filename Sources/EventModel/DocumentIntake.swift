@@ -63,6 +63,11 @@ public protocol DocumentIntake: Sendable {
     /// floor). Sources call this before picking up the next document.
     func waitUntilAccepting() async throws
 
+    /// Whether intake may proceed now, without waiting (what ``waitUntilAccepting()`` would
+    /// return at once for): a source that takes many small documents asks this before each
+    /// batch of them, and waits only when it is false.
+    func acceptsNow() -> Bool
+
     /// Starts a submission and returns at once, so that a source can hand over its next
     /// document while this one is still being committed. Documents begun one after another
     /// are committed in that order. The source acknowledges a document only once its
@@ -71,6 +76,9 @@ public protocol DocumentIntake: Sendable {
 }
 
 extension DocumentIntake {
+    /// Without a gate of its own to ask, false: the source waits with ``waitUntilAccepting()``.
+    public func acceptsNow() -> Bool { false }
+
     /// Without an intake of its own, a submission runs when its result is awaited: one at a
     /// time, in the order the source awaits them.
     public func begin(_ document: IncomingDocument) -> PendingSubmission {

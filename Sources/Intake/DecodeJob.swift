@@ -26,13 +26,19 @@ final class DecodeJob: Sendable {
     let handoff = EventHandoff(byteCapacity: DecodeJob.waitingBytes)
     private let state = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
+    /// Whether every event is in the hand-off already and decoding succeeded (a small input
+    /// decoded in place): taking them cannot throw, and nothing is read after this.
+    let complete: Bool
+
     /// Starts decoding `input` with `codec`.
     init(_ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin) {
         if DedicatedQueue.isSmallEnoughInPlace(input),
-           Self.decodeInPlace(input, codec: codec, limits: limits, origin: origin, into: handoff) {
+           let succeeded = Self.decodeInPlace(input, codec: codec, limits: limits, origin: origin, into: handoff) {
+            complete = succeeded
             state.withLock { $0.done = true }
             return
         }
+        complete = false
         let handoff = handoff
         DedicatedQueue.run("outpost.decode") { [self] in
             do {
@@ -69,12 +75,12 @@ final class DecodeJob: Sendable {
 
     /// Decodes `input` on this thread: its chunks all go to `handoff` (which they fit, so no
     /// hand-over waits) and the hand-off is finished, with the codec's error if it failed.
-    /// False, leaving `handoff` untouched, when the events would take more than the hand-off
-    /// holds.
+    /// Whether it succeeded; nil, leaving `handoff` untouched, when the events would take more
+    /// than the hand-off holds.
     private static func decodeInPlace(
         _ input: DocumentInput, codec: any DocumentCodec, limits: CodecLimits, origin: DocumentOrigin,
         into handoff: EventHandoff
-    ) -> Bool {
+    ) -> Bool? {
         var chunks: [(events: [EncodedEvent], bytes: Int)] = []
         var total = 0
         var failure: (any Error)?
@@ -85,7 +91,7 @@ final class DecodeJob: Sendable {
                 chunks.append((chunk, bytes))
             }
         } catch is OutgrewHandoff {
-            return false
+            return nil
         } catch {
             failure = error
         }
@@ -94,8 +100,9 @@ final class DecodeJob: Sendable {
             handoff.finish(throwing: failure)
         } catch {
             handoff.finish(throwing: error)
+            return false
         }
-        return true
+        return failure == nil
     }
 
     /// Decodes `input`, handing its events over in chunks to `put`.

@@ -51,6 +51,10 @@ public final class OutboxIntake: DocumentIntake {
         try await gate?.waitUntilAccepting()
     }
 
+    public func acceptsNow() -> Bool {
+        gate.map { $0.evaluate() == nil } ?? true
+    }
+
     /// When each source last handed over an input (seconds since 1970), by source name.
     public var lastPickups: [String: Double] { pickups.withLock { $0 } }
 
@@ -162,7 +166,11 @@ public final class OutboxIntake: DocumentIntake {
         let stageHook = self.stageHook
         let logger = self.logger
         let debugLog = logger.logLevel <= .debug
-        return outbox.queueCommit { tx -> (events: Int, inserted: Int, conflicts: [String])? in
+        // An input in memory decoded whole, without error, can throw here only when the
+        // transaction fails (its bytes cannot change, its events are all there): no savepoint
+        // of its own, which for a queue message of one document costs more than its inserts.
+        let rollsBackAlone = !(job.complete && before == nil)
+        return outbox.queueCommit(rollsBackAlone: rollsBackAlone) { tx -> (events: Int, inserted: Int, conflicts: [String])? in
             defer { job.cancel() }
             // Checked in the transaction that would add the events: no window between the
             // check and the commit.

@@ -54,12 +54,19 @@ extension Outbox {
     /// committed in that order, those queued while the writer is busy in one transaction
     /// (each in a savepoint: a body that throws rolls back alone). Await
     /// ``QueuedCommit/result()`` for what ``commitBeforeSync(_:)`` returns.
+    ///
+    /// - Parameter rollsBackAlone: false for a body that throws only when the transaction
+    ///   itself fails (SQLite's own errors; none of its inputs' errors): it runs without a
+    ///   savepoint, and should it throw, the whole transaction rolls back and every body in it
+    ///   gets the error. A savepoint costs a body of one small document more than its inserts
+    ///   (SQLite copies each page the body changes a second time into its sub-journal).
     public func queueCommit<T: Sendable>(
-        _ body: @escaping @Sendable (inout OutboxTransaction) throws -> T
+        rollsBackAlone: Bool = true, _ body: @escaping @Sendable (inout OutboxTransaction) throws -> T
     ) -> QueuedCommit<T> {
         let outcome = OneShot<(T, OutboxCommit)>()
         let value = ValueSlot<T>()
         let entry = OutboxCommitQueue.Entry(
+            rollsBackAlone: rollsBackAlone,
             run: { tx in
                 value.set(try body(&tx))
                 return (tx.inserted, tx.insertedBytes)
@@ -88,6 +95,14 @@ extension Outbox {
                     var events = 0
                     var bytes: Int64 = 0
                     for entry in group {
+                        guard entry.rollsBackAlone else {
+                            // Nothing undoes it alone: should it throw, no body here commits.
+                            var tx = OutboxTransaction(db: db, now: now, binder: binder)
+                            let added = try entry.run(&tx)
+                            events += added.events
+                            bytes += added.bytes
+                            continue
+                        }
                         do {
                             let added = try Self.inSavepoint(db) {
                                 var tx = OutboxTransaction(db: db, now: now, binder: binder)

@@ -3,17 +3,21 @@ import GRDB
 import Synchronization
 
 /// Commits made one after another share a transaction: bodies queued while the writer is busy
-/// run together, each in a savepoint of its own, and are committed at once.
+/// run together, each in a savepoint of its own (or none, for a body whose only errors are the
+/// transaction's), and are committed at once.
 ///
 /// A queue message of a few kilobytes committed alone writes every page it touches (event,
 /// payload, receipt and index pages, 16 KiB each) to the log; fifty committed together write
 /// most of those pages once. The order of the queue is the order of the commits: a caller
 /// that queues a body before another's is committed before it (or in the same transaction,
 /// before it). A body that throws rolls back its own savepoint only and gets its error; a
-/// transaction that cannot commit fails every body in it.
+/// transaction that cannot commit, or a body without a savepoint that throws, fails every body
+/// in it.
 final class OutboxCommitQueue: Sendable {
     /// One queued body, its type erased; runs on the writer.
     struct Entry: Sendable {
+        /// Whether the body runs in a savepoint of its own (see ``Outbox/queueCommit(rollsBackAlone:_:)``).
+        let rollsBackAlone: Bool
         /// Runs the body in the open transaction; returns the events and bytes it inserted.
         let run: @Sendable (inout OutboxTransaction) throws -> (events: Int, bytes: Int64)
         /// Told the outcome once the transaction holding the body has committed or failed.

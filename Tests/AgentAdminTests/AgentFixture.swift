@@ -68,10 +68,10 @@ struct AgentFixture {
 
     /// Submits `text` as a raw document from source `sap-outbound`.
     @discardableResult
-    func submit(_ text: String, fileName: String = "doc.txt") async throws -> IntakeResult {
+    func submit(_ text: String, fileName: String = "doc.txt", source: String = "sap-outbound") async throws -> IntakeResult {
         let bytes = Array(text.utf8)
         return try await intake.submit(IncomingDocument(
-            sourceName: "sap-outbound", fileName: fileName, input: .bytes(bytes), size: Int64(bytes.count), format: .raw))
+            sourceName: source, fileName: fileName, input: .bytes(bytes), size: Int64(bytes.count), format: .raw))
     }
 
     /// Runs the forwarder while `body` runs.

@@ -14,6 +14,11 @@ struct MetricsTests {
         #expect(agent.sample(#"outpost_documents_received_total{source="sap-outbound"}"#) == 2)
         #expect(agent.sample(#"outpost_events_received_total{source="sap-outbound"}"#) == 2)
         #expect(agent.sample(#"outpost_bytes_received_total{source="sap-outbound"}"#) == 11)
+        // Each source its own instruments.
+        try await agent.submit("queue message", fileName: "m1", source: "erp-queue")
+        #expect(agent.sample(#"outpost_documents_received_total{source="erp-queue"}"#) == 1)
+        #expect(agent.sample(#"outpost_bytes_received_total{source="erp-queue"}"#) == 13)
+        #expect(agent.sample(#"outpost_documents_received_total{source="sap-outbound"}"#) == 2)
 
         try await agent.intake.reject(
             sourceName: "sap-outbound", fileName: "big.xml", size: 1 << 30, fingerprint: "big.xml:1",

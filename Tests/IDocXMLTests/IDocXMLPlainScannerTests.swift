@@ -61,6 +61,26 @@ struct IDocXMLPlainScannerTests {
         #expect(scanned.documents == parsed.documents, "\(label())")
     }
 
+    @Test("an input scanned where it is gets no read buffer of its own; a file gets the full one")
+    func noBufferForAnInputInPlace() throws {
+        let bytes = Array(XMLFixture.file(idocs: [XMLFixture.idoc(docnum: "1")]).utf8)
+        let inPlace = PlainIDocScanner(.bytes(bytes), limits: .default)
+        #expect(inPlace.ownBufferSize <= 16)
+        let copied = PlainIDocScanner(.bytes(bytes), limits: .default, inPlace: false)
+        #expect(copied.ownBufferSize == 256 << 10)
+        let path = NSTemporaryDirectory() + "scanner-\(UUID().uuidString).xml"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var file = PlainIDocScanner(.fileDescriptor(fd), limits: .default)
+        #expect(file.ownBufferSize == 256 << 10)
+        var documents = 0
+        #expect(try file.scan { _ in documents += 1 })
+        #expect(documents == 1)
+    }
+
     @Test("usual IDoc files are read by the scanner alone, with libxml2's results")
     func takesUsualFiles() throws {
         for (name, bytes) in try Self.inputs() {

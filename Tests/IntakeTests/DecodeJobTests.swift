@@ -85,6 +85,7 @@ struct DecodeJobTests {
         let job = DecodeJob(.bytes(Array("message".utf8)), codec: RepeatingCodec(count: 40, size: 100), limits: .default,
                             origin: Self.origin(0))
         // No thread of its own: every chunk waits already, and the hand-off is finished.
+        #expect(job.complete, "decoded whole, without error")
         #expect(job.handoff.waitingBytes > 40 * 100)
         var ordinals: [Int] = []
         while let chunk = try job.handoff.take() { ordinals += chunk.map(\.ordinal) }
@@ -93,6 +94,7 @@ struct DecodeJobTests {
 
         // As on a thread: the full chunks decoded before the error come first, then the error.
         let failing = DecodeJob(.bytes([1]), codec: FailingCodec(count: 40), limits: .default, origin: Self.origin(1))
+        #expect(!failing.complete, "its error is still to be taken")
         #expect(try failing.handoff.take()?.count == DecodeJob.chunkEvents)
         #expect(throws: FailingCodec.Broken.self) { try failing.handoff.take() }
         await failing.finished()
@@ -103,6 +105,7 @@ struct DecodeJobTests {
         // 40 records of 64 KiB (2.5 MiB) from a one-byte input: more than the hand-off holds.
         let job = DecodeJob(.bytes([1]), codec: RepeatingCodec(count: 40, size: 64 << 10), limits: .default,
                             origin: Self.origin(2))
+        #expect(!job.complete, "decoding on its thread")
         var ordinals: [Int] = []
         while let chunk = try job.handoff.take() {
             #expect(job.handoff.waitingBytes <= DecodeJob.waitingBytes)

@@ -94,7 +94,7 @@ struct IntakeGateTests {
         #expect(reason.contains("min_free_disk"))
     }
 
-    @Test("OutboxIntake.waitUntilAccepting follows its gate")
+    @Test("OutboxIntake.waitUntilAccepting and acceptsNow follow its gate")
     func intakeUsesGate() async throws {
         let fixture = try AgentFixture()
         defer { fixture.removeAll() }
@@ -105,12 +105,15 @@ struct IntakeGateTests {
         let intake = OutboxIntake(
             outbox: fixture.outbox, codecs: [.raw: RawCodec()], agentID: "a", region: "r", gate: gate, logger: quietLogger)
 
+        #expect(!intake.acceptsNow())
         let waiter = Waiter { try await intake.waitUntilAccepting() }
         try await Task.sleep(for: .milliseconds(400))
         #expect(!waiter.returned)
         try await fixture.outbox.acknowledge(delivered: sequences)
         #expect(await eventually { waiter.returned })
         try await waiter.finish()
+        #expect(intake.acceptsNow())
+        #expect(fixture.intake.acceptsNow(), "without a gate, always")
     }
 
     @Test("waitUntilAccepting ends with CancellationError when its task is cancelled")

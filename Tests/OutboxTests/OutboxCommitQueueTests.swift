@@ -61,4 +61,63 @@ struct OutboxCommitQueueTests {
         }
         #expect(try await fixture.pendingSequences().count == 5)
     }
+
+    @Test("bodies without a savepoint share one: when one throws, every body of its transaction gets the error and none commits")
+    func bodiesWithoutSavepointsFailTogether() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        // The first body holds the writer until the others are queued, so that they make one
+        // transaction of their own.
+        let running = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let first = fixture.outbox.queueCommit { tx -> Int in
+            running.signal()
+            release.wait()
+            try tx.append(event("first"), source: "src", fileName: "first")
+            return tx.inserted
+        }
+        running.wait()
+        let together = (0..<10).map { n in
+            fixture.outbox.queueCommit(rollsBackAlone: false) { tx -> Int in
+                try tx.append(event("together-\(n)"), source: "src", fileName: "t\(n)")
+                if n == 5 { throw Refused(n: n) }
+                return tx.inserted
+            }
+        }
+        release.signal()
+        #expect(try await first.result().0 == 1)
+        for commit in together {
+            await #expect(throws: Refused(n: 5)) { try await commit.result() }
+        }
+        let ids = try fixture.query { db in try String.fetchAll(db, sql: "SELECT id FROM event ORDER BY seq") }
+        #expect(ids == ["first"])
+        let payloads = try fixture.query { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payload") }
+        #expect(payloads == 1)
+
+        // Beside them, a body in a savepoint of its own that throws still rolls back alone.
+        let holding = fixture.outbox.queueCommit { tx -> Int in
+            running.signal()
+            release.wait()
+            return 0
+        }
+        running.wait()
+        let mixed = (0..<6).map { n in
+            fixture.outbox.queueCommit(rollsBackAlone: n == 2) { tx -> Int in
+                try tx.append(event("mixed-\(n)"), source: "src", fileName: "m\(n)")
+                if n == 2 { throw Refused(n: n) }
+                return tx.inserted
+            }
+        }
+        release.signal()
+        _ = try await holding.result()
+        for (n, commit) in mixed.enumerated() {
+            if n == 2 {
+                await #expect(throws: Refused(n: 2)) { try await commit.result() }
+            } else {
+                #expect(try await commit.result().0 == 1)
+            }
+        }
+        let all = try fixture.query { db in try String.fetchAll(db, sql: "SELECT id FROM event ORDER BY seq") }
+        #expect(all == ["first", "mixed-0", "mixed-1", "mixed-3", "mixed-4", "mixed-5"])
+    }
 }
