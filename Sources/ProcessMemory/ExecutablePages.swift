@@ -66,35 +66,99 @@ public enum ExecutablePages {
 
     /// The mappings of an smaps text with their `Rss` and `Anonymous` sizes in bytes.
     static func parse(_ text: Substring) -> [Mapping] {
+        var text = text
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    /// ``parse(_:)`` over the text's bytes, a line at a time, without making a string of any
+    /// field: smaps has some twenty lines per mapping, and a quiet agent reads it when it
+    /// first gives its pages back, so the parse is what a quiet minute pays for it.
+    static func parse(bytes: UnsafeBufferPointer<UInt8>) -> [Mapping] {
         var mappings: [Mapping] = []
-        for line in text.split(separator: "\n") {
-            if let (name, kib) = sizeField(line) {
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+            let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd])
+            lineStart = lineEnd + 1
+            if let (field, kib) = sizeField(line) {
                 guard !mappings.isEmpty else { continue }
-                if name == "Rss" { mappings[mappings.count - 1].resident = kib * 1024 }
-                if name == "Anonymous" { mappings[mappings.count - 1].anonymous = kib * 1024 }
-                continue
+                switch field {
+                case .rss: mappings[mappings.count - 1].resident = kib * 1024
+                case .anonymous: mappings[mappings.count - 1].anonymous = kib * 1024
+                case .other: break
+                }
+            } else if let mapping = header(line) {
+                mappings.append(mapping)
             }
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count >= 5 else { continue }
-            let range = fields[0].split(separator: "-")
-            guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16),
-                  let inode = UInt64(fields[4])
-            else { continue }
-            let perms = fields[1]
-            mappings.append(Mapping(
-                start: start, end: end,
-                readOnlyPrivate: perms.count == 4 && !perms.contains("w") && perms.hasSuffix("p"),
-                device: String(fields[3]), inode: inode))
         }
         return mappings
     }
 
-    /// `Name:   123 kB` → ("Name", 123).
-    private static func sizeField(_ line: Substring) -> (Substring, Int)? {
-        guard let colon = line.firstIndex(of: ":") else { return nil }
-        let value = line[line.index(after: colon)...].split(separator: " ")
-        guard value.count == 2, value[1] == "kB", let kib = Int(value[0]) else { return nil }
-        return (line[..<colon], kib)
+    private enum SizeField { case rss, anonymous, other }
+
+    /// `Name:   123 kB` → (the field, 123); nil for any other line.
+    private static func sizeField(_ line: UnsafeBufferPointer<UInt8>) -> (SizeField, Int)? {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        var at = colon + 1
+        while at < line.count && line[at] == UInt8(ascii: " ") { at += 1 }
+        guard let (value, after) = number(line, from: at, radix: 10), after + 3 == line.count,
+              line[after] == UInt8(ascii: " "), line[after + 1] == UInt8(ascii: "k"), line[after + 2] == UInt8(ascii: "B")
+        else { return nil }
+        let kib = Int(clamping: value)
+        let name = UnsafeBufferPointer(rebasing: line[0..<colon])
+        if name.elementsEqual("Rss".utf8) { return (.rss, kib) }
+        if name.elementsEqual("Anonymous".utf8) { return (.anonymous, kib) }
+        return (.other, kib)
+    }
+
+    /// A mapping's first line: `start-end perms offset major:minor inode [path]`.
+    private static func header(_ line: UnsafeBufferPointer<UInt8>) -> Mapping? {
+        // The first five space-separated fields.
+        var fields: [Range<Int>] = []
+        fields.reserveCapacity(5)
+        var at = 0
+        while fields.count < 5 {
+            while at < line.count && line[at] == UInt8(ascii: " ") { at += 1 }
+            guard at < line.count else { return nil }
+            let begin = at
+            while at < line.count && line[at] != UInt8(ascii: " ") { at += 1 }
+            fields.append(begin..<at)
+        }
+        let range = fields[0]
+        guard let (start, dash) = number(line, from: range.lowerBound, radix: 16), dash < range.upperBound,
+              line[dash] == UInt8(ascii: "-"), let (end, rangeEnd) = number(line, from: dash + 1, radix: 16),
+              rangeEnd == range.upperBound,
+              let (inode, inodeEnd) = number(line, from: fields[4].lowerBound, radix: 10), inodeEnd == fields[4].upperBound
+        else { return nil }
+        let perms = UnsafeBufferPointer(rebasing: line[fields[1]])
+        return Mapping(
+            start: UInt(start), end: UInt(end),
+            readOnlyPrivate: perms.count == 4 && !perms.contains(UInt8(ascii: "w")) && perms[3] == UInt8(ascii: "p"),
+            device: String(decoding: UnsafeBufferPointer(rebasing: line[fields[3]]), as: UTF8.self), inode: inode)
+    }
+
+    /// The unsigned number of at least one digit at `from`, and where it ends; nil when there
+    /// is no digit there or it overflows.
+    private static func number(_ line: UnsafeBufferPointer<UInt8>, from: Int, radix: UInt64) -> (UInt64, Int)? {
+        var value: UInt64 = 0
+        var at = from
+        while at < line.count {
+            let byte = line[at]
+            let digit: UInt64
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: digit = UInt64(byte - UInt8(ascii: "a")) + 10
+            default: digit = radix
+            }
+            guard digit < radix else { break }
+            let (times, overflowTimes) = value.multipliedReportingOverflow(by: radix)
+            let (sum, overflowSum) = times.addingReportingOverflow(digit)
+            guard !overflowTimes, !overflowSum else { return nil }
+            value = sum
+            at += 1
+        }
+        return at > from ? (value, at) : nil
     }
 
     #if canImport(Glibc)

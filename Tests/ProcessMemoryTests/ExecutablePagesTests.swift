@@ -64,9 +64,15 @@ struct ExecutablePagesTests {
             7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
             Rss:                  16 kB
             Anonymous:            16 kB
+            ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]
+            Rss:                   0 kB
+            Anonymous:             0 kB
+            VmFlags: rd ex
             """
         let mappings = ExecutablePages.parse(text[...])
-        #expect(mappings.count == 7)
+        #expect(mappings.count == 8)
+        #expect(mappings[6].anonymous == 16 << 10, "each size goes to its own mapping")
+        #expect(mappings[7].start == 0xffffffffff600000 && mappings[7].end == 0xffffffffff601000)
         #expect(mappings[1] == ExecutablePages.Mapping(
             start: 0x5600aa200000, end: 0x5600ac000000, readOnlyPrivate: true, device: "fd:01", inode: 4242,
             resident: 20 << 20, anonymous: 0))
