@@ -95,23 +95,19 @@ extension Outbox {
                     var events = 0
                     var bytes: Int64 = 0
                     for entry in group {
-                        guard entry.rollsBackAlone else {
-                            // Nothing undoes it alone: should it throw, no body here commits.
+                        let run = {
                             var tx = OutboxTransaction(db: db, now: now, binder: binder)
-                            let added = try entry.run(&tx)
-                            events += added.events
-                            bytes += added.bytes
-                            continue
+                            return try entry.run(&tx)
                         }
                         do {
-                            let added = try Self.inSavepoint(db) {
-                                var tx = OutboxTransaction(db: db, now: now, binder: binder)
-                                return try entry.run(&tx)
-                            }
+                            let added = try entry.rollsBackAlone ? Self.inSavepoint(db, run) : run()
                             events += added.events
                             bytes += added.bytes
                         } catch let lost as SavepointNotUndone {
                             throw lost.reason
+                        } catch where !entry.rollsBackAlone {
+                            // Nothing undoes it alone: no body here commits.
+                            throw error
                         } catch {
                             entry.fail(error)
                             // An I/O or full-disk error can end the whole transaction: then

@@ -51,7 +51,8 @@ public enum ExecutablePages {
     private static let cleanRanges: [Range<UInt>] = {
         #if canImport(Glibc)
         guard let executable = executableIdentity(), let smaps = readFile("/proc/self/smaps") else { return [] }
-        return releasable(in: parse(smaps), executable: executable).map { $0.start..<$0.end }
+        let mappings = smaps.withUnsafeBufferPointer { parse(bytes: $0) }
+        return releasable(in: mappings, executable: executable).map { $0.start..<$0.end }
         #else
         return []
         #endif
@@ -114,6 +115,8 @@ public enum ExecutablePages {
 
     /// A mapping's first line: `start-end perms offset major:minor inode [path]`.
     private static func header(_ line: UnsafeBufferPointer<UInt8>) -> Mapping? {
+        // Field lines (`VmFlags: rd ex`) start with a capital, a mapping with its address.
+        guard number(line, from: 0, radix: 16) != nil else { return nil }
         // The first five space-separated fields.
         var fields: [Range<Int>] = []
         fields.reserveCapacity(5)
@@ -178,7 +181,7 @@ public enum ExecutablePages {
     }
 
     /// A whole `/proc` file (whose size `stat` does not tell).
-    static func readFile(_ path: String) -> Substring? {
+    static func readFile(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -190,7 +193,7 @@ public enum ExecutablePages {
             guard n > 0 else { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)[...]
+        return bytes
     }
     #endif
 }

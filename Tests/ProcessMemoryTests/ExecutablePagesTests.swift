@@ -7,9 +7,9 @@ import Testing
 struct ExecutablePagesTests {
     /// This test process's mappings of its own executable, from smaps.
     private func ownMappings() throws -> [ExecutablePages.Mapping] {
-        let text = try #require(ExecutablePages.readFile("/proc/self/smaps"))
+        let smaps = try #require(ExecutablePages.readFile("/proc/self/smaps"))
         let executable = try #require(ExecutablePages.executableIdentity())
-        return ExecutablePages.parse(text).filter { $0.device == executable.device && $0.inode == executable.inode }
+        return smaps.withUnsafeBufferPointer { ExecutablePages.parse(bytes: $0) }.filter { $0.device == executable.device && $0.inode == executable.inode }
     }
 
     @Test("the executable's clean read-only pages are unmapped; the process runs on")
