@@ -8,11 +8,15 @@ import PackageDescription
 /// relative relocations (DT_RELR, glibc 2.36 or later) and the executables export no dynamic
 /// symbols. The loader then reads and maps about 5 MiB less of the binary at start: idle RSS
 /// 42 → 37 MiB (docs/BENCHMARKS.md, "A smaller binary in memory").
-let leanReleaseLink: [LinkerSetting] = [
-    .unsafeFlags(
-        ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
-        .when(configuration: .release))
-]
+func leanReleaseLink(order: String? = nil) -> [LinkerSetting] {
+    var flags = ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"]
+    if let order {
+        flags += ["-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/deploy/link/\(order)",
+                  "-Xlinker", "--no-warn-symbol-ordering",
+                  "-Xlinker", "-T", "-Xlinker", "\(Context.packageDirectory)/deploy/link/unnamed-first.lds"]
+    }
+    return [.unsafeFlags(flags, .when(configuration: .release))]
+}
 
 let package = Package(
     name: "Outpost",
@@ -133,7 +137,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/outpost",
-            linkerSettings: leanReleaseLink),
+            linkerSettings: leanReleaseLink(order: "outpost.order")),
         .executableTarget(
             name: "outpost-hub",
             dependencies: [
@@ -146,7 +150,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/outpost-hub",
-            linkerSettings: leanReleaseLink),
+            linkerSettings: leanReleaseLink()),
 
         // MARK: adapters
         .systemLibrary(

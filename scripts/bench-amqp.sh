@@ -15,8 +15,7 @@ COUNT=${1:-20000}
 scripts/install-deps.sh --test
 
 if [[ -z "${OUTPOST_BIN:-}" ]]; then
-  swift build -c release --static-swift-stdlib --product outpost >/dev/null
-  OUTPOST_BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)/outpost
+  OUTPOST_BIN=$(scripts/build-release.sh outpost)/outpost
 fi
 T=$(mktemp -d /tmp/outpost-bench-amqp.XXXXXX)
 cc -O2 -o "$T/amqp_ceiling" scripts/bench/amqp_ceiling.c -lrabbitmq

@@ -14,6 +14,6 @@ cd "$(dirname "$0")/.."
 build=1
 if [[ "${1:-}" == "--skip-build" ]]; then build=0; shift; fi
 scripts/install-deps.sh --test >/dev/null
-if ((build)); then swift build -c release --static-swift-stdlib --product outpost-hub; fi
-bin=${OUTPOST_BIN:-.build/release}
+if ((build)); then scripts/build-release.sh outpost-hub >/dev/null; fi
+bin=${OUTPOST_BIN:-$(scripts/build-release.sh --bin-path)}
 exec python3 scripts/bench/hub_bench.py --bin "$(cd "$bin" && pwd)" "$@"

@@ -33,10 +33,10 @@ if [[ -n "${OUTPOST_BIN:-}" ]]; then
   outpost=$OUTPOST_BIN
 else
   if ((bench_build)); then
-    echo "building the release agent (swift build -c release --static-swift-stdlib --product outpost)"
-    swift build -c release --static-swift-stdlib --product outpost >/dev/null
+    echo "building the release agent (scripts/build-release.sh outpost)"
+    scripts/build-release.sh outpost >/dev/null
   fi
-  outpost="$(swift build -c release --static-swift-stdlib --show-bin-path)/outpost"
+  outpost="$(scripts/build-release.sh --bin-path)/outpost"
 fi
 bench_workdir outpost-peers
 bench_machine

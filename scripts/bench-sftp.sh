@@ -28,8 +28,7 @@ SMALL=${1:-2000}
 LARGE=${2:-300}
 ROUNDS=${3:-9}
 scripts/install-deps.sh --test
-swift build -c release --static-swift-stdlib --product outpost >/dev/null
-OUTPOST="$(swift build -c release --static-swift-stdlib --show-bin-path)/outpost"
+OUTPOST="$(scripts/build-release.sh outpost)/outpost"
 
 WORK=$(mktemp -d /tmp/outpost-bench-sftp.XXXXXX)
 chmod 755 "$WORK"

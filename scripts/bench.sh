@@ -17,11 +17,10 @@ source scripts/bench/driver-run.sh
 bench_options "$@"
 scripts/install-deps.sh
 if ((bench_build)); then
-  echo "building release binaries (swift build -c release --static-swift-stdlib)"
-  swift build -c release --static-swift-stdlib --product outpost >/dev/null
-  swift build -c release --static-swift-stdlib --product outpost-hub >/dev/null
+  echo "building release binaries (scripts/build-release.sh)"
+  scripts/build-release.sh outpost outpost-hub >/dev/null
 fi
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+bin=$(scripts/build-release.sh --bin-path)
 bench_workdir outpost-bench
 bench_machine
 echo "work directory: $work"

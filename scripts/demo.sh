@@ -24,9 +24,7 @@ if ((postgres)); then
   dpkg-query -W -f='${Status}' postgresql 2>/dev/null | grep -q "install ok installed" \
     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 fi
-swift build -c release --product outpost >/dev/null
-swift build -c release --product outpost-hub >/dev/null
-bin=$(swift build -c release --show-bin-path)
+bin=$(scripts/build-release.sh outpost outpost-hub)
 demo=$root/demo
 mkdir -p "$demo"/{drop,archive,error,data,hub}
 port=${OUTPOST_DEMO_PORT:-8080}

@@ -13,8 +13,8 @@
 #   --no-build         package the release binaries already built
 #   --fast             compress with xz -1 instead of xz -6 (tests: same contents, 15% larger)
 #
-# The binaries are built with the Swift runtime linked in
-# (`swift build -c release --static-swift-stdlib`), so they need only Debian's libraries;
+# The binaries are built by scripts/build-release.sh, with the Swift runtime linked in, so
+# they need only Debian's libraries;
 # `Depends` is computed from them by dpkg-shlibdeps. They are stripped; their debug symbols
 # go to the -dbgsym packages (found by gdb through the build id, or the .gnu_debuglink).
 # Needs dpkg-dev and binutils (scripts/install-deps.sh installs them).
@@ -41,10 +41,10 @@ done
 
 products=(outpost outpost-hub)
 if ((build)); then
-    echo "building the release binaries with the Swift runtime linked in"
-    swift build -c release --static-swift-stdlib
+    echo "building the release binaries with the Swift runtime linked in (scripts/build-release.sh)"
+    scripts/build-release.sh >/dev/null
 fi
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+bin=$(scripts/build-release.sh --bin-path)
 for product in "${products[@]}"; do
     [[ -x $bin/$product ]] || { echo "package-deb.sh: $bin/$product not found (run without --no-build)" >&2; exit 1; }
     # A binary that still loads the Swift runtime from the toolchain would not start on a host without it.

@@ -3,9 +3,10 @@
 #
 #  1. builds them once with scripts/package-deb.sh (one release build), plus a copy under a
 #     higher version from the same binaries for the upgrade;
-#  2. checks the packaged binaries: stripped, debug symbols in the -dbgsym packages under the
-#     build id, every DT_NEEDED resolving to a library a Debian package installed and none to
-#     the Swift toolchain's directory;
+#  2. checks the agent's code layout (scripts/link/check-order.py) and the packaged binaries:
+#     stripped, debug symbols in the -dbgsym packages under the build id, every DT_NEEDED
+#     resolving to a library a Debian package installed and none to the Swift toolchain's
+#     directory;
 #  3. runs lintian on the four packages: no error;
 #  4. installs them with dpkg -i and checks files, owners, modes, the system users, the
 #     unit's enablement, and `--version` / `check-config` / a short `outpost run` as the
@@ -88,6 +89,14 @@ for pkg in outpost outpost-hub; do
         check "$v: ${pkg} and ${pkg}-dbgsym $ver built" test -s "$(deb "$v" "$pkg" "$ver")" -a -s "$(deb "$v" "$pkg-dbgsym" "$ver")"
     done
 done
+
+# The agent's code laid out as deploy/link/ asks. Read from the build's binary: the packaged
+# one has no symbol table.
+if layout=$(python3 scripts/link/check-order.py "$(scripts/build-release.sh --bin-path)/outpost" deploy/link/outpost.order 2>&1); then
+    pass "outpost: code laid out by deploy/link/outpost.order: ${layout#*: }"
+else
+    fail "outpost: code not laid out by deploy/link/outpost.order: ${layout//$'\n'/ }"
+fi
 
 # 2. The packaged binaries.
 for pkg in outpost outpost-hub; do

@@ -5,7 +5,10 @@
 # seconds and its RSS at the end. Everything on 127.0.0.1, in a temporary directory removed
 # at exit.
 #
-#   scripts/bench/idle-agent.sh OUTPOST_BINARY [SECONDS_IDLE=120]
+#   scripts/bench/idle-agent.sh OUTPOST_BINARY [SECONDS_IDLE=120] [RSS_EVERY]
+#
+# With RSS_EVERY (seconds), it also prints the agent's RSS (total, anonymous, file-backed)
+# that often, from its start: a quiet agent's RSS moves with its quiet checks and heartbeats.
 set -euo pipefail
 bin=$(realpath "$1"); seconds=${2:-120}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,9 +29,21 @@ with open(f"{work}/agent.yaml", "w") as f:
     f.write(driver.agent_config_text(work, f"http://127.0.0.1:{port}/", f"{work}/token", "100ms", "info"))
 PY
 "$bin" run --config "$work/agent.yaml" > "$work/agent.log" 2>&1 & agent=$!; pids+=($agent)
-sleep 10
+every=${3:-0}
+rss_line() { awk -v t="$1" '/^VmRSS/ {r = $2} /^RssAnon/ {a = $2} /^RssFile/ {f = $2}
+  END {printf "t=%3ds RSS %.1f MiB (anonymous %.1f, file-backed %.1f)\n", t, r / 1024, a / 1024, f / 1024}' "/proc/$agent/status"; }
 ticks() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
-t0=$(ticks); sleep "$seconds"; t1=$(ticks)
+window=$seconds
+if ((every > 0)); then
+  elapsed=0
+  while ((elapsed < 10)); do sleep "$every"; elapsed=$((elapsed + every)); rss_line "$elapsed"; done
+  t0=$(ticks); start=$elapsed
+  while ((elapsed < start + seconds)); do sleep "$every"; elapsed=$((elapsed + every)); rss_line "$elapsed"; done
+  t1=$(ticks); window=$((elapsed - start))
+else
+  sleep 10
+  t0=$(ticks); sleep "$seconds"; t1=$(ticks)
+fi
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent/status")
 hz=$(getconf CLK_TCK)
-python3 -c "print(f'idle agent: {($t1 - $t0) / $hz * 60 / $seconds:.3f} CPU-s per minute over $seconds s, RSS {$rss / 1024:.1f} MiB')"
+python3 -c "print(f'idle agent: {($t1 - $t0) / $hz * 60 / $window:.3f} CPU-s per minute over $window s, RSS {$rss / 1024:.1f} MiB')"
