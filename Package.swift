@@ -6,16 +6,19 @@ import PackageDescription
 // depend on an adapter; only the `outpost` executable (the composition root) knows them all.
 /// The release link of the two programs: LLD (shipped with the Swift toolchain) packs the
 /// relative relocations (DT_RELR, glibc 2.36 or later) and the executables export no dynamic
-/// symbols. The loader then reads and maps about 5 MiB less of the binary at start: idle RSS
-/// 42 → 37 MiB (docs/BENCHMARKS.md, "A smaller binary in memory").
-func leanReleaseLink(order: String? = nil) -> [LinkerSetting] {
-    var flags = ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"]
-    if let order {
-        flags += ["-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/deploy/link/\(order)",
-                  "-Xlinker", "--no-warn-symbol-ordering",
-                  "-Xlinker", "-T", "-Xlinker", "\(Context.packageDirectory)/deploy/link/unnamed-first.lds"]
-    }
-    return [.unsafeFlags(flags, .when(configuration: .release))]
+/// symbols, so the loader reads and maps about 5 MiB less of the binary at start
+/// (docs/BENCHMARKS.md, "A smaller binary in memory"). Each program's code is laid out as
+/// deploy/link/ says: the functions a profiled run saw run at the start of `.text`, in the order
+/// of the file `order`, and the compiler's private functions in one block just before it, so
+/// that a running program touches few pages of its code ("The code that runs, side by side"; scripts/build-release.sh compiles a
+/// section per function, without which the linker can only move whole files' code).
+func leanReleaseLink(order: String) -> [LinkerSetting] {
+    let link = "\(Context.packageDirectory)/deploy/link"
+    return [.unsafeFlags(
+        ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
+         "-Xlinker", "--symbol-ordering-file=\(link)/\(order)", "-Xlinker", "--no-warn-symbol-ordering",
+         "-Xlinker", "-T", "-Xlinker", "\(link)/unnamed-first.lds"],
+        .when(configuration: .release))]
 }
 
 let package = Package(
@@ -150,7 +153,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/outpost-hub",
-            linkerSettings: leanReleaseLink()),
+            linkerSettings: leanReleaseLink(order: "outpost-hub.order")),
 
         // MARK: adapters
         .systemLibrary(

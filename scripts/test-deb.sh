@@ -3,7 +3,7 @@
 #
 #  1. builds them once with scripts/package-deb.sh (one release build), plus a copy under a
 #     higher version from the same binaries for the upgrade;
-#  2. checks the agent's code layout (scripts/link/check-order.py) and the packaged binaries:
+#  2. checks the programs' code layout (scripts/link/check-order.py) and the packaged binaries:
 #     stripped, debug symbols in the -dbgsym packages under the build id, every DT_NEEDED
 #     resolving to a library a Debian package installed and none to the Swift toolchain's
 #     directory;
@@ -90,13 +90,15 @@ for pkg in outpost outpost-hub; do
     done
 done
 
-# The agent's code laid out as deploy/link/ asks. Read from the build's binary: the packaged
-# one has no symbol table.
-if layout=$(python3 scripts/link/check-order.py "$(scripts/build-release.sh --bin-path)/outpost" deploy/link/outpost.order 2>&1); then
-    pass "outpost: code laid out by deploy/link/outpost.order: ${layout#*: }"
-else
-    fail "outpost: code not laid out by deploy/link/outpost.order: ${layout//$'\n'/ }"
-fi
+# The programs' code laid out as deploy/link/ asks. Read from the build's binaries: the
+# packaged ones have no symbol table.
+for pkg in outpost outpost-hub; do
+    if layout=$(python3 scripts/link/check-order.py "$(scripts/build-release.sh --bin-path)/$pkg" "deploy/link/$pkg.order" 2>&1); then
+        pass "$pkg: code laid out by deploy/link/$pkg.order: ${layout#*: }"
+    else
+        fail "$pkg: code not laid out by deploy/link/$pkg.order: ${layout//$'\n'/ }"
+    fi
+done
 
 # 2. The packaged binaries.
 for pkg in outpost outpost-hub; do

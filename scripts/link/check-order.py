@@ -6,7 +6,7 @@
 Passes (exit 0) when:
 - at least 80% of the file's names are code symbols of BINARY (else the file is stale:
   scripts/link/order-functions.sh writes it anew);
-- at least 95% of those lie in the first quarter of `.text`, where LLD's
+- at least 95% of those lie in the first third of `.text`, where LLD's
   `--symbol-ordering-file` puts them (linked without it, they spread over all of it);
 - the private functions, which have no symbol to order them by, were gathered into
   `.text.unnamed` by deploy/link/unnamed-first.lds.
@@ -40,18 +40,18 @@ def main():
     if share_found < 0.8:
         failures.append(f"only {len(found):,} of the {len(names):,} names are functions of the binary: "
                         "regenerate the file (scripts/link/order-functions.sh)")
-    quarter = start + size // 4
-    early = sum(1 for a in found if a < quarter)
+    third = start + size // 3
+    early = sum(1 for a in found if a < third)
     share_early = early / len(found) if found else 0
     if share_early < 0.95:
-        failures.append(f"only {early:,} of {len(found):,} ordered functions are in the first quarter of .text: "
+        failures.append(f"only {early:,} of {len(found):,} ordered functions are in the first third of .text: "
                         "linked without --symbol-ordering-file?")
     reach = (max(found) - start) / 2**20 if found else 0
     unnamed = sections.get(".text.unnamed")
     if not unnamed:
         failures.append("no .text.unnamed section: linked without deploy/link/unnamed-first.lds?")
     print(f"{binary}: {len(found):,} of {len(names):,} ordered functions found ({share_found:.0%}); "
-          f"{share_early:.0%} of them in the first quarter of .text, the last at {reach:.1f} of {size / 2**20:.1f} MiB; "
+          f"{share_early:.0%} of them in the first third of .text, the last at {reach:.1f} of {size / 2**20:.1f} MiB; "
           f"private functions gathered before them: {unnamed[1] / 1024 if unnamed else 0:,.0f} KiB")
     for f in failures:
         print(f"FAIL: {f}", file=sys.stderr)

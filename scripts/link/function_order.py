@@ -77,8 +77,9 @@ def main():
         raise SystemExit("no function of the binary in the profiles: was it profiled with --demangle=no?")
     with open(a.out, "w") as f:
         f.writelines(n + "\n" for n in ordered)
-    print(f"{len(seen):,} functions ran, {len(ordered):,} of them in {a.binary} "
-          f"({sum(1 for n in first if n in code):,} first): written to {a.out}", file=sys.stderr)
+    leading = f" ({sum(1 for n in first if n in code):,} of them first)" if a.first else ""
+    print(f"{len(seen):,} functions ran, {len(ordered):,} of them in {a.binary}{leading}: written to {a.out}",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":
