@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds release programs the way they ship and prints the folder that holds them:
 #
-#   scripts/build-release.sh [PRODUCT...]    (no product: every product)
+#   scripts/build-release.sh [PRODUCT...]    (no product: outpost and outpost-hub)
 #   bin=$(scripts/build-release.sh outpost)  # then "$bin/outpost"
 #   scripts/build-release.sh --bin-path      # the folder only, nothing built
 #
@@ -28,10 +28,6 @@ for product in "${products[@]}"; do
     if [[ -e $bin/$product && -n $(find deploy/link -newer "$bin/$product" -type f) ]]; then
         rm -f "$bin/$product"
     fi
+    swift build "${flags[@]}" --product "$product" >&2
 done
-if (($#)); then
-    for product in "$@"; do swift build "${flags[@]}" --product "$product" >&2; done
-else
-    swift build "${flags[@]}" >&2
-fi
 echo "$bin"

@@ -92,8 +92,9 @@ done
 
 # The programs' code laid out as deploy/link/ asks. Read from the build's binaries: the
 # packaged ones have no symbol table.
+release_bin=$(scripts/build-release.sh --bin-path)
 for pkg in outpost outpost-hub; do
-    if layout=$(python3 scripts/link/check-order.py "$(scripts/build-release.sh --bin-path)/$pkg" "deploy/link/$pkg.order" 2>&1); then
+    if layout=$(python3 scripts/link/check-order.py "$release_bin/$pkg" "deploy/link/$pkg.order" 2>&1); then
         pass "$pkg: code laid out by deploy/link/$pkg.order: ${layout#*: }"
     else
         fail "$pkg: code not laid out by deploy/link/$pkg.order: ${layout//$'\n'/ }"

@@ -65,15 +65,10 @@ public enum ExecutablePages {
         }
     }
 
-    /// The mappings of an smaps text with their `Rss` and `Anonymous` sizes in bytes.
-    static func parse(_ text: Substring) -> [Mapping] {
-        var text = text
-        return text.withUTF8 { parse(bytes: $0) }
-    }
-
-    /// ``parse(_:)`` over the text's bytes, a line at a time, without making a string of any
-    /// field: smaps has some twenty lines per mapping, and a quiet agent reads it when it
-    /// first gives its pages back, so the parse is what a quiet minute pays for it.
+    /// The mappings of an smaps text with their `Rss` and `Anonymous` sizes in bytes, parsed
+    /// over its bytes a line at a time, without making a string of any field: smaps has some
+    /// twenty lines per mapping, and a quiet agent reads it when it first gives its pages back,
+    /// so the parse is what a quiet minute pays for it.
     static func parse(bytes: UnsafeBufferPointer<UInt8>) -> [Mapping] {
         var mappings: [Mapping] = []
         var lineStart = 0

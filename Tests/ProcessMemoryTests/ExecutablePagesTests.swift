@@ -69,7 +69,7 @@ struct ExecutablePagesTests {
             Anonymous:             0 kB
             VmFlags: rd ex
             """
-        let mappings = ExecutablePages.parse(text[...])
+        let mappings = Array(text.utf8).withUnsafeBufferPointer { ExecutablePages.parse(bytes: $0) }
         #expect(mappings.count == 8)
         #expect(mappings[6].anonymous == 16 << 10, "each size goes to its own mapping")
         #expect(mappings[7].start == 0xffffffffff600000 && mappings[7].end == 0xffffffffff601000)

@@ -15,6 +15,8 @@ import re
 import subprocess
 import sys
 
+from function_order import code_symbols
+
 
 def main():
     if len(sys.argv) != 3:
@@ -25,11 +27,7 @@ def main():
         m = re.search(r"\]\s+(\S+)\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", line)
         if m:
             sections[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16))
-    code = {}
-    for line in subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True, check=True).stdout.splitlines():
-        fields = line.split(" ", 2)
-        if len(fields) == 3 and fields[1] in "tTwW":
-            code.setdefault(fields[2], int(fields[0], 16))
+    code = code_symbols(binary)
     names = [n for n in open(order_file).read().split("\n") if n]
     failures = []
     if ".text" not in sections or not code:

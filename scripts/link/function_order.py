@@ -53,12 +53,13 @@ def costs(paths):
 
 
 def code_symbols(binary):
+    """The binary's code symbols, name → address (the first, for a local name defined twice)."""
     out = subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True, check=True).stdout
-    code = set()
+    code = {}
     for line in out.splitlines():
         fields = line.split(" ", 2)
         if len(fields) == 3 and fields[1] in "tTwW":
-            code.add(fields[2])
+            code.setdefault(fields[2], int(fields[0], 16))
     return code
 
 
