@@ -17,7 +17,7 @@ func leanReleaseLink(order: String) -> [LinkerSetting] {
     return [.unsafeFlags(
         ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
          "-Xlinker", "--symbol-ordering-file=\(link)/\(order)", "-Xlinker", "--no-warn-symbol-ordering",
-         "-Xlinker", "-T", "-Xlinker", "\(link)/unnamed-first.lds"],
+         "-Xlinker", "-T", "-Xlinker", "\(link)/sections.lds"],
         .when(configuration: .release))]
 }
 

@@ -6,12 +6,12 @@ import ServiceLifecycle
 /// Gives back what a burst (or starting) left resident once the agent has gone quiet.
 ///
 /// glibc keeps memory the agent freed (a big file's decode buffers, batches sent) in its
-/// arenas for reuse, and each page fault on the executable maps the code around it too, so
-/// after a burst the agent idled at nearly its peak RSS. When a check finds no commit and no
-/// delivery since the previous one, and there was activity (or the start) since the last
-/// release, the outbox's SQLite connections give back their caches, `malloc_trim(0)` returns
-/// the free heap pages and the executable's clean pages are unmapped (``ExecutablePages``;
-/// the few the idle agent runs come back from the page cache). docs/BENCHMARKS.md, "Freed
+/// arenas for reuse, and each page fault on the executable or a library maps the code around
+/// it too, so after a burst the agent idled at nearly its peak RSS. When a check finds no
+/// commit and no delivery since the previous one, and there was activity (or the start) since
+/// the last release, the outbox's SQLite connections give back their caches, `malloc_trim(0)`
+/// returns the free heap pages and the clean code pages of the executable and its libraries
+/// are unmapped (``CodePages``; the few the idle agent runs come back from the page cache). docs/BENCHMARKS.md, "Freed
 /// heap returned once the agent is quiet", "Code pages unmapped when quiet" and "SQLite's
 /// caches given back when quiet", has the figures. One check every `interval` seconds;
 /// nothing else wakes for it.
@@ -21,14 +21,14 @@ public struct IdleMemoryRelease: Service {
     let release: @Sendable () async -> Void
 
     /// - Parameter release: what returns the memory (nil: the outbox's SQLite caches, then
-    ///   `malloc_trim(0)` and the executable's clean pages; tests count calls).
+    ///   `malloc_trim(0)` and the clean code pages; tests count calls).
     public init(outbox: Outbox, interval: Double = 10, release: (@Sendable () async -> Void)? = nil) {
         self.outbox = outbox
         self.interval = interval
         self.release = release ?? {
             await outbox.releaseMemory()
             ProcessHeap.trim()
-            ExecutablePages.release()
+            CodePages.release()
         }
     }
 

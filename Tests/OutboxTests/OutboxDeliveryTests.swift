@@ -203,6 +203,12 @@ struct OutboxDeliveryTests {
         #expect(status.intakePaused == "high watermark")
         #expect(status.lastDeliveryError == "timeout")
         #expect(status.databaseBytes == fixture.outbox.fileBytes())
+        // The database, its log and its shared memory, as the file system sizes them.
+        let sizes = try ["", "-wal", "-shm"].map { suffix in
+            try #require(try FileManager.default.attributesOfItem(atPath: fixture.path + suffix)[.size] as? NSNumber).int64Value
+        }
+        #expect(sizes[0] > 0 && sizes[1] > 0 && sizes[2] > 0)
+        #expect(status.databaseBytes == sizes.reduce(0, +))
     }
 
     @Test("setState stores, overwrites and clears values with their time")

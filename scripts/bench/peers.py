@@ -265,6 +265,9 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
             idle_cpu = cpu_seconds(p.pid) - cpu0 - busy_cpu
             idle_rss = driver.proc_status(p.pid, "VmRSS")
             idle_anon = driver.proc_status(p.pid, "RssAnon")
+            if self.a.breakdown and program == "outpost":
+                subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "rss_breakdown.py"),
+                                "--exe", os.path.abspath(self.a.outpost), str(p.pid)], check=False)
             peak = driver.proc_status(p.pid, "VmHWM")
             final = self.receiver_stats()
         finally:
@@ -391,6 +394,7 @@ def main():
     p.add_argument("--ingest-runs", type=int, default=3)
     p.add_argument("--no-ingest", action="store_true")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--breakdown", action="store_true", help="print where Outpost's idle RSS is (rss_breakdown.py)")
     p.add_argument("--syslog-batch-lines", type=int, default=1000)
     p.add_argument("--syslog-batch-timeout-ms", type=int, default=100)
     p.add_argument("--programs", default="syslog-ng,outpost", help="measured in this order each round")

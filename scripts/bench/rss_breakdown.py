@@ -97,6 +97,23 @@ def main():
     for k, v in by_mapping.most_common(a.top):
         print(f"  {v:9,}  {k}")
 
+    kinds = collections.Counter()
+    for i, (start, end, perm, off, path) in enumerate(maps):
+        if path or perm != "rw-p":
+            continue
+        before = maps[i - 1] if i > 0 else None
+        after = maps[i + 1] if i + 1 < len(maps) else None
+        if before and before[2] == "---p" and before[1] == start and not before[4]:
+            kind = "thread stacks (a guard page below)"
+        elif start % (64 << 20) == 0 and after and after[2] == "---p" and after[0] == end and not after[4]:
+            kind = "allocator arenas of threads (64 MiB aligned)"
+        else:
+            kind = "other anonymous memory (large blocks, the main arena's spill)"
+        kinds[kind] += sum(1 for _ in resident_pages(a.pid, start, end)) * PAGE // 1024
+    print("resident KiB of [anonymous] by kind:")
+    for k, v in kinds.most_common():
+        print(f"  {v:9,}  {k}")
+
     own = [m for m in maps if m[4] == exe_path]
     if not own:
         return

@@ -2,30 +2,45 @@
 import Glibc
 #endif
 
-/// The pages of the program's own executable that a quiet process keeps mapped for nothing.
+/// The pages of the program's code, its own and its libraries', that a quiet process keeps
+/// mapped for nothing.
 ///
 /// Each page fault on a file maps up to 16 pages around the one asked for (the kernel's
 /// `fault_around_bytes`, 64 KiB), so the executable's 30 MiB of code come to about 20 MiB
-/// resident, though an agent at rest runs less than 3 MiB of it. Those pages are clean copies
-/// of the file in the page cache: unmapping them loses nothing, and a page used again is
-/// mapped again from the cache by a minor fault, without reading the disk.
+/// resident, though an agent at rest runs less than 3 MiB of it; its shared libraries (libc,
+/// libstdc++, libcrypto, libsqlite3, libxml2, ICU) hold another 7 – 8 MiB the same way. Those
+/// pages are clean copies of the files in the page cache: unmapping them loses nothing, and a
+/// page used again is mapped again from the cache by a minor fault, without reading the disk.
 ///
-/// Only read-only private mappings of the executable file in which no page was ever written
-/// (smaps' `Anonymous: 0 kB`) are released: code and read-only data. The relocated read-only
-/// data (RELRO) holds written pages and is never touched, nor is anything writable.
-public enum ExecutablePages {
-    /// A mapping of the executable, as `/proc/self/smaps` lists it.
+/// Only read-only private mappings in which no page was ever written (smaps' `Anonymous: 0
+/// kB`) are released: code and read-only data. Relocated read-only data (RELRO) holds written
+/// pages and is never touched, nor is anything writable. A library's mappings are released
+/// only once it is pinned (`dlopen` with `RTLD_NOLOAD | RTLD_NODELETE`: the loader never
+/// unloads it after that), and they are read from smaps after the pinning, so an address
+/// range advised is always still that library's: never memory that a `dlclose` and a new
+/// mapping put in its place.
+public enum CodePages {
+    /// A mapping, as `/proc/self/smaps` lists it.
     struct Mapping: Equatable {
         var start: UInt
         var end: UInt
         var readOnlyPrivate: Bool
         var device: String
         var inode: UInt64
+        /// The file's path; nil for an anonymous mapping (inode 0).
+        var path: String? = nil
         var resident = 0
         var anonymous = 0
     }
 
-    /// Unmaps the executable's clean read-only pages from this process.
+    /// A mapped file: smaps' `major:minor` device and inode.
+    struct FileIdentity: Hashable {
+        var device: String
+        var inode: UInt64
+    }
+
+    /// Unmaps the clean read-only pages of the executable and of its pinned libraries from
+    /// this process.
     ///
     /// - Returns: the bytes of address space advised (what was resident there is given back,
     ///   less what runs again soon); 0 when the mappings could not be read.
@@ -45,28 +60,63 @@ public enum ExecutablePages {
         #endif
     }
 
-    /// The address ranges `release` advises, read from smaps once: the executable's mappings
-    /// never move, and a read-only one with no written page never gets one (relocations are
-    /// applied before `main`).
+    /// The address ranges `release` advises, found once: the executable's mappings never move,
+    /// nor do a pinned library's, and a read-only mapping with no written page never gets one
+    /// (relocations are applied when a library is loaded).
     private static let cleanRanges: [Range<UInt>] = {
         #if canImport(Glibc)
-        guard let executable = executableIdentity(), let smaps = readFile("/proc/self/smaps") else { return [] }
-        let mappings = smaps.withUnsafeBufferPointer { parse(bytes: $0) }
-        return releasable(in: mappings, executable: executable).map { $0.start..<$0.end }
+        guard let executable = executableIdentity(), let first = readMappings() else { return [] }
+        let pinned = pinLibraries(libraryCandidates(in: first, executable: executable), pin: pinLoaded)
+        guard let mappings = readMappings() else { return [] }
+        return releasable(in: mappings, files: pinned.union([executable])).map { $0.start..<$0.end }
         #else
         return []
         #endif
     }()
 
-    /// The mappings `release` unmaps: the executable's, read-only, private, never written.
-    static func releasable(in mappings: [Mapping], executable: (device: String, inode: UInt64)) -> [Mapping] {
+    /// The mappings `release` unmaps: those of the given files, read-only, private, never
+    /// written.
+    static func releasable(in mappings: [Mapping], files: Set<FileIdentity>) -> [Mapping] {
         mappings.filter {
-            $0.device == executable.device && $0.inode == executable.inode && $0.readOnlyPrivate && $0.anonymous == 0
+            $0.readOnlyPrivate && $0.anonymous == 0 && files.contains(FileIdentity(device: $0.device, inode: $0.inode))
         }
     }
 
+    /// The shared libraries worth pinning: files other than the executable, named like a
+    /// shared object (`.so` or `.so.` in the name), with a clean read-only mapping.
+    static func libraryCandidates(in mappings: [Mapping], executable: FileIdentity) -> [(path: String, file: FileIdentity)] {
+        var seen: Set<FileIdentity> = [executable]
+        var out: [(path: String, file: FileIdentity)] = []
+        for mapping in mappings where mapping.readOnlyPrivate && mapping.anonymous == 0 {
+            guard let path = mapping.path, path.hasPrefix("/"), !path.hasSuffix(" (deleted)"),
+                  let name = path.split(separator: "/").last, name.hasSuffix(".so") || name.contains(".so.")
+            else { continue }
+            let file = FileIdentity(device: mapping.device, inode: mapping.inode)
+            if seen.insert(file).inserted { out.append((path, file)) }
+        }
+        return out
+    }
+
+    /// The libraries `pin` pinned (a library it cannot pin, not loaded by the dynamic loader,
+    /// is left alone).
+    static func pinLibraries(_ candidates: [(path: String, file: FileIdentity)], pin: (String) -> Bool) -> Set<FileIdentity> {
+        Set(candidates.filter { pin($0.path) }.map(\.file))
+    }
+
+    #if canImport(Glibc)
+    /// Pins a library the dynamic loader has loaded: from now on it is never unloaded. Loads
+    /// nothing (`RTLD_NOLOAD`): a file that is not a loaded library gives nil.
+    static func pinLoaded(_ path: String) -> Bool {
+        dlopen(path, RTLD_NOLOAD | RTLD_NODELETE | RTLD_LAZY) != nil
+    }
+
+    static func readMappings() -> [Mapping]? {
+        readFile("/proc/self/smaps").map { smaps in smaps.withUnsafeBufferPointer { parse(bytes: $0) } }
+    }
+    #endif
+
     /// The mappings of an smaps text with their `Rss` and `Anonymous` sizes in bytes, parsed
-    /// over its bytes a line at a time, without making a string of any field: smaps has some
+    /// over its bytes a line at a time, without making a string of any field but the device and the path: smaps has some
     /// twenty lines per mapping, and a quiet agent reads it when it first gives its pages back,
     /// so the parse is what a quiet minute pays for it.
     static func parse(bytes: UnsafeBufferPointer<UInt8>) -> [Mapping] {
@@ -130,10 +180,14 @@ public enum ExecutablePages {
               let (inode, inodeEnd) = number(line, from: fields[4].lowerBound, radix: 10), inodeEnd == fields[4].upperBound
         else { return nil }
         let perms = UnsafeBufferPointer(rebasing: line[fields[1]])
+        // The path: the rest of the line after the spaces that align it (it may hold spaces).
+        while at < line.count && line[at] == UInt8(ascii: " ") { at += 1 }
+        let path = inode != 0 && at < line.count ? String(decoding: UnsafeBufferPointer(rebasing: line[at...]), as: UTF8.self) : nil
         return Mapping(
             start: UInt(start), end: UInt(end),
             readOnlyPrivate: perms.count == 4 && !perms.contains(UInt8(ascii: "w")) && perms[3] == UInt8(ascii: "p"),
-            device: String(decoding: UnsafeBufferPointer(rebasing: line[fields[3]]), as: UTF8.self), inode: inode)
+            device: String(decoding: UnsafeBufferPointer(rebasing: line[fields[3]]), as: UTF8.self), inode: inode,
+            path: path)
     }
 
     /// The unsigned number of at least one digit at `from`, and where it ends; nil when there
@@ -161,7 +215,7 @@ public enum ExecutablePages {
 
     #if canImport(Glibc)
     /// The executable's device (as smaps writes it, `major:minor` in hex) and inode.
-    static func executableIdentity() -> (device: String, inode: UInt64)? {
+    static func executableIdentity() -> FileIdentity? {
         var status = stat()
         guard stat("/proc/self/exe", &status) == 0 else { return nil }
         let dev = UInt64(status.st_dev)
@@ -172,7 +226,7 @@ public enum ExecutablePages {
             let digits = String(v, radix: 16)
             return digits.count < 2 ? "0" + digits : digits
         }
-        return (hex(major) + ":" + hex(minor), UInt64(status.st_ino))
+        return FileIdentity(device: hex(major) + ":" + hex(minor), inode: UInt64(status.st_ino))
     }
 
     /// A whole `/proc` file (whose size `stat` does not tell).
