@@ -13,18 +13,27 @@ import ServiceLifecycle
 /// returns the free heap pages and the clean code pages of the executable and its libraries
 /// are unmapped (``CodePages``; the few the idle agent runs come back from the page cache). docs/BENCHMARKS.md, "Freed
 /// heap returned once the agent is quiet", "Code pages unmapped when quiet" and "SQLite's
-/// caches given back when quiet", has the figures. One check every `interval` seconds;
-/// nothing else wakes for it.
+/// caches given back when quiet", has the figures.
+///
+/// Once it has released, the service sleeps until ``noteActivity()`` (the forwarder's wake-up
+/// for new events: the sources' commits and the heartbeat's), so a quiet agent does not wake
+/// for it. After a wake-up it checks every `interval` seconds (2) until a check sees no
+/// change: a heartbeat's code and heap are given back 2 – 4 s after it was delivered. Work
+/// that comes without a wake-up (another process's `outpost dlq replay`) is looked at with
+/// the next one.
 public struct IdleMemoryRelease: Service {
     let outbox: Outbox
     let interval: Double
     let release: @Sendable () async -> Void
+    private let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
 
     /// - Parameter release: what returns the memory (nil: the outbox's SQLite caches, then
     ///   `malloc_trim(0)` and the clean code pages; tests count calls).
-    public init(outbox: Outbox, interval: Double = 10, release: (@Sendable () async -> Void)? = nil) {
+    public init(outbox: Outbox, interval: Double = 2, release: (@Sendable () async -> Void)? = nil) {
         self.outbox = outbox
         self.interval = interval
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.release = release ?? {
             await outbox.releaseMemory()
             ProcessHeap.trim()
@@ -36,7 +45,11 @@ public struct IdleMemoryRelease: Service {
         do {
             try await ServiceLifecycle.cancelWhenGracefulShutdown {
                 var watch = QuietWatch(activity: activity())
+                var woken = wakes.makeAsyncIterator()
                 while !Task.isCancelled {
+                    if watch.isReleased {
+                        guard await woken.next() != nil else { return }
+                    }
                     try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
                     if watch.observe(activity()) { await release() }
                 }
@@ -44,6 +57,11 @@ public struct IdleMemoryRelease: Service {
         } catch is CancellationError {
             return
         }
+    }
+
+    /// Says there is new work: the next checks look whether the agent has gone quiet again.
+    public func noteActivity() {
+        wake.yield()
     }
 
     /// What changes while the agent works: commits made, bytes waiting for delivery.
@@ -63,7 +81,7 @@ struct QuietWatch {
     private var last: Activity
     /// Released since the last change (not yet for a fresh agent: starting faulted in code
     /// and left heap behind).
-    private var released = false
+    private(set) var isReleased = false
 
     init(activity: Activity) {
         last = activity
@@ -73,11 +91,11 @@ struct QuietWatch {
     mutating func observe(_ now: Activity) -> Bool {
         defer { last = now }
         if now != last {
-            released = false
+            isReleased = false
             return false
         }
-        guard !released else { return false }
-        released = true
+        guard !isReleased else { return false }
+        isReleased = true
         return true
     }
 }

@@ -25,11 +25,15 @@ public final class Forwarder: Sendable {
     let state: Mutex<DispatchState>
     private let wakeStream: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
+    private let onNotify: @Sendable () -> Void
 
+    /// - Parameter onNotify: called with each ``notify()`` too (the agent's idle memory
+    ///   release learns of new work this way).
     public init(
         outbox: Outbox, sink: any EventSink, settings: ForwarderSettings, logger: Logger,
-        metrics: ForwarderMetrics = ForwarderMetrics()
+        metrics: ForwarderMetrics = ForwarderMetrics(), onNotify: @escaping @Sendable () -> Void = {}
     ) {
+        self.onNotify = onNotify
         self.outbox = outbox
         self.sink = sink
         self.settings = settings
@@ -40,7 +44,10 @@ public final class Forwarder: Sendable {
     }
 
     /// Tells the forwarder there is new work (new events committed, dead letters replayed).
-    public func notify() { wake.yield() }
+    public func notify() {
+        wake.yield()
+        onNotify()
+    }
 
     /// A snapshot for status and tests.
     public var snapshot: ForwarderSnapshot {

@@ -72,6 +72,10 @@ public final class Outbox: Sendable {
             }
         }
         config.maximumReaderCount = Outbox.maximumReaders
+        // Readers stay open when memory is given back (``releaseMemory()``): the forwarder
+        // reads every 2 s, and opening a connection again each time brought a megabyte of
+        // SQLite's and GRDB's code back into a quiet agent's memory.
+        config.persistentReadOnlyConnections = true
         do {
             if !readOnly {
                 try OutboxFileModes.prepare(databaseAt: path)
@@ -139,14 +143,18 @@ public final class Outbox: Sendable {
     public var undeliveredBytes: Int64 { counters.snapshot().undeliveredBytes }
 
     /// Gives back the memory SQLite holds for the connections: the writer's page cache and
-    /// prepared statements are emptied and the readers are closed (the next read opens one
-    /// again). For a quiet agent: it waits for the writer's turn, on a thread outside Swift's
-    /// pool, so the heap trimmed after it can return the pages.
+    /// the page cache of the reader the reads take first (`PRAGMA shrink_memory`, SQLite's
+    /// `sqlite3_db_release_memory`). Connections and prepared statements stay: preparing the
+    /// statements again would bring SQLite's compiler back into a quiet agent's memory, and
+    /// the other readers' caches are small (``readerCacheKiB``). For a quiet agent: it waits
+    /// for the writer's turn, on a thread outside Swift's pool, so the heap trimmed after it
+    /// can return the pages.
     public func releaseMemory() async {
         let pool = pool
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             DispatchQueue.global(qos: .utility).async {
-                pool.releaseMemory()
+                try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA shrink_memory") }
+                try? pool.read { db in try db.execute(sql: "PRAGMA shrink_memory") }
                 done.resume()
             }
         }

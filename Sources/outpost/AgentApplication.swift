@@ -38,9 +38,10 @@ final class AgentApplication: Sendable {
         } catch {
             throw CommandFailure.user("\(path): \(error)")
         }
+        let idleRelease = IdleMemoryRelease(outbox: outbox)
         let forwarder = Forwarder(
             outbox: outbox, sink: sink, settings: AgentAssembly.forwarderSettings(config.hub),
-            logger: Logger(label: "outpost.forwarder"))
+            logger: Logger(label: "outpost.forwarder"), onNotify: idleRelease.noteActivity)
         self.forwarder = forwarder
         gate = IntakeGate(
             outbox: outbox, high: config.outbox.highWatermark, low: config.outbox.lowWatermark,
@@ -69,7 +70,7 @@ final class AgentApplication: Sendable {
                 logger: Logger(label: "outpost.outbox")),
             sources,
             ReloadService(path: path, configuration: config, sources: sources, sink: sink, logger: Logger(label: "outpost.reload")),
-            IdleMemoryRelease(outbox: outbox),
+            idleRelease,
         ]
         do {
             services += try AgentAssembly.operationsServices(

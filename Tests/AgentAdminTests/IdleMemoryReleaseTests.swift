@@ -30,7 +30,7 @@ struct IdleMemoryReleaseTests {
         #expect(r7, "quiet with a backlog (hub down) counts too")
     }
 
-    @Test("on a real outbox: one release after the start, one after commits stop, none while idle, one more after the next commit")
+    @Test("on a real outbox: one release after the start, one after commits stop, none while idle, one more after the next commit's wake-up")
     func releasesAfterCommitsStop() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -47,12 +47,24 @@ struct IdleMemoryReleaseTests {
         }
         try await Task.sleep(for: .milliseconds(300))
         #expect(releases.load(ordering: .relaxed) == 1, "the start, once")
-        for n in 0..<5 { try await commit("a-\(n)") }
+        for n in 0..<5 {
+            try await commit("a-\(n)")
+            service.noteActivity()
+        }
         try await Task.sleep(for: .milliseconds(400))
         #expect(releases.load(ordering: .relaxed) == 2)
+        // Released and quiet, it sleeps: a commit nobody tells it of is not looked at...
         try await commit("b")
         try await Task.sleep(for: .milliseconds(400))
+        #expect(releases.load(ordering: .relaxed) == 2, "no check without a wake-up")
+        // ...until the next wake-up, after which it sees the change, then the quiet.
+        service.noteActivity()
+        try await Task.sleep(for: .milliseconds(400))
         #expect(releases.load(ordering: .relaxed) == 3)
+        try await commit("c")
+        service.noteActivity()
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(releases.load(ordering: .relaxed) == 4)
         running.cancel()
         _ = try? await running.value
         try await outbox.close()

@@ -51,7 +51,7 @@ struct OutboxOpeningTests {
         #expect(Outbox.maximumReaders <= 3)
     }
 
-    @Test("releaseMemory empties the writer's and the readers' page caches; the outbox works on after it")
+    @Test("releaseMemory empties the writer's and a reader's page caches, keeps the connections; the outbox works on after it")
     func releaseMemoryEmptiesTheCaches() async throws {
         let fixture = try OutboxFixture()
         defer { fixture.removeAll() }
@@ -61,8 +61,11 @@ struct OutboxOpeningTests {
         let before = try await cacheUsed(fixture.outbox)
         #expect(before.writer > 1 << 20, "the writer's cache holds \(before.writer) bytes")
         #expect(before.reader > 64 << 10, "a reader's cache holds \(before.reader) bytes")
+        let readerBefore = try await fixture.outbox.pool.read { UInt(bitPattern: $0.sqliteConnection) }
 
         await fixture.outbox.releaseMemory()
+        let readerAfter = try await fixture.outbox.pool.read { UInt(bitPattern: $0.sqliteConnection) }
+        #expect(readerAfter == readerBefore, "the reader stays open: opening it again costs a quiet agent code pages")
         let after = try await cacheUsed(fixture.outbox)
         #expect(after.writer < 64 << 10, "the writer's cache still holds \(after.writer) bytes")
         #expect(after.reader < 64 << 10, "a reader's cache still holds \(after.reader) bytes")

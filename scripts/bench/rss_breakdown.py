@@ -103,10 +103,11 @@ def main():
             continue
         before = maps[i - 1] if i > 0 else None
         after = maps[i + 1] if i + 1 < len(maps) else None
-        if before and before[2] == "---p" and before[1] == start and not before[4]:
-            kind = "thread stacks (a guard page below)"
-        elif start % (64 << 20) == 0 and after and after[2] == "---p" and after[0] == end and not after[4]:
+        if start % (64 << 20) == 0 and after and after[2] == "---p" and after[0] == end and not after[4]:
             kind = "allocator arenas of threads (64 MiB aligned)"
+        elif (before and before[2] == "---p" and before[1] == start and not before[4]
+              and before[1] - before[0] <= 64 << 10):
+            kind = "thread stacks (a guard page below)"
         else:
             kind = "other anonymous memory (large blocks, the main arena's spill)"
         kinds[kind] += sum(1 for _ in resident_pages(a.pid, start, end)) * PAGE // 1024
