@@ -11,9 +11,10 @@ import ServiceLifecycle
 /// commit and no delivery since the previous one, and there was activity (or the start) since
 /// the last release, the outbox's SQLite connections give back their caches, `malloc_trim(0)`
 /// returns the free heap pages and the clean code pages of the executable and its libraries
-/// are unmapped (``CodePages``; the few the idle agent runs come back from the page cache). docs/BENCHMARKS.md, "Freed
-/// heap returned once the agent is quiet", "Code pages unmapped when quiet" and "SQLite's
-/// caches given back when quiet", has the figures.
+/// are unmapped (``CodePages``; the few the idle agent runs come back from the page cache).
+/// docs/BENCHMARKS.md, "Freed heap returned once the agent is quiet", "Code pages unmapped
+/// when quiet", "SQLite's caches given back when quiet" and "Libraries, read-only data and
+/// heartbeats given back", has the figures.
 ///
 /// Once it has released, the service sleeps until ``noteActivity()`` (the forwarder's wake-up
 /// for new events: the sources' commits and the heartbeat's), so a quiet agent does not wake

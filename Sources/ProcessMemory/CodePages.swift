@@ -116,9 +116,9 @@ public enum CodePages {
     #endif
 
     /// The mappings of an smaps text with their `Rss` and `Anonymous` sizes in bytes, parsed
-    /// over its bytes a line at a time, without making a string of any field but the device and the path: smaps has some
-    /// twenty lines per mapping, and a quiet agent reads it when it first gives its pages back,
-    /// so the parse is what a quiet minute pays for it.
+    /// over its bytes a line at a time, without making a string of any field but the device
+    /// and the path: smaps has some twenty lines per mapping, and a quiet agent reads it twice
+    /// when it first gives its pages back, so the parse is what a quiet minute pays for it.
     static func parse(bytes: UnsafeBufferPointer<UInt8>) -> [Mapping] {
         var mappings: [Mapping] = []
         var lineStart = 0
