@@ -25,8 +25,8 @@ public enum CodePages {
         var start: UInt
         var end: UInt
         var readOnlyPrivate: Bool
-        var device: String
-        var inode: UInt64
+        /// The file mapped (inode 0 for anonymous memory).
+        var file: FileIdentity
         /// The file's path; nil for an anonymous mapping (inode 0).
         var path: String? = nil
         var resident = 0
@@ -78,7 +78,7 @@ public enum CodePages {
     /// written.
     static func releasable(in mappings: [Mapping], files: Set<FileIdentity>) -> [Mapping] {
         mappings.filter {
-            $0.readOnlyPrivate && $0.anonymous == 0 && files.contains(FileIdentity(device: $0.device, inode: $0.inode))
+            $0.readOnlyPrivate && $0.anonymous == 0 && files.contains($0.file)
         }
     }
 
@@ -91,8 +91,7 @@ public enum CodePages {
             guard let path = mapping.path, path.hasPrefix("/"), !path.hasSuffix(" (deleted)"),
                   let name = path.split(separator: "/").last, name.hasSuffix(".so") || name.contains(".so.")
             else { continue }
-            let file = FileIdentity(device: mapping.device, inode: mapping.inode)
-            if seen.insert(file).inserted { out.append((path, file)) }
+            if seen.insert(mapping.file).inserted { out.append((path, mapping.file)) }
         }
         return out
     }
@@ -186,7 +185,7 @@ public enum CodePages {
         return Mapping(
             start: UInt(start), end: UInt(end),
             readOnlyPrivate: perms.count == 4 && !perms.contains(UInt8(ascii: "w")) && perms[3] == UInt8(ascii: "p"),
-            device: String(decoding: UnsafeBufferPointer(rebasing: line[fields[3]]), as: UTF8.self), inode: inode,
+            file: FileIdentity(device: String(decoding: UnsafeBufferPointer(rebasing: line[fields[3]]), as: UTF8.self), inode: inode),
             path: path)
     }
 

@@ -8,7 +8,7 @@ struct CodePagesTests {
     /// This test process's mappings of its own executable, from smaps.
     private func ownMappings() throws -> [CodePages.Mapping] {
         let executable = try #require(CodePages.executableIdentity())
-        return try #require(CodePages.readMappings()).filter { $0.device == executable.device && $0.inode == executable.inode }
+        return try #require(CodePages.readMappings()).filter { $0.file == executable }
     }
 
     /// This process's mappings of the C library (every Swift program on Linux loads it).
@@ -85,7 +85,7 @@ struct CodePagesTests {
         #expect(mappings[6].anonymous == 16 << 10, "each size goes to its own mapping")
         #expect(mappings[7].start == 0xffffffffff600000 && mappings[7].end == 0xffffffffff601000)
         #expect(mappings[1] == CodePages.Mapping(
-            start: 0x5600aa200000, end: 0x5600ac000000, readOnlyPrivate: true, device: "fd:01", inode: 4242,
+            start: 0x5600aa200000, end: 0x5600ac000000, readOnlyPrivate: true, file: CodePages.FileIdentity(device: "fd:01", inode: 4242),
             path: "/usr/bin/outpost (deleted)", resident: 20 << 20, anonymous: 0))
         #expect(mappings[1].path == "/usr/bin/outpost (deleted)")
         #expect(mappings[4].path == "/usr/lib/libc.so.6")

@@ -88,10 +88,10 @@ def main():
     exe = a.exe or exe_path
     maps = list(mappings(a.pid))
 
+    resident_kib = [sum(1 for _ in resident_pages(a.pid, start, end)) * PAGE // 1024 for start, end, *_ in maps]
     by_mapping = collections.Counter()
-    for start, end, perm, off, path in maps:
-        n = sum(1 for _ in resident_pages(a.pid, start, end))
-        by_mapping[path if path.startswith("/") else (path or "[anonymous]")] += n * PAGE // 1024
+    for (start, end, perm, off, path), kib in zip(maps, resident_kib):
+        by_mapping[path if path.startswith("/") else (path or "[anonymous]")] += kib
     total = sum(by_mapping.values())
     print(f"resident KiB by mapping (total {total:,}):")
     for k, v in by_mapping.most_common(a.top):
@@ -110,7 +110,7 @@ def main():
             kind = "thread stacks (a guard page below)"
         else:
             kind = "other anonymous memory (large blocks, the main arena's spill)"
-        kinds[kind] += sum(1 for _ in resident_pages(a.pid, start, end)) * PAGE // 1024
+        kinds[kind] += resident_kib[i]
     print("resident KiB of [anonymous] by kind:")
     for k, v in kinds.most_common():
         print(f"  {v:9,}  {k}")
