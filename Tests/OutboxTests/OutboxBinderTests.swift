@@ -81,7 +81,7 @@ struct OutboxBinderTests {
             defer { fixture.removeAll() }
             try await fixture.appendChunk([event("a")])
             // A trigger makes the next insert fail inside the statement.
-            let queue = try DatabaseQueue(path: fixture.path)
+            let queue = try fixture.otherConnection()
             try await queue.write { db in
                 try db.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON event WHEN NEW.id = 'c' BEGIN SELECT RAISE(ABORT, 'refused by test'); END")
             }

@@ -59,7 +59,7 @@ struct OutboxCommitTests {
         defer { fixture.removeAll() }
         // Triggers stand in for any refusal (disk full, I/O error): one on each of the two
         // inserts an event makes.
-        let writer = try DatabaseQueue(path: fixture.path)
+        let writer = try fixture.otherConnection()
         try await writer.write { db in
             try db.execute(sql: """
                 CREATE TRIGGER refuse_event BEFORE INSERT ON event WHEN NEW.id = 'bad-event'

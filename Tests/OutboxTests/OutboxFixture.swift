@@ -48,8 +48,18 @@ struct OutboxFixture {
     /// Runs raw SQL against the file through a separate connection, to look at what the
     /// outbox's API does not show (orphaned payloads, states).
     func query<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
-        let queue = try DatabaseQueue(path: path)
-        return try queue.read(body)
+        try otherConnection().read(body)
+    }
+
+    /// A connection of its own to the outbox's file, as another process opens it: it waits
+    /// for the outbox's locks as the agent's own connections do, rather than failing at once.
+    /// (A body that throws is told so as soon as its savepoint rolls back, while the writer's
+    /// transaction, empty by then, may still be ending.) `prepare` runs on it as it opens.
+    func otherConnection(prepare: (@Sendable (Database) throws -> Void)? = nil) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        if let prepare { configuration.prepareDatabase(prepare) }
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 }
 

@@ -50,9 +50,7 @@ struct OutboxLogWriteTests {
         }
         // Another writer appends its frames over those uncommitted ones, and past them (no
         // checkpoint moves them away), and commits.
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
-        let other = try DatabaseQueue(path: fixture.path, configuration: configuration)
+        let other = try fixture.otherConnection { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         try await other.write { db in
             for key in 0..<2000 {
                 try db.execute(
