@@ -13,6 +13,32 @@ public struct SQLiteDirectBinder: OutboxStatementBinder {
 
     public func run(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws {
         let handle = statement.sqliteStatement
+        bind(values, to: handle)
+        let code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        guard code == SQLITE_DONE else { throw Self.error(code, of: handle, in: db) }
+    }
+
+    public func firstInteger(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws -> Int64? {
+        let handle = statement.sqliteStatement
+        bind(values, to: handle)
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        let code = sqlite3_step(handle)
+        switch code {
+        case SQLITE_ROW:
+            return sqlite3_column_type(handle, 0) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, 0)
+        case SQLITE_DONE:
+            return nil
+        default:
+            throw Self.error(code, of: handle, in: db)
+        }
+    }
+
+    private func bind(_ values: [OutboxBoundValue], to handle: OpaquePointer?) {
         for (index, value) in values.enumerated() {
             let parameter = Int32(index + 1)
             // Static (no destructor): SQLite reads the bytes during the step only, and the
@@ -28,14 +54,13 @@ public struct SQLiteDirectBinder: OutboxStatementBinder {
                 sqlite3_bind_blob(handle, parameter, bytes.baseAddress ?? Self.emptyValue, Int32(bytes.count), nil)
             }
         }
-        let code = sqlite3_step(handle)
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                sql: String(cString: sqlite3_sql(handle)))
-        }
+    }
+
+    /// SQLite's error for a step that ended with `code` (read before the statement is reset).
+    private static func error(_ code: Int32, of handle: OpaquePointer?, in db: Database) -> DatabaseError {
+        DatabaseError(
+            resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+            sql: String(cString: sqlite3_sql(handle)))
     }
 
     /// An address for empty values (an empty buffer may have none; SQLite wants one).

@@ -34,6 +34,6 @@ enum InputHasher {
                 offset += off_t(n)
             }
         }
-        return Hex.encode(hasher.finalize())
+        return hasher.finalize().withUnsafeBytes { Hex.encode($0) }
     }
 }

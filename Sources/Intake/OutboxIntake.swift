@@ -174,8 +174,7 @@ public final class OutboxIntake: DocumentIntake {
             defer { job.cancel() }
             // Checked in the transaction that would add the events: no window between the
             // check and the commit.
-            if let receipt = try tx.receipt(source: origin.sourceName, sha256: origin.fileSHA256),
-               receipt.outcome == .committed {
+            if try tx.hasCommittedReceipt(source: origin.sourceName, sha256: origin.fileSHA256) {
                 // What was hashed is committed; the file must still be what was hashed.
                 if let before, InputSnapshot.of(document.input) != before {
                     throw InputChangedWhileRead(fileName: document.fileName)

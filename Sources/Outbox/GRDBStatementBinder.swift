@@ -7,7 +7,15 @@ public struct GRDBStatementBinder: OutboxStatementBinder {
     public init() {}
 
     public func run(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws {
-        let arguments = StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
+        try statement.execute(arguments: Self.arguments(values))
+    }
+
+    public func firstInteger(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws -> Int64? {
+        try Int64.fetchOne(statement, arguments: Self.arguments(values))
+    }
+
+    private static func arguments(_ values: [OutboxBoundValue]) -> StatementArguments {
+        StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
             switch value {
             case .integer(let integer): integer
             case .real(let real): real
@@ -15,6 +23,5 @@ public struct GRDBStatementBinder: OutboxStatementBinder {
             case .blob(let bytes): Data(bytes)
             }
         })
-        try statement.execute(arguments: arguments)
     }
 }

@@ -10,8 +10,9 @@ public enum OutboxBoundValue {
     case blob(UnsafeRawBufferPointer)
 }
 
-/// How the outbox's chunk inserts, the busiest statements of the intake, get their values to
-/// SQLite: the one seam between the outbox and SQLite's C API.
+/// How the intake's statements (the chunk inserts, and the one-value lookups a commit makes
+/// per document) get their values to SQLite: the one seam between the outbox and SQLite's
+/// C API.
 ///
 /// The outbox builds the statements and says what goes where; a binder binds `values[i]` to
 /// parameter `i + 1`, steps the statement to its end once, and leaves no binding behind.
@@ -22,4 +23,9 @@ public enum OutboxBoundValue {
 public protocol OutboxStatementBinder: Sendable {
     /// Binds `values` to `statement` and runs it; throws SQLite's error when the step fails.
     func run(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws
+
+    /// Binds `values` to `statement`, steps it once and returns its first row's first column
+    /// as an integer; nil when there is no row or that value is NULL. Leaves no binding and no
+    /// statement open; throws SQLite's error when the step fails.
+    func firstInteger(_ statement: Statement, values: [OutboxBoundValue], in db: Database) throws -> Int64?
 }

@@ -155,7 +155,7 @@ public struct OutboxTransaction {
             SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0),
                        coalesce((SELECT max(seq) FROM event), 0)) + 1
             """)
-        return try Int64.fetchOne(statement) ?? 1
+        return try binder.firstInteger(statement, values: [], in: db) ?? 1
     }
 
     /// Runs the payload insert with each added event's sequence number and JSON, the JSON
@@ -206,8 +206,29 @@ public struct OutboxTransaction {
         "INSERT INTO payload (seq, json) VALUES " + Array(repeating: "(?, ?)", count: rows).joined(separator: ", ")
     }
 
-    /// The receipt for an input with this content from this source, if any (read inside the
-    /// transaction, so no other writer can add one between this check and the commit).
+    /// Whether an input with this content from this source was committed: its receipt's
+    /// outcome is not `rejected` (as ``receipt(source:sha256:)`` reads it). Read inside the
+    /// transaction, so no other writer can add one between this check and the commit. Every
+    /// document's commit makes this check first, a queue message's too, so it reads one value
+    /// through the binder rather than a whole row through GRDB.
+    public mutating func hasCommittedReceipt(source: String, sha256: String) throws -> Bool {
+        let statement = try db.cachedStatement(sql: """
+            SELECT 1 FROM receipt WHERE source = ? AND sha256 = ? AND outcome IS NOT 'rejected'
+            """)
+        texts.removeAll(keepingCapacity: true)
+        texts.append(contentsOf: source.utf8)
+        texts.append(contentsOf: sha256.utf8)
+        var values = takeValues()
+        defer { self.values = values }
+        return try texts.withUnsafeBytes { buffer in
+            var packed = PackedTexts(buffer)
+            values.append(packed.next(source))
+            values.append(packed.next(sha256))
+            return try binder.firstInteger(statement, values: values, in: db) != nil
+        }
+    }
+
+    /// The receipt for an input with this content from this source, if any.
     public func receipt(source: String, sha256: String) throws -> Receipt? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT * FROM receipt WHERE source = ? AND sha256 = ?"), arguments: [source, sha256]

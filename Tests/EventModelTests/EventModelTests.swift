@@ -165,3 +165,20 @@ import Testing
         for key in obj.keys { #expect(key.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }) }
     }
 }
+
+@Suite("Hex")
+struct HexTests {
+    @Test("digests read as lowercase hex, two digits per byte, from any sequence of bytes")
+    func lowercaseDigits() {
+        let bytes: [UInt8] = [0x00, 0x01, 0x09, 0x0a, 0x0f, 0x10, 0x7f, 0x80, 0xa5, 0xf0, 0xff]
+        let expected = "0001090a0f107f80a5f0ff"
+        #expect(Hex.encode(bytes) == expected)
+        #expect(bytes.withUnsafeBytes { Hex.encode($0) } == expected)
+        // A sequence without contiguous storage.
+        #expect(Hex.encode(bytes.lazy.map { $0 }) == expected)
+        #expect(Hex.encode([UInt8]()) == "")
+        // Every byte value: what the old per-byte table gave.
+        let all = (0...255).map { UInt8($0) }
+        #expect(Hex.encode(all) == all.map { String(format: "%02x", $0) }.joined())
+    }
+}

@@ -74,6 +74,34 @@ struct OutboxBinderTests {
         }
     }
 
+    @Test("a one-value lookup reads the first row's integer, nil for no row or NULL, through either binder", arguments: [
+        SQLiteDirectBinder() as any OutboxStatementBinder, GRDBStatementBinder(),
+    ])
+    func firstInteger(binder: any OutboxStatementBinder) throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)")
+            try db.execute(sql: "INSERT INTO t VALUES ('seven', 7), ('big', ?), ('none', NULL)", arguments: [Int64.max])
+            let lookup = try db.cachedStatement(sql: "SELECT v FROM t WHERE k = ?")
+            func value(_ key: String) throws -> Int64? {
+                var key = key
+                return try key.withUTF8 { try binder.firstInteger(lookup, values: [.text(UnsafeRawBufferPointer($0))], in: db) }
+            }
+            #expect(try value("seven") == 7)
+            #expect(try value("big") == Int64.max)
+            #expect(try value("none") == nil)
+            #expect(try value("absent") == nil)
+            // Reset after each: the same statement again, with other values.
+            #expect(try value("seven") == 7)
+            let max = try db.cachedStatement(sql: "SELECT max(v) + 1 FROM t WHERE v < 100")
+            #expect(try binder.firstInteger(max, values: [], in: db) == 8)
+            // A step that fails throws SQLite's error, and the statement is usable again.
+            let failing = try db.cachedStatement(sql: "SELECT CASE WHEN ? THEN abs(-9223372036854775807 - 1) ELSE 1 END")
+            #expect(throws: DatabaseError.self) { try binder.firstInteger(failing, values: [.integer(1)], in: db) }
+            #expect(try binder.firstInteger(failing, values: [.integer(0)], in: db) == 1)
+        }
+    }
+
     @Test("a failing statement throws SQLite's error through either binder and commits nothing")
     func aFailingInsertThrowsAndCommitsNothing() async throws {
         for binder in [SQLiteDirectBinder() as any OutboxStatementBinder, GRDBStatementBinder()] {

@@ -2,6 +2,7 @@ import EventModel
 import Foundation
 import GRDB
 import Outbox
+import SQLiteDirectBinding
 import Testing
 
 @Suite("Outbox commit, receipts and reading back")
@@ -209,6 +210,29 @@ struct OutboxCommitTests {
 
         #expect(try await fixture.outbox.receipt(source: "other", sha256: "abc123") == nil)
         #expect(try await fixture.outbox.receipt(source: "src", sha256: "abc124") == nil)
+    }
+
+    @Test("a committed receipt is found by source and content hash; a rejected or missing one is not", arguments: [
+        SQLiteDirectBinder() as any OutboxStatementBinder, GRDBStatementBinder(),
+    ])
+    func committedReceiptCheck(binder: any OutboxStatementBinder) async throws {
+        let fixture = try OutboxFixture(binder: binder)
+        defer { fixture.removeAll() }
+        try await fixture.outbox.commit { tx in
+            try tx.recordReceipt(source: "src", sha256: "good", fileName: "a", size: 1, events: 1, outcome: .committed)
+            try tx.recordReceipt(source: "src", sha256: "bad", fileName: "b", size: 1, events: 1, outcome: .rejected)
+        }
+        let found = try await fixture.outbox.commit { tx in
+            // Twice in one transaction: the statement and the values are reused.
+            [
+                try tx.hasCommittedReceipt(source: "src", sha256: "good"),
+                try tx.hasCommittedReceipt(source: "src", sha256: "good"),
+                try tx.hasCommittedReceipt(source: "src", sha256: "bad"),
+                try tx.hasCommittedReceipt(source: "other", sha256: "good"),
+                try tx.hasCommittedReceipt(source: "src", sha256: "goo"),
+            ]
+        }
+        #expect(found == [true, true, false, false, false])
     }
 
     @Test("a rejected receipt is recorded with its outcome")
