@@ -3,9 +3,12 @@
 #   1. ceiling: a plain C publisher (persistent, confirms every 500) and consumer (ack each)
 #      with rabbitmq-c on the same broker;
 #   2. queue → outbox: the agent's amqp source drains COUNT IDoc messages into its outbox;
-#   3. outbox → broker: the agent publishes those COUNT events with confirms (amqp hub);
-#   4. the agent's own messages taken back and published again by the C client: the
-#      broker's speed for messages of that shape (headers, topic exchange, mandatory).
+#   3. outbox → broker: the agent publishes those COUNT events with confirms (amqp hub),
+#      once in each content mode (binary, the default, then structured), from the same
+#      outbox;
+#   4. after each, the agent's own messages taken back and published again by the C client:
+#      the broker's speed for messages of that shape (headers or a JSON body, topic
+#      exchange, mandatory).
 # Prints each rate, the agent's CPU per message, and the ratios of the steady rates.
 # Starts its own RabbitMQ node on 127.0.0.1 in a temp dir and removes it afterwards.
 # Usage: scripts/bench-amqp.sh [COUNT]   (default 20000; OUTPOST_BIN=path skips the release build)
@@ -119,40 +122,52 @@ SOURCE=$(rates messages "$START" "$STEADY_START" "$END" $((COUNT - FIRST)))
 echo "$SOURCE; $(cpu_per_message "$AGENT_PID")"
 kill "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
 
-echo "== outbox -> broker (amqp hub, persistent, publisher confirms, batch 500, concurrency 8)"
-write_config "  - {name: idle, type: file_drop, path: $T/agent/drop, error_dir: $T/agent/error, after: delete}" \
-  "  type: amqp
+# The outbox as the source left it, so that each content mode publishes the same events.
+cp -a "$T/agent/data" "$T/agent/data.filled"
+declare -A SINK C_SAME
+for MODE in binary structured; do
+  rm -rf "$T/agent/data"; cp -a "$T/agent/data.filled" "$T/agent/data"
+  "${CTL[@]}" purge_queue hub.events >/dev/null
+  echo "== outbox -> broker (amqp hub, content_mode $MODE, persistent, publisher confirms, batch 500, concurrency 8)"
+  write_config "  - {name: idle, type: file_drop, path: $T/agent/drop, error_dir: $T/agent/error, after: delete}" \
+    "  type: amqp
   url: 'amqp://127.0.0.1:$PORT/%2f'
   exchange: outpost.events
-  routing_key: '{type}.{region}'"
-INITIAL=$(pending)
-"$OUTPOST_BIN" run --config "$T/agent/outpost.yaml" >"$T/agent/run2.log" 2>&1 & AGENT_PID=$!
-# Two clocks as above: from the agent's start, and steady, from the first poll that sees
-# events delivered to the last.
-START=$(date +%s.%N)
-until LEFT=$(pending); [[ "$LEFT" -ge 0 && "$LEFT" -lt "$INITIAL" ]]; do sleep 0.05; done
-STEADY_START=$(date +%s.%N)
-until [[ "$(pending)" == 0 ]]; do sleep 0.05; done
-END=$(date +%s.%N)
-SINK=$(rates events "$START" "$STEADY_START" "$END" "$LEFT")
-echo "$SINK; $(cpu_per_message "$AGENT_PID"); hub.events holds $(depth hub.events)"
-kill "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
+  routing_key: '{type}.{region}'
+  content_mode: $MODE"
+  INITIAL=$(pending)
+  "$OUTPOST_BIN" run --config "$T/agent/outpost.yaml" >"$T/agent/run-$MODE.log" 2>&1 & AGENT_PID=$!
+  # Two clocks as above: from the agent's start, and steady, from the first poll that sees
+  # events delivered to the last.
+  START=$(date +%s.%N)
+  until LEFT=$(pending); [[ "$LEFT" -ge 0 && "$LEFT" -lt "$INITIAL" ]]; do sleep 0.05; done
+  STEADY_START=$(date +%s.%N)
+  until [[ "$(pending)" == 0 ]]; do sleep 0.05; done
+  END=$(date +%s.%N)
+  SINK[$MODE]=$(rates events "$START" "$STEADY_START" "$END" "$LEFT")
+  echo "${SINK[$MODE]}; $(cpu_per_message "$AGENT_PID"); hub.events holds $(depth hub.events)"
+  kill "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
 
-# The plain publisher above sends a bare body to the default exchange. The agent's messages
-# carry the CloudEvent's attributes as headers and go through a topic exchange, `mandatory`:
-# the broker's speed for those very messages is measured by taking them back from hub.events
-# and publishing them again from C, with confirms every 500 as above.
-C_SAME=$("$T/amqp_ceiling" republish "$PORT" hub.events "$COUNT" outpost.events 500)
-echo "== the agent's own messages published again by the C client (mandatory, confirms every 500)"
-echo "$C_SAME"
+  # The plain publisher above sends a bare body to the default exchange. The agent's messages
+  # go through a topic exchange, `mandatory`, and in binary mode carry the CloudEvent's
+  # attributes as headers (structured: one JSON body): the broker's speed for those very
+  # messages is measured by taking them back from hub.events and publishing them again from
+  # C, with confirms every 500 as above.
+  C_SAME[$MODE]=$("$T/amqp_ceiling" republish "$PORT" hub.events "$COUNT" outpost.events 500)
+  echo "== the agent's own $MODE messages published again by the C client (mandatory, confirms every 500)"
+  echo "${C_SAME[$MODE]}"
+done
 
 # The ratios compare steady rates: the C client's clock, too, starts once it is connected.
 echo "== ratios (steady rate / C client)"
-python3 - "$(rate_of "$SOURCE")" "$(rate_of "$C_CONSUME")" "$(rate_of "$SINK")" "$(rate_of "$C_PUBLISH")" \
-  "$(rate_of "$C_SAME")" <<'PY'
+python3 - "$(rate_of "$SOURCE")" "$(rate_of "$C_CONSUME")" "$(rate_of "$C_PUBLISH")" \
+  "$(rate_of "${SINK[binary]}")" "$(rate_of "${C_SAME[binary]}")" \
+  "$(rate_of "${SINK[structured]}")" "$(rate_of "${C_SAME[structured]}")" <<'PY'
 import sys
-source, consumer, sink, publisher, same = map(float, sys.argv[1:6])
+source, consumer, publisher, binary, binary_same, structured, structured_same = map(float, sys.argv[1:8])
 print(f"amqp source / C consumer:  {source / consumer:.2f} (target >= 0.50)")
-print(f"amqp sink   / C publisher: {sink / publisher:.2f} (target >= 0.70)")
-print(f"amqp sink   / C publisher of the same messages: {sink / same:.2f}")
+print(f"amqp sink   / C publisher: {binary / publisher:.2f} (target >= 0.70; content_mode binary, the default)")
+print(f"amqp sink   / C publisher of the same messages: {binary / binary_same:.2f}")
+print(f"amqp sink, content_mode structured / C publisher: {structured / publisher:.2f}; "
+      f"/ C publisher of the same messages: {structured / structured_same:.2f}")
 PY
