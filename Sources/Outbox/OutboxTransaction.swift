@@ -215,13 +215,8 @@ public struct OutboxTransaction {
         let statement = try db.cachedStatement(sql: """
             SELECT 1 FROM receipt WHERE source = ? AND sha256 = ? AND outcome IS NOT 'rejected'
             """)
-        texts.removeAll(keepingCapacity: true)
-        texts.append(contentsOf: source.utf8)
-        texts.append(contentsOf: sha256.utf8)
-        var values = takeValues()
-        defer { self.values = values }
-        return try texts.withUnsafeBytes { buffer in
-            var packed = PackedTexts(buffer)
+        let (binder, db) = (binder, db)
+        return try withPackedTexts([source, sha256]) { values, packed in
             values.append(packed.next(source))
             values.append(packed.next(sha256))
             return try binder.firstInteger(statement, values: values, in: db) != nil
@@ -247,12 +242,8 @@ public struct OutboxTransaction {
             VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(source, sha256) DO UPDATE SET committed_at = excluded.committed_at
             """)
-        let outcome = outcome.rawValue
-        texts.removeAll(keepingCapacity: true)
-        for text in [source, sha256, fileName, outcome] { texts.append(contentsOf: text.utf8) }
-        var values = takeValues()
-        try texts.withUnsafeBytes { buffer in
-            var packed = PackedTexts(buffer)
+        let (outcome, now, binder, db) = (outcome.rawValue, now, binder, db)
+        try withPackedTexts([source, sha256, fileName, outcome]) { values, packed in
             values.append(packed.next(source))
             values.append(packed.next(sha256))
             values.append(packed.next(fileName))
@@ -262,7 +253,23 @@ public struct OutboxTransaction {
             values.append(.real(now))
             try binder.run(statement, values: values, in: db)
         }
-        self.values = values
+    }
+
+    /// Runs `body` with the reusable value list (empty) and `strings` packed back to back in
+    /// one buffer that outlives it, to be handed out as bound values in this order; the list
+    /// is given back after. `body` may not touch `self` (it is borrowed for the call): callers
+    /// hand it the binder and the connection as locals.
+    private mutating func withPackedTexts<T>(
+        _ strings: [String], _ body: (inout [OutboxBoundValue], inout PackedTexts) throws -> T
+    ) rethrows -> T {
+        texts.removeAll(keepingCapacity: true)
+        for text in strings { texts.append(contentsOf: text.utf8) }
+        var values = takeValues()
+        defer { self.values = values }
+        return try texts.withUnsafeBytes { buffer in
+            var packed = PackedTexts(buffer)
+            return try body(&values, &packed)
+        }
     }
 }
 

@@ -74,9 +74,7 @@ struct OutboxBinderTests {
         }
     }
 
-    @Test("a one-value lookup reads the first row's integer, nil for no row or NULL, through either binder", arguments: [
-        SQLiteDirectBinder() as any OutboxStatementBinder, GRDBStatementBinder(),
-    ])
+    @Test("a one-value lookup reads the first row's integer, nil for no row or NULL, through either binder", arguments: bothBinders)
     func firstInteger(binder: any OutboxStatementBinder) throws {
         let queue = try DatabaseQueue()
         try queue.write { db in
@@ -104,7 +102,7 @@ struct OutboxBinderTests {
 
     @Test("a failing statement throws SQLite's error through either binder and commits nothing")
     func aFailingInsertThrowsAndCommitsNothing() async throws {
-        for binder in [SQLiteDirectBinder() as any OutboxStatementBinder, GRDBStatementBinder()] {
+        for binder in bothBinders {
             let fixture = try OutboxFixture(binder: binder)
             defer { fixture.removeAll() }
             try await fixture.appendChunk([event("a")])

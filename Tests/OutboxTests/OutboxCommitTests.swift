@@ -2,7 +2,6 @@ import EventModel
 import Foundation
 import GRDB
 import Outbox
-import SQLiteDirectBinding
 import Testing
 
 @Suite("Outbox commit, receipts and reading back")
@@ -212,9 +211,7 @@ struct OutboxCommitTests {
         #expect(try await fixture.outbox.receipt(source: "src", sha256: "abc124") == nil)
     }
 
-    @Test("a committed receipt is found by source and content hash; a rejected or missing one is not", arguments: [
-        SQLiteDirectBinder() as any OutboxStatementBinder, GRDBStatementBinder(),
-    ])
+    @Test("a committed receipt is found by source and content hash; a rejected or missing one is not", arguments: bothBinders)
     func committedReceiptCheck(binder: any OutboxStatementBinder) async throws {
         let fixture = try OutboxFixture(binder: binder)
         defer { fixture.removeAll() }

@@ -63,6 +63,10 @@ struct OutboxFixture {
     }
 }
 
+/// Both ways the outbox's statements reach SQLite: the direct binder the agent uses, and
+/// GRDB's arguments (`outbox.direct_binding: false`).
+let bothBinders: [any OutboxStatementBinder] = [SQLiteDirectBinder(), GRDBStatementBinder()]
+
 /// A small event whose JSON names its id, so round trips can be checked byte for byte.
 func event(_ id: String, key: String = "k", padding: Int = 0) -> EncodedEvent {
     let json = "{\"specversion\":\"1.0\",\"id\":\"\(id)\",\"data\":\"\(String(repeating: "x", count: padding))\"}"
