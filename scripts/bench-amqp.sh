@@ -114,8 +114,9 @@ close_outbox_reader() {
 read_pending() {
   local line
   PENDING=-1
-  # The marker ends every answer, also one that failed (before the agent made its tables).
-  echo "SELECT count(*) FROM event WHERE state = 'pending'; SELECT 'end';" >&"${OUTBOX_READER[1]}"
+  # The marker ends every answer, also one that failed (before the agent made its tables):
+  # on a line of its own, since an error drops the rest of its line.
+  printf "SELECT count(*) FROM event WHERE state = 'pending';\nSELECT 'end';\n" >&"${OUTBOX_READER[1]}"
   while read -r -t 10 line <&"${OUTBOX_READER[0]}" && [[ "$line" != end ]]; do PENDING=$line; done
 }
 
