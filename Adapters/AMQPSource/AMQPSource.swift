@@ -9,8 +9,9 @@ import Synchronization
 ///
 /// - A message is acked only after its submission returned: its events (or its rejection
 ///   event) are committed to the outbox and synced. A redelivered message has the same body,
-///   so the intake answers `.alreadyCommitted` and the event ids are the same: no duplicate
-///   reaches the hub.
+///   so its events have the same ids: the outbox keeps them out while it holds the first
+///   copies (pending, or delivered within `retain_delivered`), and the hub recognises them
+///   after that. No receipt is kept per message (``IncomingDocument/keepsReceipt``).
 /// - Up to `prefetch` messages are in flight (``DocumentIntake/begin(_:)``): decoded and
 ///   committed in delivery order while the oldest waits for its sync, so one sync of the
 ///   outbox covers many messages; they are settled in delivery order, and the committed ones

@@ -20,12 +20,13 @@ public enum MessageMapping {
     static let maxHeaders = 32
     static let maxHeaderValueBytes = 1024
 
-    /// The document for `delivery` from source `sourceName`.
+    /// The document for `delivery` from source `sourceName`. It leaves no receipt: a message
+    /// delivered again is recognised by its events' ids (``IncomingDocument/keepsReceipt``).
     public static func document(_ delivery: AMQPDelivery, sourceName: String, format: DocumentFormat?) -> IncomingDocument {
         IncomingDocument(
             sourceName: sourceName, fileName: fileName(delivery), input: .bytes(delivery.body),
             size: Int64(delivery.body.count), format: format, traceparent: traceparent(delivery.properties),
-            attributes: attributes(delivery))
+            attributes: attributes(delivery), keepsReceipt: false)
     }
 
     /// The message id, or `amqp-<delivery tag>` when the message has none.

@@ -16,10 +16,18 @@ public struct IncomingDocument: Sendable {
     /// Extension attributes the source carries onto every event of the document (message
     /// properties of a queue source, say). See ``ExtensionAttributes`` for the naming rule.
     public var attributes: [String: String]
+    /// Whether a committed input leaves a receipt (its SHA-256, kept 30 days) by which the
+    /// same input is recognised later without being decoded again: true for files. A queue
+    /// source passes false: a message is recognised by its events instead, whose ids are
+    /// the same when it is delivered again (the outbox keeps a second copy out), and a receipt
+    /// per message would cost a write to a random page of the receipt index per message and
+    /// a row per message for 30 days. A rejected input leaves its receipt either way.
+    public var keepsReceipt: Bool
 
     public init(
         sourceName: String, fileName: String, input: DocumentInput, size: Int64,
-        format: DocumentFormat?, traceparent: String? = nil, attributes: [String: String] = [:]
+        format: DocumentFormat?, traceparent: String? = nil, attributes: [String: String] = [:],
+        keepsReceipt: Bool = true
     ) {
         self.sourceName = sourceName
         self.fileName = fileName
@@ -28,6 +36,7 @@ public struct IncomingDocument: Sendable {
         self.format = format
         self.traceparent = traceparent
         self.attributes = attributes
+        self.keepsReceipt = keepsReceipt
     }
 }
 

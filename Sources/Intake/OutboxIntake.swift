@@ -170,11 +170,13 @@ public final class OutboxIntake: DocumentIntake {
         // transaction fails (its bytes cannot change, its events are all there): no savepoint
         // of its own, which for a queue message of one document costs more than its inserts.
         let rollsBackAlone = !(job.complete && before == nil)
+        let keepsReceipt = document.keepsReceipt
         return outbox.queueCommit(rollsBackAlone: rollsBackAlone) { tx -> (events: Int, inserted: Int, conflicts: [String])? in
             defer { job.cancel() }
             // Checked in the transaction that would add the events: no window between the
-            // check and the commit.
-            if try tx.hasCommittedReceipt(source: origin.sourceName, sha256: origin.fileSHA256) {
+            // check and the commit. An input without a receipt (a queue message) is
+            // recognised by its events' ids as they are inserted.
+            if keepsReceipt, try tx.hasCommittedReceipt(source: origin.sourceName, sha256: origin.fileSHA256) {
                 // What was hashed is committed; the file must still be what was hashed.
                 if let before, InputSnapshot.of(document.input) != before {
                     throw InputChangedWhileRead(fileName: document.fileName)
@@ -185,9 +187,11 @@ public final class OutboxIntake: DocumentIntake {
                 try tx.append(contentsOf: chunk, source: origin.sourceName, fileName: origin.fileName)
                 if debugLog { for event in chunk { DocumentLog.committed(event, origin: origin, logger: logger) } }
             }
-            try tx.recordReceipt(
-                source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
-                events: tx.appended, outcome: .committed)
+            if keepsReceipt {
+                try tx.recordReceipt(
+                    source: origin.sourceName, sha256: origin.fileSHA256, fileName: origin.fileName, size: size,
+                    events: tx.appended, outcome: .committed)
+            }
             stageHook?(.committing, document)
             // Last before COMMIT, the decoder having read the whole input: changed since
             // before the hash, the events may be of a partial version (and carry ids from the

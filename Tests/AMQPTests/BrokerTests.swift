@@ -86,12 +86,12 @@ struct BrokerTests {
         return (source, Task { try await source.run() })
     }
 
-    static func publish(_ bodies: [[UInt8]], to queue: String, on connection: AMQPConnection, ids: [String]? = nil) async throws {
+    static func publish(_ bodies: [[UInt8]], to queue: String, on connection: AMQPConnection, ids: [String?]? = nil) async throws {
         try await connection.enableConfirms()
         let messages = bodies.enumerated().map { index, body in
             var p = AMQPProperties()
             p.persistent = true
-            p.messageID = ids?[index]
+            p.messageID = ids?[index] ?? nil
             p.headers = ["plant": .string("DE01")]
             return AMQPOutgoingMessage(exchange: "", routingKey: queue, properties: p, body: body)
         }
@@ -103,18 +103,26 @@ struct BrokerTests {
         let (broker, harness, admin, queue) = try await Self.consumerScene()
         defer { harness.remove() }
         var bodies = (1...40).map { IDocMessage.xml(docnum: $0) }
-        bodies.append(IDocMessage.xml(docnum: 7))  // the same document again: no new event
-        try await Self.publish(bodies, to: queue, on: admin, ids: bodies.indices.map { "msg-\($0)" })
+        // The same documents again, one under another message id, one without any (named by
+        // its delivery tag): no new event, and no id conflict.
+        bodies += [IDocMessage.xml(docnum: 7), IDocMessage.xml(docnum: 8)]
+        var ids: [String?] = bodies.indices.map { "msg-\($0)" }
+        ids[ids.count - 1] = nil
+        try await Self.publish(bodies, to: queue, on: admin, ids: ids)
         let (source, task) = Self.startSource(broker: broker, queue: queue, intake: harness.intake)
         defer { task.cancel() }
-        #expect(try await AgentHarness.eventually { source.status.acknowledged == 41 })
+        #expect(try await AgentHarness.eventually { source.status.acknowledged == 42 })
         let events = try await harness.pendingEvents()
         #expect(events.count == 40)
         #expect(Set(events.compactMap { $0["id"] as? String }) == Set((1...40).map { IDocMessage.id(docnum: $0) }))
+        #expect(try await harness.outbox.deadLetters().isEmpty)
         let first = try #require(events.first { $0["id"] as? String == IDocMessage.id(docnum: 1) })
         #expect(first["amqpmessageid"] as? String == "msg-0")
         #expect(first["amqphplant"] as? String == "DE01")
         #expect(first["filename"] as? String == "msg-0")
+        // Messages leave no receipt: they are recognised by their events' ids.
+        let sha = try #require(first["filesha256"] as? String)
+        #expect(try await harness.outbox.receipt(source: "erp-queue", sha256: sha) == nil)
         task.cancel()
         _ = try? await task.value
         #expect(try await admin.queueState(queue).messages == 0)

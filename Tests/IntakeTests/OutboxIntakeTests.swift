@@ -57,6 +57,50 @@ struct OutboxIntakeTests {
         #expect(try await fixture.pendingEvents().count == 2)
     }
 
+    @Test("an input without a receipt (a queue message) is recognised by its events' ids, whatever its name")
+    func messageRecognisedByItsEvents() async throws {
+        let fixture = try AgentFixture()
+        defer { fixture.removeAll() }
+        let content = Array("M1\nM2\n".utf8)
+        let sha = try systemSHA256(content)
+        func message(_ name: String, _ bytes: [UInt8] = content) -> IncomingDocument {
+            IncomingDocument(
+                sourceName: "queue", fileName: name, input: .bytes(bytes), size: Int64(bytes.count), format: .idocFlat,
+                keepsReceipt: false)
+        }
+
+        #expect(try await fixture.intake.submit(message("msg-1")) == .committed(events: 2, inserted: 2, sha256: sha))
+        #expect(try await fixture.outbox.receipt(source: "queue", sha256: sha) == nil, "no receipt per message")
+
+        // Delivered again, under its id or under another name (a message without an id is
+        // named by its delivery tag): the same events, kept out by their ids, and no id conflict.
+        #expect(try await fixture.intake.submit(message("msg-1")) == .committed(events: 2, inserted: 0, sha256: sha))
+        #expect(try await fixture.intake.submit(message("amqp-7")) == .committed(events: 2, inserted: 0, sha256: sha))
+        #expect(try await fixture.pendingEvents().map { $0["filename"] as? String } == ["msg-1", "msg-1"])
+        #expect(try await fixture.outbox.deadLetters().isEmpty)
+        #expect(try await fixture.outbox.receipt(source: "queue", sha256: sha) == nil)
+
+        // One that overlaps adds only its new event.
+        let overlap = Array("M2\nM3\n".utf8)
+        #expect(try await fixture.intake.submit(message("msg-2", overlap))
+            == .committed(events: 2, inserted: 1, sha256: try systemSHA256(overlap)))
+        #expect(try await fixture.pendingEvents().map { $0["docnum"] as? String } == ["M1", "M2", "M3"])
+
+        // A rejected message still leaves its (rejected) receipt.
+        let bad = Array("BAD\n".utf8)
+        guard case .rejected = try await fixture.intake.submit(message("msg-3", bad)) else {
+            Issue.record("a BAD line is rejected")
+            return
+        }
+        #expect(try await fixture.outbox.receipt(source: "queue", sha256: try systemSHA256(bad))?.outcome == .rejected)
+
+        // A file (the default) keeps its receipt as before.
+        let file = try fixture.writeFile("m.txt", content)
+        #expect(try await fixture.submitFile(file, source: "queue") == .committed(events: 2, inserted: 0, sha256: sha))
+        #expect(try await fixture.outbox.receipt(source: "queue", sha256: sha)?.outcome == .committed)
+        #expect(try await fixture.submitFile(file, source: "queue") == .alreadyCommitted(sha256: sha))
+    }
+
     @Test("a file whose content overlaps an earlier one commits only the new events")
     func overlappingContent() async throws {
         let fixture = try AgentFixture()
