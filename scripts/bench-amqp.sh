@@ -99,7 +99,7 @@ print(f"agent CPU {seconds:.2f} s = {seconds / int(sys.argv[2]) * 1e6:.0f} us pe
 PY
 }
 # The outbox's pending events, into PENDING (-1 while it cannot be read), from one sqlite3
-# process kept open for the phase: a poll costs a query of about a millisecond, where a
+# process kept open for the phase: a poll costs a query of a few milliseconds, where a
 # program started per poll (`outpost status`, a JSON parser) took a sizeable share of the
 # two cores from the agent being measured.
 open_outbox_reader() {
