@@ -104,7 +104,8 @@ PY
 # two cores from the agent being measured.
 open_outbox_reader() {
   local db=$T/agent/data/outbox.sqlite
-  until [[ -e "$db" ]]; do sleep 0.02; done
+  for _ in $(seq 1 1500); do [[ -e "$db" ]] && break; sleep 0.02; done
+  [[ -e "$db" ]] || { echo "no outbox at $db after 30 s; the agent's log: $T/agent/run1.log" >&2; exit 1; }
   coproc OUTBOX_READER { exec sqlite3 -batch "file:$db?mode=rw" 2>/dev/null; }
 }
 close_outbox_reader() {
