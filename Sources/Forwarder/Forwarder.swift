@@ -56,7 +56,8 @@ public final class Forwarder: Sendable {
                 inFlightBatches: $0.activeBatches, inFlightEvents: $0.inFlight.count,
                 concurrencyLimit: Int($0.limit.rounded(.down)), paused: $0.pausedReason,
                 delivered: $0.deliveredTotal, deadLettered: $0.deadLetteredTotal, retries: $0.retriesTotal,
-                lastLoopAt: $0.lastLoopAt, hubFailure: $0.hubFailure, windowReads: $0.windowReads)
+                lastLoopAt: $0.lastLoopAt, hubFailure: $0.hubFailure, windowReads: $0.windowReads,
+                windowRows: $0.windowRows)
         }
     }
 
@@ -125,17 +126,17 @@ public final class Forwarder: Sendable {
         let windowSize = (settings.maxConcurrency + 1) * settings.batchMaxEvents
         for _ in 0..<3 {
             let now = ContinuousClock.now
-            let (ready, epoch, pickEpoch, rewake) = state.withLock { s in
+            let (ready, epoch, pickEpoch, rewake, read) = state.withLock { s in
                 guard !s.shuttingDown, s.pausedReason == nil, Double(s.activeBatches) < s.limit.rounded(.down) else {
-                    return (false, s.releaseEpoch, s.pickEpoch, false)
+                    return (false, s.releaseEpoch, s.pickEpoch, false, WindowRead.none)
                 }
                 guard !s.fruitlessReadIsFresh(at: now) else {
                     defer { s.rewakeScheduled = true }
-                    return (false, s.releaseEpoch, s.pickEpoch, !s.rewakeScheduled)
+                    return (false, s.releaseEpoch, s.pickEpoch, !s.rewakeScheduled, WindowRead.none)
                 }
                 s.recordedDuringRead.removeAll(keepingCapacity: true)
                 s.reading = true
-                return (true, s.releaseEpoch, s.pickEpoch, false)
+                return (true, s.releaseEpoch, s.pickEpoch, false, s.nextWindowRead(limit: windowSize, at: now))
             }
             if rewake {
                 // Look again once the fruitless read has gone stale, whatever wakes us meanwhile.
@@ -146,10 +147,14 @@ public final class Forwarder: Sendable {
                 }
             }
             guard ready else { return nil }
-            let window: [PendingEvent]
+            let rows: [PendingEvent]
             state.withLock { $0.windowReads += 1 }
             do {
-                window = try await outbox.pendingWindow(limit: windowSize)
+                switch read {
+                case .whole: rows = try await outbox.pendingWindow(limit: windowSize)
+                case .after(let sequence, let limit): rows = try await outbox.pendingWindow(after: sequence, limit: limit)
+                case .none: rows = []
+                }
             } catch {
                 state.withLock { $0.reading = false }
                 logger.error("forwarder.outbox_read_failed", metadata: ["error": "\(error)"])
@@ -158,14 +163,15 @@ public final class Forwarder: Sendable {
             let body = sink.batchBodySize
             let picked = state.withLock { (s: inout DispatchState) -> [PendingEvent]? in
                 s.reading = false
+                s.windowRows += rows.count
                 // Events came back from flight since the read: read again, in order.
                 guard s.pickEpoch == pickEpoch else { return nil }
+                s.learn(rows, from: read, limit: windowSize, pickEpoch: pickEpoch, at: now)
                 var picked: [PendingEvent] = []
                 var bytes = body.framing
                 var skipped = Set<String>()
-                for e in window {
-                    // Recorded delivered since the read: the window shows them still pending.
-                    if s.inFlight.contains(e.sequence) || s.recordedDuringRead.contains(e.sequence) { continue }
+                for e in s.known {
+                    if s.inFlight.contains(e.sequence) { continue }
                     if s.busyKeys[e.partitionKey] != nil || skipped.contains(e.partitionKey) {
                         skipped.insert(e.partitionKey)
                         continue
@@ -178,7 +184,7 @@ public final class Forwarder: Sendable {
                 }
                 guard !picked.isEmpty else {
                     // Pending events, all of busy keys: a commit rarely changes that.
-                    if !window.isEmpty { s.fruitlessRead = (epoch, now) }
+                    if !s.known.isEmpty { s.fruitlessRead = (epoch, now) }
                     return []
                 }
                 s.fruitlessRead = nil
@@ -186,9 +192,10 @@ public final class Forwarder: Sendable {
                     s.inFlight.insert(e.sequence)
                     s.busyKeys[e.partitionKey, default: 0] += 1
                 }
-                // Every other event read is of a key now busy (one key's stream, typically):
+                s.known.removeAll { s.inFlight.contains($0.sequence) }
+                // Every other event known is of a key now busy (one key's stream, typically):
                 // the read right after this one would find nothing, so it counts as done.
-                if window.count > picked.count, window.allSatisfy({ s.busyKeys[$0.partitionKey] != nil }) {
+                if !s.known.isEmpty, s.known.allSatisfy({ s.busyKeys[$0.partitionKey] != nil }) {
                     s.fruitlessRead = (epoch, now)
                 }
                 s.activeBatches += 1
@@ -266,9 +273,12 @@ public struct ForwarderSnapshot: Sendable, Equatable {
     /// Why the last attempt failed, while the hub is not answering (cleared by the next
     /// delivered batch); nil when the hub is reachable or nothing was sent yet.
     public var hubFailure: String?
-    /// How many times the pending window was read to find a batch (each read scans up to
-    /// `(max_concurrency + 1) × batch_max_events` rows of the outbox).
+    /// How many times the pending window was consulted to find a batch.
     public var windowReads: Int
+    /// Pending events those reads took from the outbox: a read of the whole window takes up
+    /// to `(max_concurrency + 1) × batch_max_events`, one in between only the events
+    /// committed since the read before.
+    public var windowRows: Int
 }
 
 struct DispatchState: Sendable {
@@ -301,8 +311,51 @@ struct DispatchState: Sendable {
     /// A wake-up is due when the fruitless read goes stale.
     var rewakeScheduled = false
     var windowReads = 0
+    var windowRows = 0
+    /// Pending events from earlier reads of the window, not in flight, in outbox order: with
+    /// every pending event numbered up to `knownThrough` that is not in flight, as of the
+    /// read they came from. A read then asks only for the events numbered above it (those
+    /// committed since), not for the whole window again.
+    var known: [PendingEvent] = []
+    var knownThrough: Int64 = 0
+    /// The pick epoch and time of the last read of the whole window; nil before the first.
+    var wholeRead: (pickEpoch: UInt64, at: ContinuousClock.Instant)?
 
     init(limit: Double) { self.limit = max(1, limit) }
+
+    /// How often the whole window is read again even when nothing came back from flight: an
+    /// event can become pending again under an old number without the forwarder taking part
+    /// (`outpost dlq replay`, from another process).
+    static let wholeWindowInterval = Duration.seconds(1)
+
+    /// What the next read of the window asks the outbox for.
+    func nextWindowRead(limit: Int, at now: ContinuousClock.Instant) -> WindowRead {
+        guard let wholeRead, wholeRead.pickEpoch == pickEpoch,
+              wholeRead.at.duration(to: now) < DispatchState.wholeWindowInterval
+        else { return .whole }
+        let room = limit - known.count
+        return room > 0 ? .after(knownThrough, limit: room) : .none
+    }
+
+    /// Takes in the rows of a window read made for `read`: every event not in flight and not
+    /// recorded delivered while it ran (the read may still show those pending).
+    mutating func learn(
+        _ rows: [PendingEvent], from read: WindowRead, limit: Int, pickEpoch: UInt64, at now: ContinuousClock.Instant
+    ) {
+        let fresh = rows.filter { !inFlight.contains($0.sequence) && !recordedDuringRead.contains($0.sequence) }
+        switch read {
+        case .whole:
+            known = fresh
+            // A full window may leave pending events above its last; a short one holds them all.
+            if let last = rows.last?.sequence { knownThrough = rows.count >= limit ? last : max(knownThrough, last) }
+            wholeRead = (pickEpoch, now)
+        case .after:
+            known.append(contentsOf: fresh)
+            if let last = rows.last?.sequence { knownThrough = max(knownThrough, last) }
+        case .none:
+            break
+        }
+    }
 
     /// One event of `key` no longer in a batch the sink has not resolved.
     mutating func releaseKey(_ key: String) {
@@ -320,6 +373,16 @@ struct DispatchState: Sendable {
         guard let fruitlessRead, fruitlessRead.epoch == releaseEpoch else { return false }
         return fruitlessRead.at.duration(to: now) < DispatchState.fruitlessReadValidity
     }
+}
+
+/// What a read of the window asks for.
+enum WindowRead: Sendable {
+    /// The oldest pending events, a window's worth.
+    case whole
+    /// The pending events numbered above a number, at most `limit`.
+    case after(Int64, limit: Int)
+    /// Nothing: the events already known fill the window.
+    case none
 }
 
 /// A batch handed to the task that delivers it, which takes it: the task's closure keeps no

@@ -10,14 +10,18 @@ public struct PendingEvent: Sendable, Equatable {
 }
 
 extension Outbox {
-    /// The oldest pending events, in outbox order, at most `limit`.
-    public func pendingWindow(limit: Int) async throws -> [PendingEvent] {
+    /// The oldest pending events numbered above `after`, in outbox order, at most `limit`.
+    ///
+    /// Numbers only grow and a reader sees commits whole, in their order, so the events
+    /// committed since a read that ended at number n are exactly those above n (until an event
+    /// comes back to pending: a replayed dead letter, a retried batch).
+    public func pendingWindow(after: Int64 = 0, limit: Int) async throws -> [PendingEvent] {
         try await pool.read { db in
             // Prepared once per reader: the forwarder reads the window every 2 s even when
             // quiet, and preparing it each time ran SQLite's parser each time.
             let statement = try db.cachedStatement(
-                sql: "SELECT seq, partition_key, bytes FROM event WHERE state = 'pending' ORDER BY seq LIMIT ?")
-            let rows = try Row.fetchCursor(statement, arguments: [limit])
+                sql: "SELECT seq, partition_key, bytes FROM event WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?")
+            let rows = try Row.fetchCursor(statement, arguments: [after, limit])
             // Room for a small window: a quiet agent's reads find none, and room for `limit`
             // (some 140 KiB) was a block mapped and unmapped at every read.
             var out: [PendingEvent] = []

@@ -195,6 +195,45 @@ extension ForwarderLifecycleTests {
         #expect(reads >= 10 && reads <= 15, "window reads: \(reads)")
     }
 
+    @Test("between reads of the whole window a read takes only the events committed since; each event is sent once, in order per key")
+    func readsTakeOnlyNewEvents() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        var rng = SeededGenerator(state: 24)
+        var keys = (0..<60).map { _ in ["A", "B", "C"].randomElement(using: &rng)! }
+        var sequences = try await fixture.append(keys: keys)
+        let sink = ScriptedSink { _ in (Self.delivered, Double.random(in: 0.001...0.004)) }
+        var snapshot: ForwarderSnapshot?
+        // A window of (2 + 1) × 5 = 15 events; 300 events in batches of at most 5.
+        try await fixture.run(sink: sink, settings: ForwarderFixture.settings(batchMaxEvents: 5, maxConcurrency: 2, idlePoll: 600)) {
+            (forwarder: Forwarder) async throws in
+            forwarder.notify()
+            for round in 1...4 {
+                try await Task.sleep(for: .milliseconds(15))
+                let more = (0..<60).map { _ in ["A", "B", "C"].randomElement(using: &rng)! }
+                keys += more
+                sequences += try await fixture.append(keys: more, idPrefix: "r\(round)-")
+                forwarder.notify()
+            }
+            #expect(try await eventually { try await fixture.pendingCount == 0 })
+            #expect(await eventually { forwarder.snapshot.delivered == sequences.count })
+            snapshot = forwarder.snapshot
+        }
+        let seen = sink.calls.flatMap(\.events)
+        #expect(seen.map(\.sequence).sorted() == sequences.sorted(), "every event sent exactly once")
+        for key in ["A", "B", "C"] {
+            let order = seen.filter { $0.partitionKey == key }.map(\.sequence)
+            #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 }, "key \(key) out of order: \(order)")
+        }
+        #expect(sink.keyOverlaps.isEmpty, "a key was in two batches at once: \(sink.keyOverlaps)")
+        // Reading the whole window each time takes up to 15 rows a read, for 60 reads and more;
+        // reading what is new takes each event about once, plus a whole window a second.
+        let reads = try #require(snapshot).windowReads
+        let rows = try #require(snapshot).windowRows
+        #expect(reads >= 60, "window reads: \(reads)")
+        #expect(rows < 2 * sequences.count, "rows read: \(rows) in \(reads) reads for \(sequences.count) events")
+    }
+
     @Test("a key's next batch goes to the sink while the outbox is still recording the one before")
     func keyFreedOnceTheSinkHasTheBatch() async throws {
         let fixture = try ForwarderFixture()

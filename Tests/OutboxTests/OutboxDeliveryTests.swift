@@ -34,6 +34,29 @@ struct OutboxDeliveryTests {
         #expect(fixture.outbox.undeliveredBytes == Int64(events[2].json.count))
     }
 
+    @Test("the window read from a number holds the pending events above it, in order, at most the limit")
+    func pendingWindowAfterANumber() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        try await fixture.append((1...6).map { event("w\($0)", key: $0 % 2 == 0 ? "even" : "odd") })
+        let all = try await fixture.pendingSequences()
+        #expect(all.count == 6)
+        try await fixture.outbox.acknowledge(delivered: [all[3]], deadLetters: [(sequence: all[4], reason: "refused")])
+
+        let after = try await fixture.outbox.pendingWindow(after: all[1], limit: 10)
+        #expect(after.map(\.sequence) == [all[2], all[5]], "delivered and dead events are not pending")
+        #expect(after.map(\.partitionKey) == ["odd", "even"])
+        #expect(try await fixture.outbox.pendingWindow(after: all[1], limit: 1).map(\.sequence) == [all[2]])
+        #expect(try await fixture.outbox.pendingWindow(after: all[5], limit: 10).isEmpty)
+        #expect(try await fixture.outbox.pendingWindow(limit: 10).map(\.sequence) == [all[0], all[1], all[2], all[5]])
+
+        // Committed later: above every number read before.
+        try await fixture.append([event("w7", key: "odd")])
+        let later = try await fixture.outbox.pendingWindow(after: all[5], limit: 10)
+        #expect(later.count == 1)
+        #expect(try #require(later.first).sequence > all[5])
+    }
+
     @Test("dead letters: listed with reason, shown with JSON, replayed to pending, purged")
     func deadLetterLifecycle() async throws {
         let fixture = try OutboxFixture()
