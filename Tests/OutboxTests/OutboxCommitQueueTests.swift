@@ -1,5 +1,6 @@
 import EventModel
 import Foundation
+import GRDB
 @testable import Outbox
 import Testing
 
@@ -45,6 +46,44 @@ struct OutboxCommitQueueTests {
         // Nothing of the refused bodies is left: no payload without its event.
         let payloads = try fixture.query { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payload") }
         #expect(payloads == expected.count)
+    }
+
+    @Test("an insert refused half-way through its rows leaves none of them: its body rolls back alone, the next takes its numbers")
+    func insertRefusedHalfWayLeavesNothing() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        // A payload row without its event at number 4: the second body's events take 3, 4 and 5,
+        // so its payload insert is refused at its second row, after the first went in.
+        let writer = try fixture.otherConnection()
+        try await writer.write { db in try db.execute(sql: "INSERT INTO payload (seq, json) VALUES (4, x'7b7d')") }
+        let bodies: [[EncodedEvent]] = [
+            [event("a1"), event("a2")], [event("b1", padding: 5), event("b2"), event("b3")], [event("c1", padding: 9)],
+        ]
+        let queued = bodies.enumerated().map { n, events in
+            fixture.outbox.queueCommit { tx -> Int in
+                try tx.append(contentsOf: events, source: "src", fileName: "f\(n).xml")
+                return tx.inserted
+            }
+        }
+        #expect(try await queued[0].result().0 == 2)
+        do {
+            _ = try await queued[1].result()
+            Issue.record("the refused payload insert did not throw")
+        } catch let error as DatabaseError {
+            #expect(error.resultCode == .SQLITE_CONSTRAINT, "\(error)")
+        }
+        let (inserted, last) = try await queued[2].result()
+        #expect(inserted == 1)
+        try await fixture.outbox.waitUntilDurable(last)
+        let rows = try fixture.query { db in
+            try Row.fetchAll(db, sql: "SELECT e.seq, e.id, p.json FROM event e JOIN payload p ON p.seq = e.seq ORDER BY e.seq")
+                .map { ($0[0] as Int64, $0[1] as String, [UInt8]($0[2] as Data)) }
+        }
+        #expect(rows.map(\.0) == [1, 2, 3])
+        #expect(rows.map(\.1) == ["a1", "a2", "c1"])
+        #expect(rows.map(\.2) == [event("a1").json, event("a2").json, event("c1", padding: 9).json],
+                "number 3 holds the third body's event, not the refused body's first payload")
+        #expect(try fixture.query { try Int.fetchOne($0, sql: "SELECT count(*) FROM payload") } == 4)
     }
 
     @Test("a body queued after the writer went idle is committed by a new drain")
