@@ -55,6 +55,55 @@ import Testing
         }
     }
 
+    @Test("escaping agrees with one byte at a time, for every byte value, run length and buffer state")
+    func escapingAgreesWithTheBytewiseReference() {
+        func reference(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = []
+            for byte in bytes {
+                switch byte {
+                case 0x22: out += Array("\\\"".utf8)
+                case 0x5C: out += Array("\\\\".utf8)
+                case 0x0A: out += Array("\\n".utf8)
+                case 0x0D: out += Array("\\r".utf8)
+                case 0x09: out += Array("\\t".utf8)
+                case 0..<0x20: out += Array(String(format: "\\u%04x", Int(byte)).utf8)
+                default: out.append(byte)
+                }
+            }
+            return out
+        }
+        var state: UInt64 = 0x2024_1207
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        // Mostly plain text with escapes now and then, as in an IDoc; sometimes dense.
+        let plain = Array("ABCDEFGHIJ0123456789 <>/=abcdefé".utf8)
+        for round in 0..<2_000 {
+            let length = next(round % 10 == 0 ? 2_000 : 70)
+            let density = [2, 8, 40, 1_000][next(4)]
+            let input: [UInt8] = (0..<length).map { _ in
+                guard next(density) == 0 else { return plain[next(plain.count)] }
+                return [0x22, 0x5C, 0x0A, 0x0D, 0x09, 0x00, 0x01, 0x1F, 0x7F, 0x80, 0xFF][next(11)]
+            }
+            let prefix = Array(repeating: UInt8(ascii: "p"), count: next(20))
+            var out = prefix
+            if next(2) == 0 { out.reserveCapacity(prefix.count + next(4 * length + 1)) }
+            input.withUnsafeBytes { JSONWriter.appendEscaped($0, to: &out) }
+            let expected = prefix + reference(input)
+            #expect(out == expected, "round \(round): \(input)")
+            if out != expected { return }
+        }
+        // Every byte value alone and each in a 16-byte block.
+        for value in 0...255 {
+            for input in [[UInt8(value)], Array(repeating: UInt8(ascii: "x"), count: 7) + [UInt8(value)] + Array(repeating: UInt8(ascii: "y"), count: 8)] {
+                var out: [UInt8] = []
+                input.withUnsafeBytes { JSONWriter.appendEscaped($0, to: &out) }
+                #expect(out == reference(input), "byte \(value)")
+            }
+        }
+    }
+
     @Test("exactBytes: the bytes written, in an array about their size, the writer's buffer kept")
     func exactBytesFitTheirContent() {
         var w = JSONWriter(capacity: 8192)

@@ -3,13 +3,14 @@
  * multi-row statements returning the new rows' seq, or as multi-row statements whose rows the
  * writer numbers itself, with the texts bound without a copy (what
  * OutboxTransaction.append(contentsOf:) does; docs/BENCHMARKS.md, "Multi-row inserts, numbered
- * rows without `RETURNING`").
+ * rows without `RETURNING`"), or numbered as `INSERT OR FAIL`, which needs no statement journal
+ * (what the outbox does now; "Chunk inserts without a statement journal").
  * The outbox's own schema, page size and settings, except that nothing is synced (this
  * measures CPU, not the disk). 300 transactions of 200 events, like the SFTP benchmark's
  * large set; prints the process CPU time per event.
  *
  *   cc -O2 -o /tmp/outbox_insert scripts/bench/outbox_insert.c -lsqlite3
- *   /tmp/outbox_insert single|multi|numbered [ROWS_PER_STATEMENT=32] [PAYLOAD_BYTES=5300] [DB=/tmp/outbox_insert.db]
+ *   /tmp/outbox_insert single|multi|numbered|fail [ROWS_PER_STATEMENT=32] [PAYLOAD_BYTES=5300] [DB=/tmp/outbox_insert.db]
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -123,10 +124,10 @@ static void insert_multi(sqlite3 *db, sqlite3_stmt *events, sqlite3_stmt *payloa
 
 /* The multi-row statements for `rows` events: the event rows, sharing source, file name and
  * time (?1 – ?3), then the payloads. */
-static void prepare_multi(sqlite3 *db, int rows, int numbered, sqlite3_stmt **events, sqlite3_stmt **payloads) {
+static void prepare_multi(sqlite3 *db, int rows, int numbered, int fail, sqlite3_stmt **events, sqlite3_stmt **payloads) {
     static char sql[MAX_ROWS * 64 + 512];
-    int length = snprintf(sql, sizeof sql, "INSERT INTO event (id, partition_key, type, subject, bytes, %ssource, file_name, created_at) VALUES ",
-        numbered ? "seq, " : "");
+    int length = snprintf(sql, sizeof sql, "INSERT %sINTO event (id, partition_key, type, subject, bytes, %ssource, file_name, created_at) VALUES ",
+        fail ? "OR FAIL " : "", numbered ? "seq, " : "");
     for (int row = 0; row < rows; row++) {
         int p = 4 + (numbered ? 6 : 5) * row;
         length += snprintf(sql + length, sizeof sql - (size_t)length, "%s(?%d, ?%d, ?%d, ?%d, ?%d, ", row ? ", " : "", p,
@@ -136,18 +137,20 @@ static void prepare_multi(sqlite3 *db, int rows, int numbered, sqlite3_stmt **ev
     }
     snprintf(sql + length, sizeof sql - (size_t)length, " ON CONFLICT(id) DO NOTHING%s", numbered ? "" : " RETURNING seq");
     *events = prepare(db, sql);
-    length = snprintf(sql, sizeof sql, "INSERT INTO payload (seq, json) VALUES ");
+    length = snprintf(sql, sizeof sql, "INSERT %sINTO payload (seq, json) VALUES ", fail ? "OR FAIL " : "");
     for (int row = 0; row < rows; row++)
         length += snprintf(sql + length, sizeof sql - (size_t)length, "%s(?, ?)", row ? ", " : "");
     *payloads = prepare(db, sql);
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || (strcmp(argv[1], "single") != 0 && strcmp(argv[1], "multi") != 0 && strcmp(argv[1], "numbered") != 0)) {
-        fprintf(stderr, "usage: %s single|multi|numbered [ROWS_PER_STATEMENT] [PAYLOAD_BYTES] [DB]\n", argv[0]);
+    if (argc < 2 || (strcmp(argv[1], "single") != 0 && strcmp(argv[1], "multi") != 0 && strcmp(argv[1], "numbered") != 0
+                     && strcmp(argv[1], "fail") != 0)) {
+        fprintf(stderr, "usage: %s single|multi|numbered|fail [ROWS_PER_STATEMENT] [PAYLOAD_BYTES] [DB]\n", argv[0]);
         return 2;
     }
-    int numbered = strcmp(argv[1], "numbered") == 0;
+    int fail = strcmp(argv[1], "fail") == 0;
+    int numbered = fail || strcmp(argv[1], "numbered") == 0;
     int multi = numbered || strcmp(argv[1], "multi") == 0;
     if (numbered) text_binding = SQLITE_STATIC;
     int rows = argc > 2 ? atoi(argv[2]) : 32;
@@ -187,7 +190,7 @@ int main(int argc, char **argv) {
         if (multi) {
             for (int done = 0; done < EVENTS_PER_FILE;) {
                 int count = EVENTS_PER_FILE - done < rows ? EVENTS_PER_FILE - done : rows;
-                if (!events[count]) prepare_multi(db, count, numbered, &events[count], &payloads[count]);
+                if (!events[count]) prepare_multi(db, count, numbered, fail, &events[count], &payloads[count]);
                 insert_multi(db, events[count], payloads[count], next_query, count, next, json, bytes);
                 done += count;
                 next += count;
