@@ -29,6 +29,7 @@ extension Forwarder {
             let seconds = started.duration(to: .now) / .seconds(1)
             switch outcome {
             case .delivered(let rejected):
+                state.withLock { $0.answering.add(seconds) }
                 // Only sequences and ids are kept: the JSON is freed while the delivery is recorded.
                 let resolved = queue.removeFirst().map(DeliveredEvent.init)
                 releaseKeysOnceResolved()

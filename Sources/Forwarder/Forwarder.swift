@@ -57,7 +57,7 @@ public final class Forwarder: Sendable {
                 concurrencyLimit: Int($0.limit.rounded(.down)), paused: $0.pausedReason,
                 delivered: $0.deliveredTotal, deadLettered: $0.deadLetteredTotal, retries: $0.retriesTotal,
                 lastLoopAt: $0.lastLoopAt, hubFailure: $0.hubFailure, windowReads: $0.windowReads,
-                windowRows: $0.windowRows)
+                windowRows: $0.windowRows, keySharingBatches: $0.keySharingBatches)
         }
     }
 
@@ -170,12 +170,19 @@ public final class Forwarder: Sendable {
                 var picked: [PendingEvent] = []
                 var bytes = body.framing
                 var skipped = Set<String>()
+                var keys = Set<String>()
+                let keyLimit = s.keysPerBatch()
                 for e in s.known {
                     if s.inFlight.contains(e.sequence) { continue }
                     if s.busyKeys[e.partitionKey] != nil || skipped.contains(e.partitionKey) {
                         skipped.insert(e.partitionKey)
                         continue
                     }
+                    if keys.count >= keyLimit, !keys.contains(e.partitionKey) {
+                        skipped.insert(e.partitionKey)
+                        continue
+                    }
+                    keys.insert(e.partitionKey)
                     let size = e.bytes + body.perEvent
                     if picked.count >= settings.batchMaxEvents { break }
                     if !picked.isEmpty && bytes + size > settings.batchMaxBytes { break }
@@ -199,12 +206,15 @@ public final class Forwarder: Sendable {
                     s.fruitlessRead = (epoch, now)
                 }
                 s.activeBatches += 1
+                if keyLimit < Int.max { s.keySharingBatches += 1 }
                 return picked
             }
             guard let picked else { continue }  // something was released meanwhile: look again
             if picked.isEmpty { return nil }
             do {
                 let events = try await outbox.outboundEvents(picked.map(\.sequence))
+                let prepared = now.duration(to: .now) / .seconds(1)
+                state.withLock { $0.preparing.add(prepared) }
                 if events.isEmpty {
                     release(picked.map { ($0.sequence, $0.partitionKey) })
                     continue
@@ -279,6 +289,9 @@ public struct ForwarderSnapshot: Sendable, Equatable {
     /// to `(max_concurrency + 1) × batch_max_events`, one in between only the events
     /// committed since the read before.
     public var windowRows: Int
+    /// Batches made with the free keys shared out over the free slots (the sink answering
+    /// slower than batches are made).
+    public var keySharingBatches: Int
 }
 
 struct DispatchState: Sendable {
@@ -321,7 +334,35 @@ struct DispatchState: Sendable {
     /// The pick epoch and time of the last read of the whole window; nil before the first.
     var wholeRead: (pickEpoch: UInt64, at: ContinuousClock.Instant)?
 
+    /// How long the forwarder takes to make a batch (read the window, pick, read the events)
+    /// and how long the sink takes to answer one, on average of the last few.
+    var preparing = RunningMean()
+    var answering = RunningMean()
+    /// Batches picked with the free keys shared out over the free slots.
+    var keySharingBatches = 0
+
     init(limit: Double) { self.limit = max(1, limit) }
+
+    /// How many times longer the sink's answer must take than making a batch before the free
+    /// keys are shared out over batches.
+    static let keySharingRatio = 4.0
+
+    /// Keys a batch may take. A batch takes the oldest events of every key not in flight, so
+    /// where keys are interleaved (one sender after another) it takes them all, and no other
+    /// batch can start until the sink has answered it. That costs nothing while the sink
+    /// answers faster than the next batch is made; when its answers take longer (a hub that
+    /// syncs each batch before answering, a distant one), the free keys of the window are
+    /// shared out over the free batch slots instead, so that batches of different keys are in
+    /// flight at once.
+    func keysPerBatch() -> Int {
+        guard let answer = answering.value, let prepare = preparing.value,
+              answer > DispatchState.keySharingRatio * prepare
+        else { return Int.max }
+        var free = Set<String>()
+        for e in known where busyKeys[e.partitionKey] == nil { free.insert(e.partitionKey) }
+        let slots = max(1, Int(limit.rounded(.down)) - activeBatches)
+        return max(1, (free.count + slots - 1) / slots)
+    }
 
     /// How often the whole window is read again even when nothing came back from flight: an
     /// event can become pending again under an old number without the forwarder taking part
@@ -372,6 +413,15 @@ struct DispatchState: Sendable {
     func fruitlessReadIsFresh(at now: ContinuousClock.Instant) -> Bool {
         guard let fruitlessRead, fruitlessRead.epoch == releaseEpoch else { return false }
         return fruitlessRead.at.duration(to: now) < DispatchState.fruitlessReadValidity
+    }
+}
+
+/// A mean that follows the last few values (each new one weighs a quarter).
+struct RunningMean: Sendable {
+    private(set) var value: Double?
+
+    mutating func add(_ sample: Double) {
+        value = value.map { 0.75 * $0 + 0.25 * sample } ?? sample
     }
 }
 

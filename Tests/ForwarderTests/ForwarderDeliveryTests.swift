@@ -38,6 +38,56 @@ struct ForwarderDeliveryTests {
         #expect(status.deadLetters == 0)
     }
 
+    @Test("interleaved keys and a sink slower than batches are made: the keys are shared out, batches of different keys overlap")
+    func keysSharedOutWhenTheSinkIsSlow() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        // One sender after another, as IDocs of several systems arrive: each batch of 12 would
+        // hold all three keys, leaving nothing for a second batch until the first is answered.
+        let keys = (0..<144).map { ["A", "B", "C"][$0 % 3] }
+        let sequences = try await fixture.append(keys: keys)
+        let sink = ScriptedSink(always: Self.delivered, delay: 0.04)
+        var snapshot: ForwarderSnapshot?
+        try await fixture.run(sink: sink, settings: ForwarderFixture.settings(batchMaxEvents: 12, maxConcurrency: 4)) {
+            (forwarder: Forwarder) async throws in
+            #expect(try await eventually { try await fixture.pendingCount == 0 })
+            snapshot = forwarder.snapshot
+        }
+        let seen = sink.calls.flatMap(\.events)
+        #expect(seen.map(\.sequence).sorted() == sequences, "every event delivered exactly once")
+        for key in ["A", "B", "C"] {
+            let order = seen.filter { $0.partitionKey == key }.map(\.sequence)
+            #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 }, "key \(key) out of order: \(order)")
+        }
+        #expect(sink.keyOverlaps.isEmpty, "a key was in two batches at once: \(sink.keyOverlaps)")
+        #expect(try #require(snapshot).keySharingBatches > 0)
+        #expect(sink.maxInFlight >= 2, "batches of different keys should overlap")
+        // The first batch, before any answer was timed, takes every key; once the sink is known
+        // to be slow, most take one.
+        #expect(Set(sink.calls[0].events.map(\.partitionKey)).count == 3)
+        let singleKey = sink.calls.filter { Set($0.events.map(\.partitionKey)).count == 1 }.count
+        #expect(singleKey * 2 > sink.calls.count, "\(singleKey) of \(sink.calls.count) batches hold one key")
+    }
+
+    @Test("interleaved keys and a sink that answers at once: each batch takes every free key")
+    func keysTakenTogetherWhenTheSinkIsFast() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        let keys = (0..<144).map { ["A", "B", "C"][$0 % 3] }
+        let sequences = try await fixture.append(keys: keys)
+        let sink = ScriptedSink(always: Self.delivered)
+        var snapshot: ForwarderSnapshot?
+        try await fixture.run(sink: sink, settings: ForwarderFixture.settings(batchMaxEvents: 12, maxConcurrency: 4)) {
+            (forwarder: Forwarder) async throws in
+            #expect(try await eventually { try await fixture.pendingCount == 0 })
+            snapshot = forwarder.snapshot
+        }
+        #expect(sink.calls.flatMap(\.events).map(\.sequence).sorted() == sequences)
+        #expect(try #require(snapshot).keySharingBatches == 0)
+        #expect(sink.calls.allSatisfy { Set($0.events.map(\.partitionKey)).count == 3 }, "every batch of 12 holds the three keys")
+        #expect(sink.calls.count == 12)
+    }
+
     @Test("order per key holds across retries and splits: each key's delivered events arrive in outbox order, once")
     func orderPerKeyUnderFailures() async throws {
         let fixture = try ForwarderFixture()
