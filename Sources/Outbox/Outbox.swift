@@ -61,9 +61,10 @@ public final class Outbox: Sendable {
                 try db.execute(sql: "PRAGMA page_size = \(Outbox.newDatabasePageSize)")
                 let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? Outbox.newDatabasePageSize
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Outbox.backstopLogBytes / pageSize)")
-                // A chunk's multi-row insert may stop half-way, so SQLite journals the pages
-                // it changes for the statement: in memory (a few pages), not in a temporary
-                // file whose writes doubled an ingest's write calls.
+                // An input's savepoint, and a multi-row update that may stop half-way, make
+                // SQLite journal the pages they change: in memory (a few pages), not in a
+                // temporary file, whose writes once doubled an ingest's write calls. (The chunk
+                // inserts are `OR FAIL` and need no such journal.)
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
             } else {
                 // A reader takes each stored event once, to send it: its pages come from the

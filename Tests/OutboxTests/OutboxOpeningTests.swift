@@ -278,8 +278,8 @@ struct OutboxOpeningTests {
     func statementJournalInMemory() async throws {
         let fixture = try OutboxFixture()
         defer { fixture.removeAll() }
-        // A chunk's insert may stop half-way (a refused row), so SQLite journals the pages it
-        // changes; on disk that doubled the write calls of an ingest of 5 KB documents.
+        // An input's savepoint journals the pages it changes; on disk, such journals once
+        // doubled the write calls of an ingest of 5 KB documents.
         #expect(try await fixture.outbox.pool.write { try Int.fetchOne($0, sql: "PRAGMA temp_store") } == 2)
     }
 
