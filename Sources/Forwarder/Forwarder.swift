@@ -173,6 +173,8 @@ public final class Forwarder: Sendable {
                 var keys = Set<String>()
                 let keyLimit = s.keysPerBatch()
                 for e in s.known {
+                    // `known` never holds events in flight (`learn` leaves them out, a pick takes
+                    // them out): a guard against sending one twice should that ever change.
                     if s.inFlight.contains(e.sequence) { continue }
                     if s.busyKeys[e.partitionKey] != nil || skipped.contains(e.partitionKey) {
                         skipped.insert(e.partitionKey)

@@ -22,13 +22,7 @@ struct ForwarderDeliveryTests {
             #expect(await eventually { forwarder.snapshot.delivered == sequences.count })
         }
 
-        let seen = sink.calls.flatMap(\.events)
-        #expect(seen.map(\.sequence).sorted() == sequences, "every event delivered exactly once")
-        for key in ["A", "B", "C"] {
-            let order = seen.filter { $0.partitionKey == key }.map(\.sequence)
-            #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 }, "key \(key) out of order: \(order)")
-        }
-        #expect(sink.keyOverlaps.isEmpty, "a key was in two batches at once: \(sink.keyOverlaps)")
+        expectEachOnceInKeyOrder(sink.calls.flatMap(\.events), sequences, sink)
         #expect(sink.maxInFlight >= 2, "batches of different keys should overlap")
         #expect(sink.maxInFlight <= 4)
         #expect(sink.calls.allSatisfy { $0.events.count <= 3 })
@@ -38,29 +32,30 @@ struct ForwarderDeliveryTests {
         #expect(status.deadLetters == 0)
     }
 
-    @Test("interleaved keys and a sink slower than batches are made: the keys are shared out, batches of different keys overlap")
-    func keysSharedOutWhenTheSinkIsSlow() async throws {
+    /// 144 events of three keys, one after another (as IDocs of several systems arrive), sent
+    /// in batches of at most 12 with up to four in flight: what the sink saw and the
+    /// forwarder's snapshot at the end.
+    private func deliverInterleaved(to sink: ScriptedSink) async throws -> (sequences: [Int64], snapshot: ForwarderSnapshot) {
         let fixture = try ForwarderFixture()
         defer { fixture.removeAll() }
-        // One sender after another, as IDocs of several systems arrive: each batch of 12 would
-        // hold all three keys, leaving nothing for a second batch until the first is answered.
-        let keys = (0..<144).map { ["A", "B", "C"][$0 % 3] }
-        let sequences = try await fixture.append(keys: keys)
-        let sink = ScriptedSink(always: Self.delivered, delay: 0.04)
+        let sequences = try await fixture.append(keys: (0..<144).map { ["A", "B", "C"][$0 % 3] })
         var snapshot: ForwarderSnapshot?
         try await fixture.run(sink: sink, settings: ForwarderFixture.settings(batchMaxEvents: 12, maxConcurrency: 4)) {
             (forwarder: Forwarder) async throws in
             #expect(try await eventually { try await fixture.pendingCount == 0 })
             snapshot = forwarder.snapshot
         }
-        let seen = sink.calls.flatMap(\.events)
-        #expect(seen.map(\.sequence).sorted() == sequences, "every event delivered exactly once")
-        for key in ["A", "B", "C"] {
-            let order = seen.filter { $0.partitionKey == key }.map(\.sequence)
-            #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 }, "key \(key) out of order: \(order)")
-        }
-        #expect(sink.keyOverlaps.isEmpty, "a key was in two batches at once: \(sink.keyOverlaps)")
-        #expect(try #require(snapshot).keySharingBatches > 0)
+        return (sequences, try #require(snapshot))
+    }
+
+    @Test("interleaved keys and a sink slower than batches are made: the keys are shared out, batches of different keys overlap")
+    func keysSharedOutWhenTheSinkIsSlow() async throws {
+        // Each batch of 12 would hold all three keys, leaving nothing for a second batch until
+        // the first is answered.
+        let sink = ScriptedSink(always: Self.delivered, delay: 0.04)
+        let (sequences, snapshot) = try await deliverInterleaved(to: sink)
+        expectEachOnceInKeyOrder(sink.calls.flatMap(\.events), sequences, sink)
+        #expect(snapshot.keySharingBatches > 0)
         #expect(sink.maxInFlight >= 2, "batches of different keys should overlap")
         // The first batch, before any answer was timed, takes every key; once the sink is known
         // to be slow, most take one.
@@ -71,19 +66,10 @@ struct ForwarderDeliveryTests {
 
     @Test("interleaved keys and a sink that answers at once: each batch takes every free key")
     func keysTakenTogetherWhenTheSinkIsFast() async throws {
-        let fixture = try ForwarderFixture()
-        defer { fixture.removeAll() }
-        let keys = (0..<144).map { ["A", "B", "C"][$0 % 3] }
-        let sequences = try await fixture.append(keys: keys)
         let sink = ScriptedSink(always: Self.delivered)
-        var snapshot: ForwarderSnapshot?
-        try await fixture.run(sink: sink, settings: ForwarderFixture.settings(batchMaxEvents: 12, maxConcurrency: 4)) {
-            (forwarder: Forwarder) async throws in
-            #expect(try await eventually { try await fixture.pendingCount == 0 })
-            snapshot = forwarder.snapshot
-        }
+        let (sequences, snapshot) = try await deliverInterleaved(to: sink)
         #expect(sink.calls.flatMap(\.events).map(\.sequence).sorted() == sequences)
-        #expect(try #require(snapshot).keySharingBatches == 0)
+        #expect(snapshot.keySharingBatches == 0)
         #expect(sink.calls.allSatisfy { Set($0.events.map(\.partitionKey)).count == 3 }, "every batch of 12 holds the three keys")
         #expect(sink.calls.count == 12)
     }
@@ -106,13 +92,7 @@ struct ForwarderDeliveryTests {
             #expect(try await eventually(timeout: 10) { try await fixture.pendingCount == 0 })
         }
 
-        let delivered = sink.deliveredCalls.flatMap(\.events)
-        #expect(delivered.map(\.sequence).sorted() == sequences, "every event delivered exactly once")
-        for key in ["A", "B", "C", "D"] {
-            let order = delivered.filter { $0.partitionKey == key }.map(\.sequence)
-            #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 }, "key \(key) out of order: \(order)")
-        }
-        #expect(sink.keyOverlaps.isEmpty)
+        expectEachOnceInKeyOrder(sink.deliveredCalls.flatMap(\.events), sequences, sink)
         #expect(try await fixture.outbox.deadLetters().isEmpty)
     }
 

@@ -80,6 +80,22 @@ func testEvent(id: String, key: String, padding: Int = 0) -> EncodedEvent {
     return EncodedEvent(id: id, type: "test.event", subject: id, partitionKey: key, json: Array(json.utf8))
 }
 
+/// Checks what a sink received: every event of `sequences` exactly once, each key's events in
+/// outbox order, no key in two batches at once.
+func expectEachOnceInKeyOrder(
+    _ received: [OutboundEvent], _ sequences: [Int64], _ sink: ScriptedSink,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(received.map(\.sequence).sorted() == sequences.sorted(), "every event delivered exactly once",
+            sourceLocation: sourceLocation)
+    for key in Set(received.map(\.partitionKey)).sorted() {
+        let order = received.filter { $0.partitionKey == key }.map(\.sequence)
+        #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 }, "key \(key) out of order: \(order)",
+                sourceLocation: sourceLocation)
+    }
+    #expect(sink.keyOverlaps.isEmpty, "a key was in two batches at once: \(sink.keyOverlaps)", sourceLocation: sourceLocation)
+}
+
 /// Polls `condition` every 10 ms for up to `timeout` seconds; returns whether it became true.
 func eventually(timeout: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
