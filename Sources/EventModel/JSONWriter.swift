@@ -75,46 +75,133 @@ public struct JSONWriter: Sendable {
     /// JSON string escaping of UTF-8 bytes: quote, backslash and control characters.
     /// Bytes ≥ 0x80 are copied as they are (the input is UTF-8).
     ///
-    /// Room for the input and an eighth more is reserved once (the buffer at least doubles
-    /// when it grows); runs of plain bytes are found 16 at a time and appended whole, each
-    /// escape after the run before it. Nothing is written twice.
+    /// Two passes, 16 bytes at a time: the first counts the bytes the escapes add, so that
+    /// the output grows once, by exactly what it needs; the second copies each block whole
+    /// and, where a block holds an escape, moves on to it, writes it and goes on from the byte
+    /// after. No appends per run of plain bytes (an IDoc has an escape every 20 bytes or so:
+    /// its line ends and attribute quotes).
     public static func appendEscaped(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         guard let base = utf8.baseAddress, utf8.count > 0 else { return }
         let source = base.assumingMemoryBound(to: UInt8.self)
         let count = utf8.count
-        let needed = out.count + count + count / 8 + 8
-        if out.capacity < needed { out.reserveCapacity(max(needed, 2 * out.capacity)) }
+        let added = escapesAdd(source, count)
+        let start = out.count
+        let total = start + count + added
+        if out.capacity < total { out.reserveCapacity(max(total, 2 * out.capacity)) }
+        // The room, made with copies of the input (a memcpy: the array has no cheaper way to
+        // grow), is then written over.
+        out.append(contentsOf: UnsafeBufferPointer(start: source, count: count))
+        guard added > 0 else { return }
+        var owed = added
+        while owed > 0 {
+            let piece = min(owed, count)
+            out.append(contentsOf: UnsafeBufferPointer(start: source, count: piece))
+            owed -= piece
+        }
+        out.withUnsafeMutableBufferPointer { room in
+            writeEscaped(source, count, to: room.baseAddress! + start)
+        }
+    }
+
+    /// The bytes escaping adds to `count` bytes: one for each quote, backslash, LF, CR and
+    /// tab, five for each other control character.
+    private static func escapesAdd(_ source: UnsafePointer<UInt8>, _ count: Int) -> Int {
+        let space = SIMD16<UInt8>(repeating: 0x20)
         let quote = SIMD16<UInt8>(repeating: 0x22)
         let backslash = SIMD16<UInt8>(repeating: 0x5C)
-        let space = SIMD16<UInt8>(repeating: 0x20)
+        let newline = SIMD16<UInt8>(repeating: 0x0A)
+        let carriageReturn = SIMD16<UInt8>(repeating: 0x0D)
+        let tab = SIMD16<UInt8>(repeating: 0x09)
+        let zero = SIMD16<UInt8>(repeating: 0)
+        let one = SIMD16<UInt8>(repeating: 1)
+        let four = SIMD16<UInt8>(repeating: 4)
+        var added = 0
         var index = 0
-        var runStart = 0
+        while index + 16 <= count {
+            // Each lane adds at most 5 a block: 50 blocks stay below a byte's 256.
+            var sums = zero
+            let stop = min(count, index + 16 * 50)
+            while index + 16 <= stop {
+                let block = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD16<UInt8>.self)
+                let control = block .< space
+                let escaped = control .| (block .== quote) .| (block .== backslash)
+                let short = (block .== newline) .| (block .== carriageReturn) .| (block .== tab)
+                sums &+= zero.replacing(with: one, where: escaped) &+ zero.replacing(with: four, where: control .& .!short)
+                index += 16
+            }
+            added += Int(SIMD16<UInt16>(truncatingIfNeeded: sums).wrappedSum())
+        }
+        while index < count {
+            added += escapeLength(source[index]) - 1
+            index += 1
+        }
+        return added
+    }
+
+    /// Writes the escaped form of `count` bytes at `destination`, which has room for exactly
+    /// that. A block is stored whole before its escape is found: at that point at least the
+    /// 16 bytes of input left are still to be written, so the store stays inside the room, and
+    /// what it wrote past the escape is written again after it.
+    private static func writeEscaped(_ source: UnsafePointer<UInt8>, _ count: Int, to destination: UnsafeMutablePointer<UInt8>) {
+        let space = SIMD16<UInt8>(repeating: 0x20)
+        let quote = SIMD16<UInt8>(repeating: 0x22)
+        let backslash = SIMD16<UInt8>(repeating: 0x5C)
+        let zero = SIMD16<UInt8>(repeating: 0)
+        let marked = SIMD16<UInt8>(repeating: 0xFF)
+        var index = 0
+        var out = destination
         while true {
             while index + 16 <= count {
                 let block = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD16<UInt8>.self)
-                if any((block .< space) .| (block .== quote) .| (block .== backslash)) { break }
-                index += 16
+                UnsafeMutableRawPointer(out).storeBytes(of: block, as: SIMD16<UInt8>.self)
+                let marks = unsafeBitCast(
+                    zero.replacing(with: marked, where: (block .< space) .| (block .== quote) .| (block .== backslash)),
+                    to: SIMD2<UInt64>.self)
+                if marks[0] | marks[1] == 0 {
+                    index += 16
+                    out += 16
+                    continue
+                }
+                let plain = marks[0] != 0 ? marks[0].trailingZeroBitCount >> 3 : 8 + marks[1].trailingZeroBitCount >> 3
+                index += plain
+                out = escape(source[index], at: out + plain)
+                index += 1
             }
-            while index < count && escapeLength(source[index]) == 1 { index += 1 }
-            if index > runStart { out.append(contentsOf: UnsafeBufferPointer(start: source + runStart, count: index - runStart)) }
             guard index < count else { return }
             let byte = source[index]
-            out.append(0x5C)
-            switch byte {
-            case 0x22, 0x5C: out.append(byte)
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
-            default:
-                out.append(UInt8(ascii: "u"))
-                out.append(UInt8(ascii: "0"))
-                out.append(UInt8(ascii: "0"))
-                out.append(hexDigit(byte >> 4))
-                out.append(hexDigit(byte & 0xF))
+            if escapeLength(byte) == 1 {
+                out.pointee = byte
+                out += 1
+            } else {
+                out = escape(byte, at: out)
             }
             index += 1
-            runStart = index
         }
+    }
+
+    /// Writes the escape of `byte` (a quote, backslash or control character) at `out`;
+    /// returns where it ends.
+    @inline(__always)
+    private static func escape(_ byte: UInt8, at out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        out[0] = 0x5C
+        switch byte {
+        case 0x22, 0x5C:
+            out[1] = byte
+        case 0x0A:
+            out[1] = UInt8(ascii: "n")
+        case 0x0D:
+            out[1] = UInt8(ascii: "r")
+        case 0x09:
+            out[1] = UInt8(ascii: "t")
+        default:
+            out[1] = UInt8(ascii: "u")
+            out[2] = UInt8(ascii: "0")
+            out[3] = UInt8(ascii: "0")
+            out[4] = hexDigit(byte >> 4)
+            out[5] = hexDigit(byte & 0xF)
+            return out + 6
+        }
+        return out + 2
     }
 
     /// Bytes a byte takes in a JSON string: 1 when plain, 2 for `\n` and the like, 6 for
