@@ -45,6 +45,7 @@ public final class Forwarder: Sendable {
 
     /// Tells the forwarder there is new work (new events committed, dead letters replayed).
     public func notify() {
+        state.withLock { $0.quiet = nil }
         wake.yield()
         onNotify()
     }
@@ -126,9 +127,22 @@ public final class Forwarder: Sendable {
         let windowSize = (settings.maxConcurrency + 1) * settings.batchMaxEvents
         for _ in 0..<3 {
             let now = ContinuousClock.now
+            // The outbox's files before the read: what a read that finds the outbox empty
+            // stands for (a quiet agent's idle polls then leave SQLite alone).
+            let stamp = outbox.fileStamp()
             let (ready, epoch, pickEpoch, rewake, read) = state.withLock { s in
                 guard !s.shuttingDown, s.pausedReason == nil, Double(s.activeBatches) < s.limit.rounded(.down) else {
                     return (false, s.releaseEpoch, s.pickEpoch, false, WindowRead.none)
+                }
+                guard !s.quietStands(stamp: stamp, at: now, for: .milliseconds(Int(settings.quietRead * 1000))) else {
+                    return (false, s.releaseEpoch, s.pickEpoch, false, WindowRead.none)
+                }
+                if s.quiet != nil {
+                    // The outbox changed (or may have) since it was found empty: read all of it,
+                    // not only what is numbered above the last read (a replayed dead letter
+                    // keeps its number).
+                    s.quiet = nil
+                    s.wholeRead = nil
                 }
                 guard !s.fruitlessReadIsFresh(at: now) else {
                     defer { s.rewakeScheduled = true }
@@ -167,6 +181,10 @@ public final class Forwarder: Sendable {
                 // Events came back from flight since the read: read again, in order.
                 guard s.pickEpoch == pickEpoch else { return nil }
                 s.learn(rows, from: read, limit: windowSize, pickEpoch: pickEpoch, at: now)
+                s.quiet = nil
+                if case .whole = read, rows.isEmpty, s.inFlight.isEmpty, s.activeBatches == 0 {
+                    s.quiet = (stamp, now)
+                }
                 var picked: [PendingEvent] = []
                 var bytes = body.framing
                 var skipped = Set<String>()
@@ -335,6 +353,9 @@ struct DispatchState: Sendable {
     var knownThrough: Int64 = 0
     /// The pick epoch and time of the last read of the whole window; nil before the first.
     var wholeRead: (pickEpoch: UInt64, at: ContinuousClock.Instant)?
+    /// The last read of the whole window found no pending event, with no batch in flight: the
+    /// outbox's files as they stood before it, and when. See ``quietStands(stamp:at:for:)``.
+    var quiet: (stamp: OutboxFileStamp, at: ContinuousClock.Instant)?
 
     /// How long the forwarder takes to make a batch (read the window, pick, read the events)
     /// and how long the sink takes to answer one, on average of the last few.
@@ -405,6 +426,17 @@ struct DispatchState: Sendable {
         if let n = busyKeys[key] {
             if n <= 1 { busyKeys[key] = nil } else { busyKeys[key] = n - 1 }
         }
+    }
+
+    /// Whether an empty outbox still stands: no notice of new events since (``Forwarder/notify()``
+    /// clears it), its files unchanged (a commit by another process, such as `outpost dlq
+    /// replay`, writes them) and less than `interval` gone by (a stamp can miss a change: see
+    /// ``OutboxFileStamp``). While it stands, the idle polls do not read the window: a quiet
+    /// agent's reads every 2 s brought about 2.5 MiB of SQLite's and GRDB's code back into
+    /// memory after each release of it.
+    func quietStands(stamp: OutboxFileStamp, at now: ContinuousClock.Instant, for interval: Duration) -> Bool {
+        guard let quiet, quiet.stamp == stamp else { return false }
+        return quiet.at.duration(to: now) < interval
     }
 
     /// How long a fruitless read stands for commits: while no batch was released since, a new

@@ -17,6 +17,9 @@ public struct ForwarderSettings: Sendable, Equatable {
     public var latencyTarget: Double = 2
     /// How often the outbox is looked at when nothing wakes the forwarder, seconds.
     public var idlePoll: Double = 2
+    /// How long an outbox found empty stands for those looks while neither a notice of new
+    /// events nor a change of its files says otherwise, seconds: then it is read again anyway.
+    public var quietRead: Double = 60
 
     public init() {}
 }

@@ -226,6 +226,54 @@ extension ForwarderLifecycleTests {
         #expect(rows < 2 * sequences.count, "rows read: \(rows) in \(reads) reads for \(sequences.count) events")
     }
 
+    @Test("a quiet forwarder leaves the outbox alone until a notice or a commit; another process's commit is found")
+    func quietOutboxIsNotReadAgain() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        let sink = ScriptedSink { _ in (Self.delivered, 0) }
+        // Idle polls every 20 ms; an empty outbox stands for a minute.
+        try await fixture.run(sink: sink, settings: ForwarderFixture.settings(idlePoll: 0.02)) { (forwarder: Forwarder) async throws in
+            #expect(await eventually { forwarder.snapshot.windowReads >= 1 })
+            let loopBefore = try #require(forwarder.snapshot.lastLoopAt)
+            let readsBefore = forwarder.snapshot.windowReads
+            try await Task.sleep(for: .milliseconds(300))
+            // About 15 idle polls went round (the watchdog's sign of life), none read.
+            #expect(try #require(forwarder.snapshot.lastLoopAt) > loopBefore)
+            #expect(forwarder.snapshot.windowReads == readsBefore, "idle polls read the empty outbox")
+
+            // A commit without a notice, as another process's (`outpost dlq replay`) is.
+            let first = try await fixture.append(keys: ["a", "b"])
+            #expect(try await eventually { try await fixture.pendingCount == 0 })
+            #expect(Set(sink.calls.flatMap(\.sequences)) == Set(first))
+
+            // Quiet again once a read of the whole window (one a second) finds it empty; a
+            // notice makes the next poll read.
+            try await Task.sleep(for: .milliseconds(1_300))
+            let quietReads = forwarder.snapshot.windowReads
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(forwarder.snapshot.windowReads == quietReads)
+            forwarder.notify()
+            #expect(await eventually { forwarder.snapshot.windowReads > quietReads })
+        }
+    }
+
+    @Test("an outbox found empty is read again once its time is up, a stamp or not")
+    func quietOutboxReadAgainAfterItsTime() async throws {
+        let fixture = try ForwarderFixture()
+        defer { fixture.removeAll() }
+        let sink = ScriptedSink { _ in (Self.delivered, 0) }
+        var settings = ForwarderFixture.settings(idlePoll: 0.02)
+        settings.quietRead = 0.1
+        try await fixture.run(sink: sink, settings: settings) { (forwarder: Forwarder) async throws in
+            #expect(await eventually { forwarder.snapshot.windowReads >= 1 })
+            let readsBefore = forwarder.snapshot.windowReads
+            try await Task.sleep(for: .milliseconds(450))
+            // Four or so reads in 450 ms (one each 100 ms), not the twenty of the idle polls.
+            let reads = forwarder.snapshot.windowReads - readsBefore
+            #expect(reads >= 2 && reads <= 8, "reads in 450 ms: \(reads)")
+        }
+    }
+
     @Test("a key's next batch goes to the sink while the outbox is still recording the one before")
     func keyFreedOnceTheSinkHasTheBatch() async throws {
         let fixture = try ForwarderFixture()
