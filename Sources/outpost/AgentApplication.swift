@@ -38,15 +38,19 @@ final class AgentApplication: Sendable {
         } catch {
             throw CommandFailure.user("\(path): \(error)")
         }
-        let idleRelease = IdleMemoryRelease(outbox: outbox)
-        let forwarder = Forwarder(
-            outbox: outbox, sink: sink, settings: AgentAssembly.forwarderSettings(config.hub),
-            logger: Logger(label: "outpost.forwarder"), onNotify: idleRelease.noteActivity)
-        self.forwarder = forwarder
         gate = IntakeGate(
             outbox: outbox, high: config.outbox.highWatermark, low: config.outbox.lowWatermark,
             minFreeDisk: config.outbox.minFreeDisk, dataDir: config.agent.dataDir,
             logger: Logger(label: "outpost.intake"))
+        let quiet = QuietSpell()
+        let maintenance = MaintenanceService(
+            outbox: outbox, retainDelivered: config.outbox.retainDelivered, gate: gate,
+            logger: Logger(label: "outpost.outbox"), quiet: quiet)
+        let idleRelease = IdleMemoryRelease(outbox: outbox, quiet: quiet, beforeRelease: { await maintenance.runPutOff() })
+        let forwarder = Forwarder(
+            outbox: outbox, sink: sink, settings: AgentAssembly.forwarderSettings(config.hub),
+            logger: Logger(label: "outpost.forwarder"), onNotify: idleRelease.noteActivity)
+        self.forwarder = forwarder
         let intake = OutboxIntake(
             outbox: outbox, codecs: AgentAssembly.codecs, agentID: config.agent.id, region: config.agent.region,
             gate: gate, logger: Logger(label: "outpost.intake"), onCommit: { forwarder.notify() })
@@ -65,9 +69,7 @@ final class AgentApplication: Sendable {
         }
         var services: [any Service] = [
             ForwarderService(forwarder: forwarder, sinkDescription: sink.description),
-            MaintenanceService(
-                outbox: outbox, retainDelivered: config.outbox.retainDelivered, gate: gate,
-                logger: Logger(label: "outpost.outbox")),
+            maintenance,
             sources,
             ReloadService(path: path, configuration: config, sources: sources, sink: sink, logger: Logger(label: "outpost.reload")),
             idleRelease,

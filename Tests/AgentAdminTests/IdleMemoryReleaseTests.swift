@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import AgentAdmin
+import Intake
 
 @Suite("Idle memory release")
 struct IdleMemoryReleaseTests {
@@ -28,6 +29,92 @@ struct IdleMemoryReleaseTests {
         #expect(!r6)
         let r7 = watch.observe(A(commits: 4, undeliveredBytes: 300))
         #expect(r7, "quiet with a backlog (hub down) counts too")
+    }
+
+    @Test("with a quiet spell: it begins at each release and ends at each wake-up; the work put off runs just before the release")
+    func quietSpellFollowsReleases() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outbox = try Outbox(path: directory + "/outbox.sqlite")
+        let quiet = QuietSpell()
+        let order = Mutex<[String]>([])
+        let service = IdleMemoryRelease(
+            outbox: outbox, interval: 0.05, quiet: quiet,
+            beforeRelease: { order.withLock { $0.append("before (quiet: \(quiet.isQuiet))") } },
+            release: { order.withLock { $0.append("release") } })
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        #expect(!quiet.isQuiet, "a fresh agent has not given back yet")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(quiet.isQuiet)
+        #expect(order.withLock { $0 } == ["before (quiet: false)", "release"])
+        // A commit and its wake-up, as the heartbeat's: the spell ends, and a release (with the
+        // work put off before it) begins it again.
+        let json = Array(#"{"specversion":"1.0","id":"q","data":"x"}"#.utf8)
+        try await outbox.commit { tx in
+            try tx.append(EncodedEvent(id: "q", type: "t", subject: "q", partitionKey: "k", json: json), source: "s", fileName: "f")
+        }
+        service.noteActivity()
+        #expect(!quiet.isQuiet, "a wake-up ends the spell at once")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(quiet.isQuiet)
+        #expect(order.withLock { $0 } == ["before (quiet: false)", "release", "before (quiet: false)", "release"])
+        // A wake-up with nothing new: the spell resumes at the next check, with no release.
+        service.noteActivity()
+        #expect(!quiet.isQuiet)
+        #expect(await AgentFixture.eventually { quiet.isQuiet })
+        #expect(order.withLock { $0 }.count == 4)
+        running.cancel()
+        _ = try? await running.value
+        try await outbox.close()
+    }
+
+    @Test("a late look releases once more when the resident size grew after a release; not when it did not, nor after a wake-up")
+    func lateLookAfterRegrowth() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outbox = try Outbox(path: directory + "/outbox.sqlite")
+        let releases = Atomic<Int>(0)
+        let size = Atomic<Int>(10_000)
+        let service = IdleMemoryRelease(
+            outbox: outbox, interval: 0.05, settle: 0.3, regrowth: 100, resident: { size.load(ordering: .relaxed) }
+        ) { releases.add(1, ordering: .relaxed) }
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        func commitAndWake(_ id: String) async throws {
+            let json = Array(#"{"specversion":"1.0","id":"\#(id)","data":"x"}"#.utf8)
+            try await outbox.commit { tx in
+                try tx.append(EncodedEvent(id: id, type: "t", subject: id, partitionKey: "k", json: json), source: "s", fileName: "f")
+            }
+            service.noteActivity()
+        }
+        // The start's release, then the size grows by more than the regrowth: one more.
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(releases.load(ordering: .relaxed) == 1)
+        size.add(500, ordering: .relaxed)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(releases.load(ordering: .relaxed) == 2, "grown by 500 bytes: released again")
+
+        // A release after activity, and nothing grows: no late release.
+        try await commitAndWake("a")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(releases.load(ordering: .relaxed) == 3)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(releases.load(ordering: .relaxed) == 3, "not grown: no late release")
+
+        // Grown, but woken before the late look: the wake-up's own release, not the late one.
+        try await commitAndWake("b")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(releases.load(ordering: .relaxed) == 4)
+        size.add(500, ordering: .relaxed)
+        try await commitAndWake("c")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(releases.load(ordering: .relaxed) == 5)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(releases.load(ordering: .relaxed) == 5, "the late look of a release followed by a wake-up does nothing")
+        running.cancel()
+        _ = try? await running.value
+        try await outbox.close()
     }
 
     @Test("on a real outbox: one release after the start, one after commits stop, none while idle, one more after the next commit's wake-up")
