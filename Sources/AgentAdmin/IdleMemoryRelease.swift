@@ -21,9 +21,15 @@ import Synchronization
 /// Once it has released, the service sleeps until ``noteActivity()`` (the forwarder's wake-up
 /// for new events: the sources' commits and the heartbeat's), so a quiet agent does not wake
 /// for it. After a wake-up it checks every `interval` seconds (2) until a check sees no
-/// change: a heartbeat's code and heap are given back 2 – 4 s after it was delivered. Work
-/// that comes without a wake-up (another process's `outpost dlq replay`) is looked at with
-/// the next one.
+/// change. A wake-up that ends a long quiet spell (20 s or more: the heartbeat's, once a
+/// minute, or a lone file's) is most likely lone: the first twelve checks after it come
+/// every 0.25 s; a burst that goes on past them is checked every `interval` seconds again.
+/// With ``settleWhen(_:)``, a check that sees no change also waits for the forwarder to
+/// have found the outbox empty after its delivery (its next idle poll, up to 2 s later),
+/// so that the read it makes then does not bring SQLite's code back right after the
+/// release: a heartbeat's code and heap are given back about 2 s after it instead of 4.
+/// Work that comes without a wake-up (another process's `outpost dlq replay`) is looked at
+/// with the next one.
 ///
 /// With a ``QuietSpell``, it begins the spell at each release and ends it at each wake-up,
 /// and `beforeRelease` runs first (the outbox maintenance put off during the spell).
@@ -36,29 +42,41 @@ import Synchronization
 public struct IdleMemoryRelease: Service {
     let outbox: Outbox
     let interval: Double
+    let quick: Double
+    let quickChecks: Int
+    let lone: Double
     let quiet: QuietSpell?
     let beforeRelease: (@Sendable () async -> Void)?
     let release: @Sendable () async -> Void
     let settle: Double
     let regrowth: Int
     let resident: @Sendable () -> Int?
+    /// Whether the work behind the activity has settled (``settleWhen(_:)``).
+    private let settled = SettledCheck()
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     /// Counts releases and wake-ups: a late look finds it moved when either came since.
     private let generation = Generation()
 
     /// - Parameters:
+    ///   - quick, quickChecks, lone: after a wake-up that ends a quiet spell of at least
+    ///     `lone` seconds (the heartbeat's, a lone file's), the first `quickChecks` checks
+    ///     come `quick` seconds apart instead of `interval`.
     ///   - release: what returns the memory (nil: the outbox's SQLite caches, then
     ///     `malloc_trim(0)` and the clean code pages; tests count calls).
     ///   - resident: the resident size in bytes (nil: ``ResidentSize/current()``; tests feed
     ///     their own).
     public init(
-        outbox: Outbox, interval: Double = 2, quiet: QuietSpell? = nil, beforeRelease: (@Sendable () async -> Void)? = nil,
+        outbox: Outbox, interval: Double = 2, quick: Double = 0.25, quickChecks: Int = 12, lone: Double = 20,
+        quiet: QuietSpell? = nil, beforeRelease: (@Sendable () async -> Void)? = nil,
         settle: Double = 10, regrowth: Int = 1 << 20, resident: (@Sendable () -> Int?)? = nil,
         release: (@Sendable () async -> Void)? = nil
     ) {
         self.outbox = outbox
         self.interval = interval
+        self.quick = quick
+        self.quickChecks = quickChecks
+        self.lone = lone
         self.quiet = quiet
         self.beforeRelease = beforeRelease
         self.settle = settle
@@ -77,15 +95,24 @@ public struct IdleMemoryRelease: Service {
             try await ServiceLifecycle.cancelWhenGracefulShutdown {
                 var watch = QuietWatch(activity: activity())
                 var woken = wakes.makeAsyncIterator()
+                var releasedAt: ContinuousClock.Instant?
+                var quickLeft = 0
                 while !Task.isCancelled {
                     if watch.isReleased {
                         guard await woken.next() != nil else { return }
+                        if let releasedAt, releasedAt.duration(to: .now) >= .milliseconds(Int(lone * 1000)) {
+                            quickLeft = quickChecks
+                        }
                     }
-                    try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-                    if watch.observe(activity()) {
+                    let pause = quickLeft > 0 ? min(quick, interval) : interval
+                    quickLeft = max(0, quickLeft - 1)
+                    try await Task.sleep(for: .milliseconds(Int(pause * 1000)))
+                    if watch.observe(activity(), settled: settled.isSettled(), at: .now, waitAtMost: interval * 2) {
                         await beforeRelease?()
                         await release()
                         quiet?.released()
+                        releasedAt = .now
+                        quickLeft = 0
                         lookAgainLater()
                     } else if watch.isReleased {
                         // Woken with nothing new since the release: still quiet.
@@ -96,6 +123,16 @@ public struct IdleMemoryRelease: Service {
         } catch is CancellationError {
             return
         }
+    }
+
+    /// Makes a check that sees no change release only once `check` says the work behind it has
+    /// settled too, or once it has seen no change for twice the interval. The agent passes the
+    /// forwarder's: it has found the outbox empty since its last delivery, or events wait for
+    /// the hub. A delivery's acknowledgement is followed by one more read of the outbox at the
+    /// forwarder's next idle poll (up to 2 s later), which found it empty and brought about
+    /// 3 MiB of SQLite's and GRDB's code back when it came after the release.
+    public func settleWhen(_ check: @escaping @Sendable () -> Bool) {
+        settled.set(check)
     }
 
     /// Says there is new work: the next checks look whether the agent has gone quiet again.
@@ -134,6 +171,8 @@ struct QuietWatch {
     }
 
     private var last: Activity
+    /// Since when the checks have seen no change while the work had not settled.
+    private var unsettledSince: ContinuousClock.Instant?
     /// Released since the last change (not yet for a fresh agent: starting faulted in code
     /// and left heap behind).
     private(set) var isReleased = false
@@ -142,14 +181,24 @@ struct QuietWatch {
         last = activity
     }
 
-    /// Whether to release now, given what the check sees.
-    mutating func observe(_ now: Activity) -> Bool {
+    /// Whether to release now, given what the check sees: no change since the last check, and
+    /// the work settled (or unsettled for `waitAtMost` seconds).
+    mutating func observe(
+        _ now: Activity, settled: Bool = true, at time: ContinuousClock.Instant = .now, waitAtMost: Double = 0
+    ) -> Bool {
         defer { last = now }
         if now != last {
             isReleased = false
+            unsettledSince = nil
             return false
         }
         guard !isReleased else { return false }
+        if !settled {
+            let since = unsettledSince ?? time
+            unsettledSince = since
+            if since.duration(to: time) < .milliseconds(Int(waitAtMost * 1000)) { return false }
+        }
+        unsettledSince = nil
         isReleased = true
         return true
     }
@@ -164,4 +213,14 @@ private final class Generation: Sendable {
     /// Counts one more; returns the new value.
     @discardableResult
     func advance() -> UInt64 { value.add(1, ordering: .acquiringAndReleasing).newValue }
+}
+
+/// The check ``IdleMemoryRelease/settleWhen(_:)`` sets, once the forwarder it asks exists.
+private final class SettledCheck: Sendable {
+    private let check = Mutex<(@Sendable () -> Bool)?>(nil)
+
+    func set(_ check: @escaping @Sendable () -> Bool) { self.check.withLock { $0 = check } }
+
+    /// True without a check.
+    func isSettled() -> Bool { check.withLock { $0 }?() ?? true }
 }

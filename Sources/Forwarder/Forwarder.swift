@@ -50,6 +50,12 @@ public final class Forwarder: Sendable {
         onNotify()
     }
 
+    /// Whether the last read of the whole outbox found nothing pending, with no batch in flight,
+    /// and nothing was committed since (no ``notify()``).
+    public var foundEmpty: Bool {
+        state.withLock { $0.quiet != nil }
+    }
+
     /// A snapshot for status and tests.
     public var snapshot: ForwarderSnapshot {
         state.withLock {

@@ -51,6 +51,7 @@ final class AgentApplication: Sendable {
             outbox: outbox, sink: sink, settings: AgentAssembly.forwarderSettings(config.hub),
             logger: Logger(label: "outpost.forwarder"), onNotify: idleRelease.noteActivity)
         self.forwarder = forwarder
+        idleRelease.settleWhen { [outbox] in forwarder.foundEmpty || outbox.undeliveredBytes > 0 }
         let intake = OutboxIntake(
             outbox: outbox, codecs: AgentAssembly.codecs, agentID: config.agent.id, region: config.agent.region,
             gate: gate, logger: Logger(label: "outpost.intake"), onCommit: { forwarder.notify() })

@@ -31,6 +31,63 @@ struct IdleMemoryReleaseTests {
         #expect(r7, "quiet with a backlog (hub down) counts too")
     }
 
+    @Test("a check that sees no change waits for the work to settle, at most the time given")
+    func quietWatchWaitsForSettling() {
+        typealias A = QuietWatch.Activity
+        let start = ContinuousClock.now
+        var watch = QuietWatch(activity: A(commits: 0, undeliveredBytes: 0))
+        let r0 = watch.observe(A(commits: 1, undeliveredBytes: 0), settled: false, at: start, waitAtMost: 4)
+        #expect(!r0, "busy")
+        let r1 = watch.observe(A(commits: 1, undeliveredBytes: 0), settled: false, at: start + .seconds(1), waitAtMost: 4)
+        #expect(!r1, "no change, but not settled")
+        let r2 = watch.observe(A(commits: 1, undeliveredBytes: 0), settled: true, at: start + .seconds(2), waitAtMost: 4)
+        #expect(r2, "settled")
+        let r3 = watch.observe(A(commits: 2, undeliveredBytes: 0), settled: false, at: start + .seconds(3), waitAtMost: 4)
+        #expect(!r3)
+        let r4 = watch.observe(A(commits: 2, undeliveredBytes: 0), settled: false, at: start + .seconds(4), waitAtMost: 4)
+        #expect(!r4, "the wait begins at the first check without change")
+        let r5 = watch.observe(A(commits: 2, undeliveredBytes: 0), settled: false, at: start + .seconds(7), waitAtMost: 4)
+        #expect(!r5, "3 s of the 4")
+        let r6 = watch.observe(A(commits: 2, undeliveredBytes: 0), settled: false, at: start + .seconds(8), waitAtMost: 4)
+        #expect(r6, "never settled: released once the wait is over")
+        let r7 = watch.observe(A(commits: 3, undeliveredBytes: 0), settled: false, at: start + .seconds(9), waitAtMost: 4)
+        #expect(!r7)
+        let r8 = watch.observe(A(commits: 4, undeliveredBytes: 0), settled: false, at: start + .seconds(14), waitAtMost: 4)
+        #expect(!r8, "a change starts the wait again")
+        let r9 = watch.observe(A(commits: 4, undeliveredBytes: 0), settled: false, at: start + .seconds(15), waitAtMost: 4)
+        #expect(!r9)
+    }
+
+    @Test("with a settling check, the release waits until it says the work settled")
+    func releaseWaitsForSettledWork() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outbox = try Outbox(path: directory + "/outbox.sqlite")
+        let releases = Atomic<Int>(0)
+        let settled = Atomic<Bool>(false)
+        let service = IdleMemoryRelease(outbox: outbox, interval: 0.2) { releases.add(1, ordering: .relaxed) }
+        service.settleWhen { settled.load(ordering: .relaxed) }
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        // Not settled: the release comes only after twice the interval without change.
+        #expect(await AgentFixture.eventually(5) { releases.load(ordering: .relaxed) == 1 })
+        let json = Array(#"{"specversion":"1.0","id":"s","data":"x"}"#.utf8)
+        try await outbox.commit { tx in
+            try tx.append(EncodedEvent(id: "s", type: "t", subject: "s", partitionKey: "k", json: json), source: "s", fileName: "f")
+        }
+        service.noteActivity()
+        // Checks at 0.2 s (the commit), 0.4 s (no change, not settled), 0.6 s; the wait of
+        // twice the interval ends at the check at 0.8 s at the earliest.
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(releases.load(ordering: .relaxed) == 1, "not settled: no release yet")
+        // Settled now: released at the next check.
+        settled.store(true, ordering: .relaxed)
+        #expect(await AgentFixture.eventually(5) { releases.load(ordering: .relaxed) == 2 })
+        running.cancel()
+        _ = try? await running.value
+        try await outbox.close()
+    }
+
     @Test("with a quiet spell: it begins at each release and ends at each wake-up; the work put off runs just before the release")
     func quietSpellFollowsReleases() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
@@ -112,6 +169,43 @@ struct IdleMemoryReleaseTests {
         #expect(releases.load(ordering: .relaxed) == 5)
         try await Task.sleep(for: .milliseconds(400))
         #expect(releases.load(ordering: .relaxed) == 5, "the late look of a release followed by a wake-up does nothing")
+        running.cancel()
+        _ = try? await running.value
+        try await outbox.close()
+    }
+
+    @Test("a wake-up after a long quiet spell is checked quickly and released within a fraction of the interval; one after a short spell waits the interval")
+    func loneWakeUpReleasedQuickly() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outbox = try Outbox(path: directory + "/outbox.sqlite")
+        let quiet = QuietSpell()
+        let service = IdleMemoryRelease(outbox: outbox, interval: 1, quick: 0.05, quickChecks: 8, lone: 0.5, quiet: quiet) {}
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        func commitAndWake(_ id: String) async throws {
+            let json = Array(#"{"specversion":"1.0","id":"\#(id)","data":"x"}"#.utf8)
+            try await outbox.commit { tx in
+                try tx.append(EncodedEvent(id: id, type: "t", subject: id, partitionKey: "k", json: json), source: "s", fileName: "f")
+            }
+            service.noteActivity()
+        }
+        func secondsUntilQuiet() async throws -> Double {
+            let start = ContinuousClock.now
+            #expect(await AgentFixture.eventually(10) { quiet.isQuiet })
+            let elapsed = start.duration(to: .now).components
+            return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+        }
+        #expect(await AgentFixture.eventually(10) { quiet.isQuiet }, "the start's release")
+        try await Task.sleep(for: .milliseconds(800))
+        // Lone: the commit is seen at the first quick check, the quiet at the next.
+        try await commitAndWake("lone")
+        let lone = try await secondsUntilQuiet()
+        #expect(lone < 0.9, "released \(lone) s after a lone wake-up: at the interval's pace it takes two intervals (2 s)")
+        // Right after that release: checked at the interval's pace, two checks.
+        try await commitAndWake("soon")
+        let soon = try await secondsUntilQuiet()
+        #expect(soon >= 1.5, "released \(soon) s after a wake-up that ended a short spell")
         running.cancel()
         _ = try? await running.value
         try await outbox.close()

@@ -240,6 +240,7 @@ extension ForwarderLifecycleTests {
             // About 15 idle polls went round (the watchdog's sign of life), none read.
             #expect(try #require(forwarder.snapshot.lastLoopAt) > loopBefore)
             #expect(forwarder.snapshot.windowReads == readsBefore, "idle polls read the empty outbox")
+            #expect(forwarder.foundEmpty)
 
             // A commit without a notice, as another process's (`outpost dlq replay`) is.
             let first = try await fixture.append(keys: ["a", "b"])
@@ -252,7 +253,9 @@ extension ForwarderLifecycleTests {
             let quietReads = forwarder.snapshot.windowReads
             try await Task.sleep(for: .milliseconds(200))
             #expect(forwarder.snapshot.windowReads == quietReads)
+            #expect(forwarder.foundEmpty, "found empty again after the delivery")
             forwarder.notify()
+            #expect(!forwarder.foundEmpty, "a notice: not known to be empty")
             #expect(await eventually { forwarder.snapshot.windowReads > quietReads })
         }
     }
