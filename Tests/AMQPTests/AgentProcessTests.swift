@@ -184,6 +184,11 @@ struct AgentProcessTests {
             let missing = expected.subtracting(seen.keys)
             let unexpected = Set(seen.keys).subtracting(expected)
             #expect(missing.isEmpty, "\(missing.count) lost, e.g. \(missing.sorted().prefix(3))")
+            if !missing.isEmpty {
+                // What the outbox says of them: dead letters (with their reasons), and the log.
+                let dead = try? await Subprocess.run(binary, ["dlq", "list", "--config", config])
+                print("outpost dlq list after the loss:\n\(dead?.stdout ?? "(could not run)")\nagent log:\n\(log)")
+            }
             #expect(unexpected.isEmpty, "\(unexpected.count) not from the input, e.g. \(unexpected.sorted().prefix(3))")
             return seen
         }
