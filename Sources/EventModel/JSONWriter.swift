@@ -103,12 +103,16 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    /// The lanes of `block` that JSON escapes: control characters, quotes and backslashes.
+    @inline(__always)
+    private static func needsEscape(_ block: SIMD16<UInt8>) -> SIMDMask<SIMD16<UInt8>.MaskStorage> {
+        (block .< SIMD16(repeating: 0x20)) .| (block .== SIMD16(repeating: 0x22)) .| (block .== SIMD16(repeating: 0x5C))
+    }
+
     /// The bytes escaping adds to `count` bytes: one for each quote, backslash, LF, CR and
     /// tab, five for each other control character.
     private static func escapesAdd(_ source: UnsafePointer<UInt8>, _ count: Int) -> Int {
         let space = SIMD16<UInt8>(repeating: 0x20)
-        let quote = SIMD16<UInt8>(repeating: 0x22)
-        let backslash = SIMD16<UInt8>(repeating: 0x5C)
         let newline = SIMD16<UInt8>(repeating: 0x0A)
         let carriageReturn = SIMD16<UInt8>(repeating: 0x0D)
         let tab = SIMD16<UInt8>(repeating: 0x09)
@@ -124,7 +128,7 @@ public struct JSONWriter: Sendable {
             while index + 16 <= stop {
                 let block = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD16<UInt8>.self)
                 let control = block .< space
-                let escaped = control .| (block .== quote) .| (block .== backslash)
+                let escaped = needsEscape(block)
                 let short = (block .== newline) .| (block .== carriageReturn) .| (block .== tab)
                 sums &+= zero.replacing(with: one, where: escaped) &+ zero.replacing(with: four, where: control .& .!short)
                 index += 16
@@ -143,9 +147,6 @@ public struct JSONWriter: Sendable {
     /// 16 bytes of input left are still to be written, so the store stays inside the room, and
     /// what it wrote past the escape is written again after it.
     private static func writeEscaped(_ source: UnsafePointer<UInt8>, _ count: Int, to destination: UnsafeMutablePointer<UInt8>) {
-        let space = SIMD16<UInt8>(repeating: 0x20)
-        let quote = SIMD16<UInt8>(repeating: 0x22)
-        let backslash = SIMD16<UInt8>(repeating: 0x5C)
         let zero = SIMD16<UInt8>(repeating: 0)
         let marked = SIMD16<UInt8>(repeating: 0xFF)
         var index = 0
@@ -155,7 +156,7 @@ public struct JSONWriter: Sendable {
                 let block = UnsafeRawPointer(source + index).loadUnaligned(as: SIMD16<UInt8>.self)
                 UnsafeMutableRawPointer(out).storeBytes(of: block, as: SIMD16<UInt8>.self)
                 let marks = unsafeBitCast(
-                    zero.replacing(with: marked, where: (block .< space) .| (block .== quote) .| (block .== backslash)),
+                    zero.replacing(with: marked, where: needsEscape(block)),
                     to: SIMD2<UInt64>.self)
                 if marks[0] | marks[1] == 0 {
                     index += 16

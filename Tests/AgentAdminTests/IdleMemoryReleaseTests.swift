@@ -71,10 +71,7 @@ struct IdleMemoryReleaseTests {
         defer { running.cancel() }
         // Not settled: the release comes only after twice the interval without change.
         #expect(await AgentFixture.eventually(5) { releases.load(ordering: .relaxed) == 1 })
-        let json = Array(#"{"specversion":"1.0","id":"s","data":"x"}"#.utf8)
-        try await outbox.commit { tx in
-            try tx.append(EncodedEvent(id: "s", type: "t", subject: "s", partitionKey: "k", json: json), source: "s", fileName: "f")
-        }
+        try await commitEvent(outbox, "s")
         service.noteActivity()
         // Checks at 0.2 s (the commit), 0.4 s (no change, not settled), 0.6 s; the wait of
         // twice the interval ends at the check at 0.8 s at the earliest.
@@ -107,10 +104,7 @@ struct IdleMemoryReleaseTests {
         #expect(order.withLock { $0 } == ["before (quiet: false)", "release"])
         // A commit and its wake-up, as the heartbeat's: the spell ends, and a release (with the
         // work put off before it) begins it again.
-        let json = Array(#"{"specversion":"1.0","id":"q","data":"x"}"#.utf8)
-        try await outbox.commit { tx in
-            try tx.append(EncodedEvent(id: "q", type: "t", subject: "q", partitionKey: "k", json: json), source: "s", fileName: "f")
-        }
+        try await commitEvent(outbox, "q")
         service.noteActivity()
         #expect(!quiet.isQuiet, "a wake-up ends the spell at once")
         try await Task.sleep(for: .milliseconds(300))
@@ -139,10 +133,7 @@ struct IdleMemoryReleaseTests {
         let running = Task { try await service.run() }
         defer { running.cancel() }
         func commitAndWake(_ id: String) async throws {
-            let json = Array(#"{"specversion":"1.0","id":"\#(id)","data":"x"}"#.utf8)
-            try await outbox.commit { tx in
-                try tx.append(EncodedEvent(id: id, type: "t", subject: id, partitionKey: "k", json: json), source: "s", fileName: "f")
-            }
+            try await commitEvent(outbox, id)
             service.noteActivity()
         }
         // The start's release, then the size grows by more than the regrowth: one more.
@@ -184,10 +175,7 @@ struct IdleMemoryReleaseTests {
         let running = Task { try await service.run() }
         defer { running.cancel() }
         func commitAndWake(_ id: String) async throws {
-            let json = Array(#"{"specversion":"1.0","id":"\#(id)","data":"x"}"#.utf8)
-            try await outbox.commit { tx in
-                try tx.append(EncodedEvent(id: id, type: "t", subject: id, partitionKey: "k", json: json), source: "s", fileName: "f")
-            }
+            try await commitEvent(outbox, id)
             service.noteActivity()
         }
         func secondsUntilQuiet() async throws -> Double {
@@ -220,34 +208,36 @@ struct IdleMemoryReleaseTests {
         let service = IdleMemoryRelease(outbox: outbox, interval: 0.05) { releases.add(1, ordering: .relaxed) }
         let running = Task { try await service.run() }
         defer { running.cancel() }
-        func commit(_ id: String) async throws {
-            let json = Array(#"{"specversion":"1.0","id":"\#(id)","data":"x"}"#.utf8)
-            try await outbox.commit { tx in
-                try tx.append(EncodedEvent(id: id, type: "t", subject: id, partitionKey: "k", json: json), source: "s", fileName: "f")
-            }
-        }
         try await Task.sleep(for: .milliseconds(300))
         #expect(releases.load(ordering: .relaxed) == 1, "the start, once")
         for n in 0..<5 {
-            try await commit("a-\(n)")
+            try await commitEvent(outbox, "a-\(n)")
             service.noteActivity()
         }
         try await Task.sleep(for: .milliseconds(400))
         #expect(releases.load(ordering: .relaxed) == 2)
         // Released and quiet, it sleeps: a commit nobody tells it of is not looked at...
-        try await commit("b")
+        try await commitEvent(outbox, "b")
         try await Task.sleep(for: .milliseconds(400))
         #expect(releases.load(ordering: .relaxed) == 2, "no check without a wake-up")
         // ...until the next wake-up, after which it sees the change, then the quiet.
         service.noteActivity()
         try await Task.sleep(for: .milliseconds(400))
         #expect(releases.load(ordering: .relaxed) == 3)
-        try await commit("c")
+        try await commitEvent(outbox, "c")
         service.noteActivity()
         try await Task.sleep(for: .milliseconds(400))
         #expect(releases.load(ordering: .relaxed) == 4)
         running.cancel()
         _ = try? await running.value
         try await outbox.close()
+    }
+}
+
+/// Commits one small event with id `id` to `outbox`, as a source's commit would.
+private func commitEvent(_ outbox: Outbox, _ id: String) async throws {
+    let json = Array(#"{"specversion":"1.0","id":"\#(id)","data":"x"}"#.utf8)
+    try await outbox.commit { tx in
+        try tx.append(EncodedEvent(id: id, type: "t", subject: id, partitionKey: "k", json: json), source: "s", fileName: "f")
     }
 }
