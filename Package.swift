@@ -235,13 +235,13 @@ let package = Package(
         .testTarget(
             name: "OutboxTests",
             dependencies: [
-                "Outbox", "SQLiteDirectBinding", "EventModel", .product(name: "GRDB", package: "GRDB.swift"),
+                "TestSupport", "Outbox", "SQLiteDirectBinding", "EventModel", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Tests/OutboxTests"),
         .testTarget(
             name: "ForwarderTests",
-            dependencies: ["Forwarder", "Outbox", "EventModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TestSupport", "Forwarder", "Outbox", "EventModel", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ForwarderTests"),
         .testTarget(
             name: "IntakeTests",

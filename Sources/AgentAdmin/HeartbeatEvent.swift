@@ -5,8 +5,12 @@ import EventModel
 /// the hub knows about agents that are stuck, not only about the ones that deliver.
 ///
 /// Its id is deterministic (`heartbeat:<agent>:<minute>` for the periodic beat,
-/// `heartbeat:<agent>:<second>` for one caused by a state change), its partition key is
-/// `heartbeat:<agent>`; it goes through the outbox like any event.
+/// `heartbeat:<agent>:<millisecond>` for the one at start and one caused by a state change),
+/// its partition key is `heartbeat:<agent>`; it goes through the outbox like any event. The
+/// periodic beats of two processes of one agent fall in different minutes (the first comes a
+/// minute after the start); a start's beat named by its second met the beat of a start a
+/// moment before it (a kill and a restart in the same second) under the same id with other
+/// data, which the outbox keeps as an `id_conflict` dead letter.
 public enum HeartbeatEvent {
     public static let type = "outpost.agent.heartbeat"
 
@@ -21,7 +25,7 @@ public enum HeartbeatEvent {
         agentID: String, region: String, vitals: AgentVitals, reason: Reason, startedAt: Double
     ) -> EncodedEvent {
         let stamp = RFC3339.format(vitals.time)
-        let bucket = reason == .periodic ? String(stamp.prefix(16)) + "Z" : stamp
+        let bucket = reason == .periodic ? String(stamp.prefix(16)) + "Z" : RFC3339.format(vitals.time, milliseconds: true)
         let id = "heartbeat:\(agentID):\(bucket)"
         let key = "heartbeat:\(agentID)"
 

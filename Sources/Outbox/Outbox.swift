@@ -12,8 +12,8 @@ import GRDB
 public final class Outbox: Sendable {
     /// Where the database lives.
     public let path: String
-    /// The write-ahead log's index, which every connection shares (``fileStamp()``).
-    let indexPath: String
+    /// The write-ahead log (``fileStamp()``).
+    let logPath: String
     let pool: DatabasePool
     let counters = OutboxCounters()
     /// Checkpoints the log away from the writer (nil when opened read-only).
@@ -51,7 +51,7 @@ public final class Outbox: Sendable {
     ///   GRDB's arguments unless the composition root gives the direct binder.
     public init(path: String, readOnly: Bool = false, binder: any OutboxStatementBinder = GRDBStatementBinder()) throws {
         self.path = path
-        indexPath = path + "-shm"
+        logPath = path + "-wal"
         self.binder = binder
         var config = Configuration()
         config.readonly = readOnly

@@ -4,46 +4,60 @@ import Glibc
 import Darwin
 #endif
 
-/// What the outbox's files say of its last commit, read without SQLite: the header of the
-/// write-ahead log's index (the `-shm` file every connection shares, in SQLite's documented
-/// WAL-index format) and the database file's size and modification time.
+/// What the outbox's files say of its last commit, read without SQLite and without opening
+/// them: the size, modification time and inode of the database file and of its write-ahead
+/// log, from `stat`.
 ///
-/// The index header's first 48 bytes hold a counter that every committed write transaction
-/// changes, the number of frames in the log and the log's salts, so a commit by this process
-/// or another (`outpost dlq replay`) changes the stamp. A header read while a writer updates
-/// it may differ without a commit; that only makes a caller look once more. Reading it takes
-/// an `open`, a `pread`, a `close` and a `stat`.
+/// A commit, by this process or another (`outpost dlq replay`), writes frames to the log (its
+/// time changes, and its size while it grows); a checkpoint that truncates or restarts the
+/// log changes its size or time, and writes the database file. The times are the kernel's
+/// coarse clock (a few milliseconds), so a commit in the same tick as the write before the
+/// stamp, into a log restarted from its start, can leave the stamp unchanged: a caller must
+/// look again after a while in any case.
+///
+/// Never `open` here: a POSIX lock belongs to the process and the file, and closing any
+/// descriptor of a file drops every lock the process holds on it. SQLite holds its locks on
+/// the database file and on the `-shm` index (among them the one that tells other processes
+/// the index is in use); an `open` and `close` of either, even to read a byte, would let the
+/// next process that opens the outbox (`outpost status`) take the index for abandoned and
+/// reset it under the agent: commits lost, and a bus error where the agent had it mapped.
 public struct OutboxFileStamp: Equatable, Sendable {
-    var logIndexHeader: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
-    var databaseSize: Int64 = -1
-    var databaseModified: (seconds: Int, nanoseconds: Int) = (0, 0)
+    var database = FileStat()
+    var log = FileStat()
 
-    init(databasePath: String, indexPath: String) {
-        let fd = open(indexPath, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
-            _ = withUnsafeMutableBytes(of: &logIndexHeader) { pread(fd, $0.baseAddress, $0.count, 0) }
-            close(fd)
-        }
-        var status = stat()
-        if stat(databasePath, &status) == 0 {
-            databaseSize = Int64(status.st_size)
+    init(databasePath: String, logPath: String) {
+        database = FileStat(path: databasePath)
+        log = FileStat(path: logPath)
+    }
+
+    /// One file's `stat` fields that a write changes (all -1 when there is no file).
+    struct FileStat: Equatable, Sendable {
+        var size: Int64 = -1
+        var modifiedSeconds = -1
+        var modifiedNanoseconds = -1
+        var inode: UInt64 = 0
+
+        init() {}
+
+        init(path: String) {
+            var status = stat()
+            guard stat(path, &status) == 0 else { return }
+            size = Int64(status.st_size)
+            inode = UInt64(status.st_ino)
             #if canImport(Darwin)
             let modified = status.st_mtimespec
             #else
             let modified = status.st_mtim
             #endif
-            databaseModified = (Int(modified.tv_sec), Int(modified.tv_nsec))
+            modifiedSeconds = Int(modified.tv_sec)
+            modifiedNanoseconds = Int(modified.tv_nsec)
         }
-    }
-
-    public static func == (a: OutboxFileStamp, b: OutboxFileStamp) -> Bool {
-        a.logIndexHeader == b.logIndexHeader && a.databaseSize == b.databaseSize && a.databaseModified == b.databaseModified
     }
 }
 
 extension Outbox {
     /// What the outbox's files say of its last commit now (``OutboxFileStamp``).
     public func fileStamp() -> OutboxFileStamp {
-        OutboxFileStamp(databasePath: path, indexPath: indexPath)
+        OutboxFileStamp(databasePath: path, logPath: logPath)
     }
 }

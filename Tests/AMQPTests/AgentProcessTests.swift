@@ -106,6 +106,8 @@ struct AgentProcessTests {
         let binary: String
         let total: Int
         let senderPrefix: String
+        /// Set when a check failed: the scratch directory stays for a look.
+        let kept = Flag()
 
         init(total: Int, senderPrefix: String, hubExtra: String = "") async throws {
             let broker = try await SharedBroker.shared.get()
@@ -155,17 +157,24 @@ struct AgentProcessTests {
         /// and nothing is pending in the outbox. A pass that stops with messages still on the
         /// input queue (prefetched, not yet committed, handed back at the stop) runs again.
         func drain() async throws -> Bool {
-            for _ in 0..<3 {
+            for pass in 0..<3 {
                 let agent = try start()
                 _ = try await AgentHarness.eventually(timeout: 120) {
                     let inputLeft = try await admin.queueState(input).messages
                     let status = try? await AgentProcessTests.pendingEvents(config: config)
-                    return inputLeft == 0 && status == 0
+                    return inputLeft == 0 && status == 0 || !agent.isRunning
+                }
+                if let status = agent.status {
+                    // A crash is a failure in itself, whatever the counts say after it.
+                    Issue.record("drain pass \(pass + 1): the agent exited by itself (status \(status)); agent log:\n\(log)")
+                    kept.set()
+                    return false
                 }
                 await AgentProcess.stop(agent)
                 let inputLeft = try await admin.queueState(input).messages
                 let pending = try? await AgentProcessTests.pendingEvents(config: config)
                 if inputLeft == 0 && pending == 0 { return true }
+                print("drain pass \(pass + 1) ended with \(inputLeft) messages on the input and \(pending.map(String.init) ?? "?") events pending; agent log:\n\(log)")
             }
             return false
         }
@@ -173,6 +182,8 @@ struct AgentProcessTests {
         /// The consumer's side: how often each event id (message_id) was published, the
         /// agent's heartbeats left out; checks that every IDoc is there and nothing else.
         func publishedOnce() async throws -> [String: Int] {
+            var keep = false
+            defer { if keep { kept.set() } }
             var seen: [String: Int] = [:]
             while let message = try await admin.get(queue: output) {
                 try await admin.acknowledge(message.deliveryTag)
@@ -185,9 +196,12 @@ struct AgentProcessTests {
             let unexpected = Set(seen.keys).subtracting(expected)
             #expect(missing.isEmpty, "\(missing.count) lost, e.g. \(missing.sorted().prefix(3))")
             if !missing.isEmpty {
-                // What the outbox says of them: dead letters (with their reasons), and the log.
+                // What the outbox says of them (dead letters with their reasons), and where the
+                // whole scene is kept for a look (the scratch directory is not removed then).
+                keep = true
                 let dead = try? await Subprocess.run(binary, ["dlq", "list", "--config", config])
                 print("outpost dlq list after the loss:\n\(dead?.stdout ?? "(could not run)")\nagent log:\n\(log)")
+                print("the scene (outbox, agent log) is kept in \(dir); missing: \(missing.sorted())")
             }
             #expect(unexpected.isEmpty, "\(unexpected.count) not from the input, e.g. \(unexpected.sorted().prefix(3))")
             return seen
@@ -195,7 +209,7 @@ struct AgentProcessTests {
 
         func close() async {
             await admin.close()
-            try? FileManager.default.removeItem(atPath: dir)
+            if !kept.isSet { try? FileManager.default.removeItem(atPath: dir) }
         }
     }
 

@@ -11,7 +11,7 @@ struct HeartbeatTests {
     func encoding() async throws {
         let agent = try AgentFixture()
         var vitals = try await agent.reader().read()
-        vitals.time = RFC3339.parse("2026-11-26T10:15:42Z")!
+        vitals.time = RFC3339.parse("2026-11-26T10:15:42.250Z")!
         vitals.outbox.pendingEvents = 7
         vitals.outbox.pendingBytes = 7000
         vitals.outbox.oldestPendingAt = vitals.time - 90
@@ -44,7 +44,10 @@ struct HeartbeatTests {
 
         let change = HeartbeatEvent.encode(
             agentID: "plant-emea-01", region: "emea", vitals: vitals, reason: .stateChange, startedAt: vitals.time)
-        #expect(change.id == "heartbeat:plant-emea-01:2026-11-26T10:15:42Z")
+        #expect(change.id == "heartbeat:plant-emea-01:2026-11-26T10:15:42.250Z")
+        let start = HeartbeatEvent.encode(
+            agentID: "plant-emea-01", region: "emea", vitals: vitals, reason: .started, startedAt: vitals.time)
+        #expect(start.id == "heartbeat:plant-emea-01:2026-11-26T10:15:42.250Z")
     }
 
     @Test("the service commits a heartbeat to the outbox and records the commit as healthy")

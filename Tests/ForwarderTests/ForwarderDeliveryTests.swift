@@ -2,6 +2,7 @@ import EventModel
 import Forwarder
 import Foundation
 import Outbox
+import TestSupport
 import Testing
 
 @Suite("Forwarder delivery: order, retries, splits, dead letters, pause")

@@ -3,6 +3,7 @@ import Forwarder
 import Foundation
 @testable import Outbox
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("Forwarder limits, shutdown and wake-up")

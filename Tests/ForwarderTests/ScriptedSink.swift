@@ -89,10 +89,3 @@ final class ScriptedSink: EventSink {
     /// Keys that arrived while another batch holding them was still in flight.
     var keyOverlaps: [String] { record.withLock { $0.keyOverlaps } }
 }
-
-/// A flag the test flips while the sink reads it.
-final class Flag: Sendable {
-    private let value = Mutex(false)
-    var isSet: Bool { value.withLock { $0 } }
-    func set() { value.withLock { $0 = true } }
-}
