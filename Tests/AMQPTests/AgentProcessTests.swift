@@ -152,6 +152,13 @@ struct AgentProcessTests {
 
         var log: String { AgentProcess.tail(dir + "/agent.log") }
 
+        /// The agent's crash, if it crashed (it may still run, taking its backtrace) or exited
+        /// by itself.
+        func crash(of agent: Subprocess) -> String? {
+            CrashReport.of("the agent", exitStatus: agent.status, logAt: dir + "/agent.log")
+                ?? agent.status.map { "the agent exited by itself (status \($0))" }
+        }
+
         /// Drained means: with the agent stopped (so no message is held unacked by its
         /// consumer, which the queue's ready count would not show), the input queue is empty
         /// and nothing is pending in the outbox. A pass that stops with messages still on the
@@ -162,11 +169,11 @@ struct AgentProcessTests {
                 _ = try await AgentHarness.eventually(timeout: 120) {
                     let inputLeft = try await admin.queueState(input).messages
                     let status = try? await AgentProcessTests.pendingEvents(config: config)
-                    return inputLeft == 0 && status == 0 || !agent.isRunning
+                    return inputLeft == 0 && status == 0 || crash(of: agent) != nil
                 }
-                if let status = agent.status {
+                if let crash = crash(of: agent) {
                     // A crash is a failure in itself, whatever the counts say after it.
-                    Issue.record("drain pass \(pass + 1): the agent exited by itself (status \(status)); agent log:\n\(log)")
+                    Issue.record("drain pass \(pass + 1): \(crash); agent log:\n\(log)")
                     kept.set()
                     return false
                 }

@@ -240,5 +240,24 @@ extension EndToEnd {
                 }
             }
         }
+
+        @Test("a scenario whose agent dies of a fault fails, though none of its checks looked")
+        func aCrashNoCheckSawFailsTheScenario() async throws {
+            var caught: ScenarioError?
+            do {
+                try await Scenario.run("crash-net") { s in
+                    try await s.agent.start()
+                    s.agent.process?.send(SIGBUS)
+                    try await s.eventually("the agent has crashed") {
+                        s.agent.process?.status != nil
+                            || CrashReport.of("the agent", exitStatus: nil, logAt: s.agent.logPath) != nil
+                    }
+                }
+            } catch let error as ScenarioError {
+                caught = error
+            }
+            let message = try #require(caught, "the scenario passed over the agent's crash").description
+            #expect(message.contains("the agent died of signal \(SIGBUS)") || message.contains("the agent crashed"), "\(message.prefix(300))")
+        }
     }
 }

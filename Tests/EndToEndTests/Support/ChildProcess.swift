@@ -28,6 +28,9 @@ final class ChildProcess: Sendable {
     /// A process ended by a signal reports 128 + the signal number, as a shell would.
     func waitForExit(timeout: Double) async -> Int32? { await child.waitForExit(timeout: timeout) }
 
+    /// The exit status (128 + the signal for a signal), or nil while it runs.
+    var status: Int32? { child.status }
+
     /// SIGKILL and reap, for cleanup; never throws.
     func killAndReap() { child.killAndReap() }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// One end-to-end test's world: its directories, a hub and an agent that share a token and a
 /// port. ``run(_:_:)`` kills whatever still runs and removes the directories afterwards, also
@@ -34,6 +35,17 @@ final class Scenario: @unchecked Sendable {
         } catch {
             throw ScenarioError("\(error)\n\(scenario.logs)")
         }
+        if let crash = scenario.crash {
+            throw ScenarioError("\(crash), which no check of the test noticed\n\(scenario.logs)")
+        }
+    }
+
+    /// A crash of the agent or the hub during the test (ended by a fault, or the runtime's
+    /// crash report in its log): a test whose checks passed does not hide one that made it
+    /// wait for a restart, or one after its last check.
+    private var crash: String? {
+        CrashReport.of("the agent", exitStatus: agent.process?.status, logAt: agent.logPath)
+            ?? CrashReport.of("the hub", exitStatus: hub.process?.status, logAt: hub.logPath)
     }
 
     private func tearDown() {
