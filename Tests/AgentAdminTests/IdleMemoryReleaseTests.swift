@@ -127,8 +127,19 @@ struct IdleMemoryReleaseTests {
         let outbox = try Outbox(path: directory + "/outbox.sqlite")
         let releases = Atomic<Int>(0)
         let size = Atomic<Int>(10_000)
+        // The size grows right after the first release's reading (as when the allocator's
+        // threads exit after it), so the late look a second later finds the growth however
+        // late the test looks.
+        let grown = Atomic<Bool>(false)
         let service = IdleMemoryRelease(
-            outbox: outbox, interval: 0.05, settle: 0.3, regrowth: 100, resident: { size.load(ordering: .relaxed) }
+            outbox: outbox, interval: 0.05, settle: 1, regrowth: 100,
+            resident: {
+                let now = size.load(ordering: .relaxed)
+                if releases.load(ordering: .relaxed) == 1, !grown.exchange(true, ordering: .relaxed) {
+                    size.add(500, ordering: .relaxed)
+                }
+                return now
+            }
         ) { releases.add(1, ordering: .relaxed) }
         let running = Task { try await service.run() }
         defer { running.cancel() }
@@ -136,29 +147,29 @@ struct IdleMemoryReleaseTests {
             try await commitEvent(outbox, id)
             service.noteActivity()
         }
+        // Each expected release is waited for (a busy machine delays the service's checks);
+        // each "no more" is looked at after more than the late look's delay.
+        func released(_ count: Int) async -> Bool {
+            await AgentFixture.eventually { releases.load(ordering: .relaxed) >= count }
+                && releases.load(ordering: .relaxed) == count
+        }
         // The start's release, then the size grows by more than the regrowth: one more.
-        try await Task.sleep(for: .milliseconds(150))
-        #expect(releases.load(ordering: .relaxed) == 1)
-        size.add(500, ordering: .relaxed)
-        try await Task.sleep(for: .milliseconds(400))
-        #expect(releases.load(ordering: .relaxed) == 2, "grown by 500 bytes: released again")
+        #expect(await released(1))
+        #expect(await released(2), "grown by 500 bytes: released again")
 
         // A release after activity, and nothing grows: no late release.
         try await commitAndWake("a")
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(releases.load(ordering: .relaxed) == 3)
-        try await Task.sleep(for: .milliseconds(400))
+        #expect(await released(3))
+        try await Task.sleep(for: .milliseconds(1300))
         #expect(releases.load(ordering: .relaxed) == 3, "not grown: no late release")
 
         // Grown, but woken before the late look: the wake-up's own release, not the late one.
         try await commitAndWake("b")
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(releases.load(ordering: .relaxed) == 4)
+        #expect(await released(4))
         size.add(500, ordering: .relaxed)
         try await commitAndWake("c")
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(releases.load(ordering: .relaxed) == 5)
-        try await Task.sleep(for: .milliseconds(400))
+        #expect(await released(5))
+        try await Task.sleep(for: .milliseconds(1300))
         #expect(releases.load(ordering: .relaxed) == 5, "the late look of a release followed by a wake-up does nothing")
         running.cancel()
         _ = try? await running.value
