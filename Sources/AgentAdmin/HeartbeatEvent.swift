@@ -8,9 +8,9 @@ import EventModel
 /// `heartbeat:<agent>:<millisecond>` for the one at start and one caused by a state change),
 /// its partition key is `heartbeat:<agent>`; it goes through the outbox like any event. The
 /// periodic beats of two processes of one agent fall in different minutes (the first comes a
-/// minute after the start); a start's beat named by its second met the beat of a start a
-/// moment before it (a kill and a restart in the same second) under the same id with other
-/// data, which the outbox keeps as an `id_conflict` dead letter.
+/// minute after the start). Named by their second, the start beats of an agent killed and
+/// started again within that second would share an id with other data, which the outbox
+/// keeps as an `id_conflict` dead letter.
 public enum HeartbeatEvent {
     public static let type = "outpost.agent.heartbeat"
 

@@ -30,7 +30,7 @@ public struct OutboxFileStamp: Equatable, Sendable {
         log = FileStat(path: logPath)
     }
 
-    /// One file's `stat` fields that a write changes (all -1 when there is no file).
+    /// One file's `stat` fields that a write changes (-1, and inode 0, when there is no file).
     struct FileStat: Equatable, Sendable {
         var size: Int64 = -1
         var modifiedSeconds = -1
