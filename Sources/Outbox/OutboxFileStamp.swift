@@ -22,8 +22,8 @@ import Darwin
 /// next process that opens the outbox (`outpost status`) take the index for abandoned and
 /// reset it under the agent: commits lost, and a bus error where the agent had it mapped.
 public struct OutboxFileStamp: Equatable, Sendable {
-    var database = FileStat()
-    var log = FileStat()
+    let database: FileStat
+    let log: FileStat
 
     init(databasePath: String, logPath: String) {
         database = FileStat(path: databasePath)
@@ -32,25 +32,26 @@ public struct OutboxFileStamp: Equatable, Sendable {
 
     /// One file's `stat` fields that a write changes (-1, and inode 0, when there is no file).
     struct FileStat: Equatable, Sendable {
-        var size: Int64 = -1
-        var modifiedSeconds = -1
-        var modifiedNanoseconds = -1
-        var inode: UInt64 = 0
-
-        init() {}
+        let size: Int64
+        let modifiedSeconds: Int
+        let modifiedNanoseconds: Int
+        let inode: UInt64
 
         init(path: String) {
             var status = stat()
-            guard stat(path, &status) == 0 else { return }
-            size = Int64(status.st_size)
-            inode = UInt64(status.st_ino)
+            guard stat(path, &status) == 0 else {
+                (size, modifiedSeconds, modifiedNanoseconds, inode) = (-1, -1, -1, 0)
+                return
+            }
             #if canImport(Darwin)
             let modified = status.st_mtimespec
             #else
             let modified = status.st_mtim
             #endif
+            size = Int64(status.st_size)
             modifiedSeconds = Int(modified.tv_sec)
             modifiedNanoseconds = Int(modified.tv_nsec)
+            inode = UInt64(status.st_ino)
         }
     }
 }

@@ -189,8 +189,6 @@ struct AgentProcessTests {
         /// The consumer's side: how often each event id (message_id) was published, the
         /// agent's heartbeats left out; checks that every IDoc is there and nothing else.
         func publishedOnce() async throws -> [String: Int] {
-            var keep = false
-            defer { if keep { kept.set() } }
             var seen: [String: Int] = [:]
             while let message = try await admin.get(queue: output) {
                 try await admin.acknowledge(message.deliveryTag)
@@ -205,7 +203,7 @@ struct AgentProcessTests {
             if !missing.isEmpty {
                 // What the outbox says of them (dead letters with their reasons), and where the
                 // whole scene is kept for a look (the scratch directory is not removed then).
-                keep = true
+                kept.set()
                 let dead = try? await Subprocess.run(binary, ["dlq", "list", "--config", config])
                 print("outpost dlq list after the loss:\n\(dead?.stdout ?? "(could not run)")\nagent log:\n\(log)")
                 print("the scene (outbox, agent log) is kept in \(dir); missing: \(missing.sorted())")
