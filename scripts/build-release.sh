@@ -14,11 +14,15 @@
 # - SwiftPM does not know that the link reads deploy/link/: a program older than a file there
 #   is linked again.
 #
+# - The build has a folder of its own, .build-release/, apart from the debug build's .build/:
+#   a build holds its folder's lock, and so a release build and `swift test` on the debug
+#   build never wait for each other (scripts/test.sh runs them side by side).
+#
 # The build's own output goes to stderr; stdout is the folder only. `swift build -c release`
 # by hand makes working programs too, with more of their code in memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-flags=(-c release --static-swift-stdlib
+flags=(--scratch-path .build-release -c release --static-swift-stdlib
        -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections)
 bin=$(swift build "${flags[@]}" --show-bin-path)
 if [[ ${1:-} == --bin-path ]]; then echo "$bin"; exit 0; fi
