@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds, runs every test target.
 #
-# Two builds run in the background, as SCHED_IDLE (they get only the CPU the tests leave, so the
-# tests' real waits are not starved): the release build the .deb tests package, then the fuzzing
-# harnesses. The Swift tests and the reliability campaign wait on servers and timers much of
-# the time, and the builds fill that time. The release build has its own build folder
-# (scripts/build-release.sh), so it and `swift test` never wait for each other's lock.
+# Two builds run in the background, as SCHED_IDLE (they get only the CPU the rest leaves, so the
+# tests' real waits are not starved): the release build the .deb tests package, from the start
+# of the debug build, then the fuzzing harnesses. The Swift tests and the reliability campaign
+# wait on servers and timers much of the time, and the builds fill that time. The release
+# build has its own build folder (scripts/build-release.sh), so it and `swift test` never wait
+# for each other's lock.
 # Each step prints how long it took, so a slow CI run says where its time went.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,8 +59,8 @@ swift_tests() {
 }
 step "installing dependencies" scripts/install-deps.sh --test
 step "the manifest check" python3 scripts/check-manifest.py   # Package.swift declares exactly what each target imports
+in_background release scripts/build-release.sh      # also takes what CPU the debug build leaves
 step "the debug build" swift build --build-tests
-in_background release scripts/build-release.sh
 # The harnesses' build starts once the release build is over, which the .deb tests wait for.
 in_background fuzz_build bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec scripts/fuzz.sh --build-only' _ "$release_pid"
 step "the Swift tests" swift_tests
