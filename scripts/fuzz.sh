@@ -165,15 +165,14 @@ fi
 # Each run is single-threaded: as many at a time as the machine has cores.
 parallel=$(nproc)
 failed=0
-pending=($targets)
-running=()
+running=()   # target:pid of the runs in flight, oldest first
 finish_one() {   # waits for the oldest run in flight and prints its summary
     local target=${running[0]%%:*} pid=${running[0]#*:}
     running=("${running[@]:1}")
     wait "$pid" || failed=1
     cat "$out/logs/$target.summary"
 }
-for target in "${pending[@]}"; do
+for target in $targets; do
     [[ -x $out/bin/fuzz-$target ]] || { echo "fuzz.sh: $out/bin/fuzz-$target is not built (run without --no-build)" >&2; exit 1; }
     ((${#running[@]} < parallel)) || finish_one
     echo "== running fuzz-$target (${limit[*]})"

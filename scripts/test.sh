@@ -18,7 +18,7 @@ step() {   # step NAME COMMAND...: runs COMMAND, then reports its duration
     echo "== test.sh: $name took $((SECONDS - t0)) s ($((SECONDS - started)) s so far)"
 }
 logs=$(mktemp -d -t outpost-test-builds.XXXXXX)
-background=()
+declare -A background=()   # name → pid, which is also its process group
 stop_background() {   # at exit: an early failure stops the builds still running
     local p
     for p in "${background[@]}"; do kill -- -"$p" 2>/dev/null || true; done
@@ -31,13 +31,11 @@ in_background() {   # in_background NAME COMMAND...: starts COMMAND as SCHED_IDL
     set -m
     chrt --idle 0 ionice -c 3 "$@" >"$logs/$name.log" 2>&1 &
     set +m
-    background+=($!)
-    eval "${name}_pid=$!"
+    background[$name]=$!
 }
 finished() {   # finished NAME: waits for the background build NAME; its log's end if it failed
-    local name=$1 pid status=0
-    pid=${name}_pid
-    wait "${!pid}" || status=$?
+    local name=$1 status=0
+    wait "${background[$name]}" || status=$?
     if ((status != 0)); then
         tail -60 "$logs/$name.log" >&2
         echo "test.sh: the background step $name failed (exit $status)" >&2
@@ -62,7 +60,7 @@ step "the manifest check" python3 scripts/check-manifest.py   # Package.swift de
 in_background release scripts/build-release.sh      # also takes what CPU the debug build leaves
 step "the debug build" swift build --build-tests
 # The harnesses' build starts once the release build is over, which the .deb tests wait for.
-in_background fuzz_build bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec scripts/fuzz.sh --build-only' _ "$release_pid"
+in_background fuzz_build bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec scripts/fuzz.sh --build-only' _ "${background[release]}"
 step "the Swift tests" swift_tests
 step "the reliability campaign" scripts/reliability.sh --short   # kill -9, network, disk, hostile-input, hub-attack and power-cut campaign (docs/RELIABILITY.md)
 step "the power-cut filesystem's model" python3 scripts/reliability/powercutfs_test.py --build-dir .build-reliability
