@@ -140,6 +140,15 @@ def log_contains(path, text):
         return False
 
 
+def log_count(path, text):
+    """How many times `text` occurs in the file at `path` (0 when there is none)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().count(text.encode())
+    except FileNotFoundError:
+        return 0
+
+
 def http_json(url, timeout=5):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read())

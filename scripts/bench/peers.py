@@ -13,6 +13,17 @@ directory on the same file system and synced; the clock starts at the first rena
 directory the program reads and stops at the receiver's last record. Then the program is left
 idle for --idle seconds: idle RSS (VmRSS) and the CPU it used meanwhile. Peak RSS is VmHWM
 read just before the stop signal; CPU is utime+stime (+ waited-for children) from /proc.
+With --tail S, the idle reading begins S seconds after the last record instead: the CPU of
+those S seconds (the agent recording its last deliveries, giving back the run's memory) is
+printed apart as the run's tail, and the idle CPU and RSS are those of the --idle seconds after.
+
+With --halves, each round also runs Outpost's two halves one after the other in a fresh run
+directory: the drop directory into the outbox with the hub unreachable (a closed port of
+127.0.0.1), then, once every file is archived, the agent killed and started again on that
+outbox with the receiver as its hub, until the receiver has every record. Each half prints its
+time, the agent's CPU and the share of the machine's CPU left idle meanwhile (/proc/stat), so
+that the side-by-side time can be read against the sum of its halves.
+
 Then (unless --no-ingest) the ingest-alone measurement of scripts/bench/driver.py on the same
 IDoc files: `xmllint --stream` (its 'ceiling') and Outpost with the hub down (its 'ingest').
 """
@@ -44,6 +55,19 @@ def http_json(url, data=None, timeout=5):
     req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read())
+
+
+def machine_ticks():
+    """(idle, total) jiffies of all CPUs from /proc/stat; idle counts iowait too."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return values[3] + values[4], sum(values[:8])
+
+
+def idle_share(before, after):
+    """The share of the machine's CPU time left idle between two machine_ticks() readings."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total else 0.0
 
 
 class Peers:
@@ -207,9 +231,12 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         driver.wait_for(lambda: driver.log_contains(log, "syslog-ng starting up"), 30, "syslog-ng", 0.02, p)
         return p, src, self.line_dir, self.line_files
 
-    def start_outpost(self, run):
-        for d in ("drop", "archive", "error", "data"):
-            os.makedirs(os.path.join(run, d))
+    def start_outpost(self, run, hub_url=None, fresh=True):
+        """Starts the agent on `run` (a fresh one: its directories made), delivering to
+        `hub_url` (the receiver when None)."""
+        if fresh:
+            for d in ("drop", "archive", "error", "data"):
+                os.makedirs(os.path.join(run, d))
         token = os.path.join(run, "agent.token")
         with open(token, "w") as f:
             f.write("peers-benchmark-token\n")
@@ -217,10 +244,13 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         cfg = os.path.join(run, "outpost.yaml")
         with open(cfg, "w") as f:
             # compression none: the receiver counts events in the JSON as sent.
-            f.write(driver.agent_config_text(run, f"{self.url}/v1/events", token, self.a.settle, "info", compression="none"))
+            f.write(driver.agent_config_text(run, f"{hub_url or self.url}/v1/events", token, self.a.settle, "info",
+                                             compression="none"))
         log = os.path.join(run, "outpost.log")
+        starts = driver.log_count(log, "msg=source.started") if os.path.exists(log) else 0
         p = self.procs.start([self.a.outpost, "run", "--config", cfg], log)
-        driver.wait_for(lambda: driver.log_contains(log, "msg=source.started"), 30, "the agent's file drop source", 0.02, p)
+        driver.wait_for(lambda: driver.log_count(log, "msg=source.started") > starts, 30,
+                        "the agent's file drop source", 0.02, p)
         return p, os.path.join(run, "drop"), self.idoc_dir, self.idoc_files
 
     # ---- one measured run ---------------------------------------------------------------
@@ -260,9 +290,11 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
             busy_cpu = cpu_seconds(p.pid) - cpu0
             seconds = st["last"] - t0
             rss_done = driver.proc_status(p.pid, "VmRSS")
-            # idle: nothing more to read or send
+            # the run's tail (--tail), then idle: nothing more to read or send
+            time.sleep(self.a.tail)
+            tail_cpu = cpu_seconds(p.pid) - cpu0 - busy_cpu
             time.sleep(self.a.idle)
-            idle_cpu = cpu_seconds(p.pid) - cpu0 - busy_cpu
+            idle_cpu = cpu_seconds(p.pid) - cpu0 - busy_cpu - tail_cpu
             idle_rss = driver.proc_status(p.pid, "VmRSS")
             idle_anon = driver.proc_status(p.pid, "RssAnon")
             if self.a.breakdown and program == "outpost":
@@ -278,12 +310,13 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
             raise RuntimeError(f"outpost quarantined files; see {run}/error")
         r = {"program": program, "round": rnd, "seconds": seconds, "records_per_s": self.records / seconds,
              "peak_rss_mib": peak, "peak_rss_at_stop_mib": peak_stop, "rss_when_done_mib": rss_done,
-             "cpu_seconds": busy_cpu, "idle_rss_mib": idle_rss, "idle_cpu_seconds": idle_cpu,
+             "cpu_seconds": busy_cpu, "idle_rss_mib": idle_rss, "idle_cpu_seconds": idle_cpu, "tail_cpu_seconds": tail_cpu,
              "requests": final["requests"], "heartbeats": final["heartbeats"],
              "peak_anon_mib": heap, "peak_file_mib": code, "idle_anon_mib": idle_anon}
         print(f"  round {rnd} {program:9}: {r['records_per_s']:,.0f} records/s ({seconds:.2f} s), peak RSS {peak:.1f} MiB, "
               f"CPU {busy_cpu:.2f} s ({self.records / busy_cpu if busy_cpu else 0:,.0f} records per CPU-s), "
-              f"idle RSS {idle_rss:.1f} MiB after {self.a.idle:g} s (idle CPU {idle_cpu:.2f} s), "
+              + (f"tail CPU {tail_cpu:.2f} s in {self.a.tail:g} s, " if self.a.tail else "")
+              + f"idle RSS {idle_rss:.1f} MiB after {self.a.idle:g} s (idle CPU {idle_cpu:.2f} s), "
               f"{final['requests']} requests; sampled peaks: heap {heap:.1f} MiB, code and libraries {code:.1f} MiB; "
               f"idle heap {idle_anon:.1f} MiB", flush=True)
         if not self.a.keep:
@@ -295,7 +328,73 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
             pair = {}
             for program in self.a.programs.split(","):
                 pair[program] = self.measure(program, rnd)
+            if self.a.halves:
+                pair["halves"] = self.halves(rnd)
             self.rounds.append(pair)
+
+    # ---- Outpost's two halves, one after the other (--halves) -----------------------------
+
+    def halves(self, rnd):
+        run = os.path.join(self.work, f"round-{rnd}-halves")
+        os.makedirs(run)
+        staging = os.path.join(run, "staging")
+        os.makedirs(staging)
+        self.receiver_reset()
+        # Nothing listens on a port just freed: every delivery attempt is refused at once.
+        p, target, source, names = self.start_outpost(run, hub_url=f"http://127.0.0.1:{driver.free_port()}")
+        try:
+            for n in names:
+                shutil.copyfile(os.path.join(source, n), os.path.join(staging, n))
+            os.sync()
+            time.sleep(1)
+            archive = os.path.join(run, "archive")
+            cpu0, ticks0, t0 = cpu_seconds(p.pid), machine_ticks(), time.monotonic()
+            for n in names:
+                os.rename(os.path.join(staging, n), os.path.join(target, n))
+            deadline = t0 + self.a.timeout
+            while sum(len(files) for _, _, files in os.walk(archive)) < len(names):
+                if p.poll() is not None:
+                    raise RuntimeError(f"outpost exited with status {p.returncode}; see {run}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"outpost: files still unarchived after {self.a.timeout}s; see {run}")
+                time.sleep(0.02)
+            ingest = {"seconds": time.monotonic() - t0, "cpu_seconds": cpu_seconds(p.pid) - cpu0,
+                      "machine_idle": idle_share(ticks0, machine_ticks())}
+            if os.listdir(os.path.join(run, "error")):
+                raise RuntimeError(f"outpost quarantined files; see {run}/error")
+        finally:
+            # Killed: the outbox holds every event already (each file was archived after its
+            # commit was synced), and a kill leaves no drain of the refused deliveries to wait for.
+            p.kill()
+            p.wait()
+        self.receiver_reset()
+        p, _, _, _ = self.start_outpost(run, hub_url=None, fresh=False)
+        try:
+            cpu0, ticks0, t0 = cpu_seconds(p.pid), machine_ticks(), time.monotonic()
+            deadline = t0 + self.a.timeout
+            while True:
+                st = self.receiver_stats()
+                if st["records"] >= self.records:
+                    break
+                if p.poll() is not None:
+                    raise RuntimeError(f"outpost exited with status {p.returncode}; see {run}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"outpost: {st['records']} of {self.records} records forwarded after "
+                                       f"{self.a.timeout}s; see {run}")
+                time.sleep(0.02)
+            forward = {"seconds": st["last"] - t0, "cpu_seconds": cpu_seconds(p.pid) - cpu0,
+                       "machine_idle": idle_share(ticks0, machine_ticks())}
+        finally:
+            self.procs.stop(p)
+        if st["records"] != self.records:
+            raise RuntimeError(f"halves: the receiver counted {st['records']} records, expected {self.records}")
+        for name, half in (("ingest alone", ingest), ("forward alone", forward)):
+            print(f"  round {rnd} halves, {name:13}: {self.records / half['seconds']:,.0f} records/s "
+                  f"({half['seconds']:.2f} s), agent CPU {half['cpu_seconds']:.2f} s, machine idle "
+                  f"{100 * half['machine_idle']:.0f}%", flush=True)
+        if not self.a.keep:
+            shutil.rmtree(run, ignore_errors=True)
+        return {"ingest": ingest, "forward": forward}
 
     # ---- ingest alone (scripts/bench/driver.py's ceiling and ingest) ----------------------
 
@@ -334,19 +433,24 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
     def summary(self, ingest):
         print()
         print(f"{self.records:,} records in {self.a.files} files; records/s from the first file made visible to the "
-              f"receiver's last record; idle after {self.a.idle:g} s")
+              f"receiver's last record; idle after {self.a.idle:g} s"
+              + (f" that began {self.a.tail:g} s after the last record (the tail before it)" if self.a.tail else ""))
         rows = [("round", "program", "records/s", "seconds", "peak RSS MiB", "heap MiB", "CPU s", "records/CPU-s",
-                 "idle RSS MiB", "idle CPU s")]
+                 "idle RSS MiB", "idle CPU s") + (("tail CPU s",) if self.a.tail else ())]
+        programs = self.a.programs.split(",")
         for pair in self.rounds:
-            for prog in pair:
+            for prog in programs:
                 r = pair[prog]
                 rows.append((str(r["round"]), prog, f"{r['records_per_s']:,.0f}", f"{r['seconds']:.2f}",
                              f"{r['peak_rss_mib']:.1f}", f"{r['peak_anon_mib']:.1f}", f"{r['cpu_seconds']:.2f}",
                              f"{self.records / r['cpu_seconds']:,.0f}", f"{r['idle_rss_mib']:.1f}",
-                             f"{r['idle_cpu_seconds']:.2f}"))
+                             f"{r['idle_cpu_seconds']:.2f}")
+                            + ((f"{r['tail_cpu_seconds']:.2f}",) if self.a.tail else ()))
         self.table(rows)
-        if len(self.rounds[0]) == 2:
+        if len(programs) == 2:
             self.ratios()
+        if self.a.halves:
+            self.halves_table()
         if ingest:
             self.ingest_table(ingest)
         with open(os.path.join(self.work, "results.json"), "w") as f:
@@ -369,6 +473,20 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         rows.append(("median",) + tuple(f"{statistics.median(v):.2f}" for v in ratios.values()))
         self.table(rows, left)
 
+    def halves_table(self):
+        print()
+        print("Outpost's halves one after the other (--halves), against the side-by-side run of the same round")
+        rows = [("round", "ingest records/s", "CPU s", "machine idle", "forward records/s", "CPU s", "machine idle",
+                 "sum of halves s", "side by side s")]
+        for pair in self.rounds:
+            i, f = pair["halves"]["ingest"], pair["halves"]["forward"]
+            whole = pair.get("outpost")
+            rows.append((str(whole["round"] if whole else len(rows)),
+                         f"{self.records / i['seconds']:,.0f}", f"{i['cpu_seconds']:.2f}", f"{100 * i['machine_idle']:.0f}%",
+                         f"{self.records / f['seconds']:,.0f}", f"{f['cpu_seconds']:.2f}", f"{100 * f['machine_idle']:.0f}%",
+                         f"{i['seconds'] + f['seconds']:.2f}", f"{whole['seconds']:.2f}" if whole else ""))
+        self.table(rows, left=1)
+
     def ingest_table(self, ingest):
         x, i = ingest["xmllint"], ingest["ingest"]
         print()
@@ -389,6 +507,10 @@ def main():
     p.add_argument("--per-file", type=int, default=1000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--idle", type=float, default=60.0, help="seconds idle before the idle RSS is read")
+    p.add_argument("--tail", type=float, default=0.0,
+                   help="seconds after the last record before the idle reading begins (their CPU printed apart)")
+    p.add_argument("--halves", action="store_true",
+                   help="each round, also Outpost's ingest (hub unreachable) and forwarding (outbox full) one after the other")
     p.add_argument("--settle", default="100ms", help="Outpost's settle")
     p.add_argument("--timeout", type=float, default=900.0)
     p.add_argument("--ingest-runs", type=int, default=3)
