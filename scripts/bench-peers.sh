@@ -23,7 +23,7 @@
 #   --programs syslog-ng,outpost (the order within a round; one of them alone also works)
 #   --tail SECONDS (0: the idle reading begins at the last record; the CPU of the seconds
 #     before it printed apart) --halves (each round also Outpost's ingest with the hub
-#     unreachable, then its forwarding of that outbox: time, CPU and the machine's idle share)
+#     unreachable, then its forwarding of that outbox: time, CPU, bytes written, the machine's idle share)
 # BENCH_DIR chooses the work directory (default: a new directory under ${TMPDIR:-/tmp}); it
 # needs about 1.5 GB free with the default data set.
 set -euo pipefail

@@ -12,7 +12,8 @@ disk buffer, persist file), both delivering to one receiver (scripts/bench/recei
 directory on the same file system and synced; the clock starts at the first rename into the
 directory the program reads and stops at the receiver's last record. Then the program is left
 idle for --idle seconds: idle RSS (VmRSS) and the CPU it used meanwhile. Peak RSS is VmHWM
-read just before the stop signal; CPU is utime+stime (+ waited-for children) from /proc.
+read just before the stop signal; CPU is utime+stime (+ waited-for children) from /proc; the
+bytes written are write_bytes of /proc/<pid>/io over the run (counted as pages are dirtied).
 With --tail S, the idle reading begins S seconds after the last record instead: the CPU of
 those S seconds (the agent recording its last deliveries, giving back the run's memory) is
 printed apart as the run's tail, and the idle CPU and RSS are those of the --idle seconds after.
@@ -21,7 +22,8 @@ With --halves, each round also runs Outpost's two halves one after the other in 
 directory: the drop directory into the outbox with the hub unreachable (a closed port of
 127.0.0.1), then, once every file is archived, the agent killed and started again on that
 outbox with the receiver as its hub, until the receiver has every record. Each half prints its
-time, the agent's CPU and the share of the machine's CPU left idle meanwhile (/proc/stat), so
+time, the agent's CPU, the bytes it wrote and the share of the machine's CPU left idle meanwhile
+(/proc/stat), so
 that the side-by-side time can be read against the sum of its halves.
 
 Then (unless --no-ingest) the ingest-alone measurement of scripts/bench/driver.py on the same
@@ -55,6 +57,16 @@ def http_json(url, data=None, timeout=5):
     req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read())
+
+
+def bytes_written(pid):
+    """The bytes `pid` has sent (or dirtied for) the storage layer: write_bytes of /proc/<pid>/io,
+    counted when the page is dirtied, so a write-back that comes later is counted already."""
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no write_bytes in /proc/{pid}/io")
 
 
 def machine_ticks():
@@ -267,7 +279,7 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
                 shutil.copyfile(os.path.join(source, n), os.path.join(staging, n))
             os.sync()  # else the write-back of the copies lands in the measured run
             time.sleep(1)
-            cpu0 = cpu_seconds(p.pid)
+            cpu0, written0 = cpu_seconds(p.pid), bytes_written(p.pid)
             t0 = time.monotonic()
             for n in names:
                 os.rename(os.path.join(staging, n), os.path.join(target, n))
@@ -288,6 +300,7 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
                     raise RuntimeError(f"{program}: {st['records']} of {self.records} records after {self.a.timeout}s; see {run}")
                 time.sleep(0.05)
             busy_cpu = cpu_seconds(p.pid) - cpu0
+            written = bytes_written(p.pid) - written0
             seconds = st["last"] - t0
             rss_done = driver.proc_status(p.pid, "VmRSS")
             # the run's tail (--tail), then idle: nothing more to read or send
@@ -311,10 +324,12 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         r = {"program": program, "round": rnd, "seconds": seconds, "records_per_s": self.records / seconds,
              "peak_rss_mib": peak, "peak_rss_at_stop_mib": peak_stop, "rss_when_done_mib": rss_done,
              "cpu_seconds": busy_cpu, "idle_rss_mib": idle_rss, "idle_cpu_seconds": idle_cpu, "tail_cpu_seconds": tail_cpu,
+             "bytes_written": written,
              "requests": final["requests"], "heartbeats": final["heartbeats"],
              "peak_anon_mib": heap, "peak_file_mib": code, "idle_anon_mib": idle_anon}
         print(f"  round {rnd} {program:9}: {r['records_per_s']:,.0f} records/s ({seconds:.2f} s), peak RSS {peak:.1f} MiB, "
               f"CPU {busy_cpu:.2f} s ({self.records / busy_cpu if busy_cpu else 0:,.0f} records per CPU-s), "
+              f"{written / 1e6:,.1f} MB written to storage, "
               + (f"tail CPU {tail_cpu:.2f} s in {self.a.tail:g} s, " if self.a.tail else "")
               + f"idle RSS {idle_rss:.1f} MiB after {self.a.idle:g} s (idle CPU {idle_cpu:.2f} s), "
               f"{final['requests']} requests; sampled peaks: heap {heap:.1f} MiB, code and libraries {code:.1f} MiB; "
@@ -348,7 +363,7 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
             os.sync()
             time.sleep(1)
             archive = os.path.join(run, "archive")
-            cpu0, ticks0, t0 = cpu_seconds(p.pid), machine_ticks(), time.monotonic()
+            cpu0, written0, ticks0, t0 = cpu_seconds(p.pid), bytes_written(p.pid), machine_ticks(), time.monotonic()
             for n in names:
                 os.rename(os.path.join(staging, n), os.path.join(target, n))
             deadline = t0 + self.a.timeout
@@ -359,7 +374,7 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
                     raise RuntimeError(f"outpost: files still unarchived after {self.a.timeout}s; see {run}")
                 time.sleep(0.02)
             ingest = {"seconds": time.monotonic() - t0, "cpu_seconds": cpu_seconds(p.pid) - cpu0,
-                      "machine_idle": idle_share(ticks0, machine_ticks())}
+                      "machine_idle": idle_share(ticks0, machine_ticks()), "bytes_written": bytes_written(p.pid) - written0}
             if os.listdir(os.path.join(run, "error")):
                 raise RuntimeError(f"outpost quarantined files; see {run}/error")
         finally:
@@ -370,7 +385,7 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         self.receiver_reset()
         p, _, _, _ = self.start_outpost(run, hub_url=None, fresh=False)
         try:
-            cpu0, ticks0, t0 = cpu_seconds(p.pid), machine_ticks(), time.monotonic()
+            cpu0, written0, ticks0, t0 = cpu_seconds(p.pid), bytes_written(p.pid), machine_ticks(), time.monotonic()
             deadline = t0 + self.a.timeout
             while True:
                 st = self.receiver_stats()
@@ -383,7 +398,7 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
                                        f"{self.a.timeout}s; see {run}")
                 time.sleep(0.02)
             forward = {"seconds": st["last"] - t0, "cpu_seconds": cpu_seconds(p.pid) - cpu0,
-                       "machine_idle": idle_share(ticks0, machine_ticks())}
+                       "machine_idle": idle_share(ticks0, machine_ticks()), "bytes_written": bytes_written(p.pid) - written0}
         finally:
             self.procs.stop(p)
         if st["records"] != self.records:
@@ -391,7 +406,7 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         for name, half in (("ingest alone", ingest), ("forward alone", forward)):
             print(f"  round {rnd} halves, {name:13}: {self.records / half['seconds']:,.0f} records/s "
                   f"({half['seconds']:.2f} s), agent CPU {half['cpu_seconds']:.2f} s, machine idle "
-                  f"{100 * half['machine_idle']:.0f}%", flush=True)
+                  f"{100 * half['machine_idle']:.0f}%, {half['bytes_written'] / 1e6:,.1f} MB written to storage", flush=True)
         if not self.a.keep:
             shutil.rmtree(run, ignore_errors=True)
         return {"ingest": ingest, "forward": forward}
@@ -436,14 +451,15 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
               f"receiver's last record; idle after {self.a.idle:g} s"
               + (f" that began {self.a.tail:g} s after the last record (the tail before it)" if self.a.tail else ""))
         rows = [("round", "program", "records/s", "seconds", "peak RSS MiB", "heap MiB", "CPU s", "records/CPU-s",
-                 "idle RSS MiB", "idle CPU s") + (("tail CPU s",) if self.a.tail else ())]
+                 "written MB", "idle RSS MiB", "idle CPU s") + (("tail CPU s",) if self.a.tail else ())]
         programs = self.a.programs.split(",")
         for pair in self.rounds:
             for prog in programs:
                 r = pair[prog]
                 rows.append((str(r["round"]), prog, f"{r['records_per_s']:,.0f}", f"{r['seconds']:.2f}",
                              f"{r['peak_rss_mib']:.1f}", f"{r['peak_anon_mib']:.1f}", f"{r['cpu_seconds']:.2f}",
-                             f"{self.records / r['cpu_seconds']:,.0f}", f"{r['idle_rss_mib']:.1f}",
+                             f"{self.records / r['cpu_seconds']:,.0f}", f"{r['bytes_written'] / 1e6:,.1f}",
+                             f"{r['idle_rss_mib']:.1f}",
                              f"{r['idle_cpu_seconds']:.2f}")
                             + ((f"{r['tail_cpu_seconds']:.2f}",) if self.a.tail else ()))
         self.table(rows)
@@ -476,14 +492,16 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
     def halves_table(self):
         print()
         print("Outpost's halves one after the other (--halves), against the side-by-side run of the same round")
-        rows = [("round", "ingest records/s", "CPU s", "machine idle", "forward records/s", "CPU s", "machine idle",
-                 "sum of halves s", "side by side s")]
+        rows = [("round", "ingest records/s", "CPU s", "machine idle", "written MB", "forward records/s", "CPU s",
+                 "machine idle", "written MB", "sum of halves s", "side by side s")]
         for pair in self.rounds:
             i, f = pair["halves"]["ingest"], pair["halves"]["forward"]
             whole = pair.get("outpost")
             rows.append((str(whole["round"] if whole else len(rows)),
                          f"{self.records / i['seconds']:,.0f}", f"{i['cpu_seconds']:.2f}", f"{100 * i['machine_idle']:.0f}%",
+                         f"{i['bytes_written'] / 1e6:,.1f}",
                          f"{self.records / f['seconds']:,.0f}", f"{f['cpu_seconds']:.2f}", f"{100 * f['machine_idle']:.0f}%",
+                         f"{f['bytes_written'] / 1e6:,.1f}",
                          f"{i['seconds'] + f['seconds']:.2f}", f"{whole['seconds']:.2f}" if whole else ""))
         self.table(rows, left=1)
 
