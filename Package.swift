@@ -247,7 +247,10 @@ let package = Package(
             name: "IntakeTests",
             dependencies: ["RawDocument", "TestSupport", "Intake", "Outbox", "EventModel", "Forwarder", "CloudEventWire", .product(name: "Logging", package: "swift-log")],
             path: "Tests/IntakeTests"),
-        .testTarget(name: "HTTPSinkTests", dependencies: ["TestSupport", "HTTPSink", "EventModel"], path: "Tests/HTTPSinkTests"),
+        .testTarget(
+            name: "HTTPSinkTests",
+            dependencies: ["TestSupport", "HTTPSink", "EventModel", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/HTTPSinkTests"),
         .testTarget(name: "OutpostConfigTests", dependencies: ["OutpostConfig", "SpendMapping"], path: "Tests/OutpostConfigTests"),
         .testTarget(name: "IDocXMLTests", dependencies: ["TestSupport", "IDocXML", "EventModel"], path: "Tests/IDocXMLTests"),
         .testTarget(name: "IDocFlatTests", dependencies: ["TestSupport", "IDocFlat", "EventModel"], path: "Tests/IDocFlatTests"),

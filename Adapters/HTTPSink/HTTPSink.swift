@@ -43,6 +43,8 @@ public final class HTTPSink: EventSink {
     private let rotation: ReplicaRotation
     private let compression: (any ContentCodec)?
     private let mode: HTTPSinkMode
+    /// Request buffers of answered batches, written over by the next batches' bodies.
+    let spareBodies = SpareBodies()
 
     /// - Parameters:
     ///   - urls: the hub's events endpoint, e.g. `http://127.0.0.1:8080/v1/events`, or one per replica.
@@ -115,7 +117,9 @@ public final class HTTPSink: EventSink {
     public func deliver(_ batch: [OutboundEvent]) async -> DeliveryOutcome {
         switch mode {
         case .batch:
-            return await send(headers: CloudEventHTTPBinding.batchHeaders) { () throws(ContentCodecError) in try batchBody(batch) }
+            return await send(headers: CloudEventHTTPBinding.batchHeaders, keepingBody: compression == nil) {
+                () throws(ContentCodecError) in try batchBody(batch)
+            }
         case .structured, .binary:
             return await deliverEach(batch)
         }
@@ -147,14 +151,19 @@ public final class HTTPSink: EventSink {
     }
 
     /// A batch's body as the request buffer. Uncompressed, it is written in place (no copy of
-    /// the body in between); compressed, the plain body is gone before the request goes out.
+    /// the body in between), over the buffer of a batch already answered when there is one
+    /// (``SpareBodies``); compressed, the plain body is gone before the request goes out.
     /// Either way one body per batch is held while the hub answers, beside the batch's events.
     private func batchBody(_ batch: [OutboundEvent]) throws(ContentCodecError) -> ByteBuffer {
         guard compression == nil else { return try encoded(CloudEventBatch.body(batch)) }
         let size = CloudEventBatch.bodySize(batch)
-        var body = ByteBufferAllocator().buffer(capacity: size)
+        var body = spareBodies.take(capacity: size)
         body.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { CloudEventBatch.write(batch, into: $0) }
         return body
+    }
+
+    public func releaseMemory() {
+        spareBodies.release()
     }
 
     /// `bytes` compressed when asked, as a request buffer.
@@ -163,9 +172,11 @@ public final class HTTPSink: EventSink {
     }
 
     /// One request, to the replicas in turn, with the body `makeBody` builds (and compresses,
-    /// when asked: a body that cannot be compressed is retried later).
+    /// when asked: a body that cannot be compressed is retried later). With `keepingBody`, the
+    /// body's buffer goes to ``spareBodies`` once the request is over.
     private func send(
-        headers: [(name: String, value: String)], body makeBody: () throws(ContentCodecError) -> ByteBuffer
+        headers: [(name: String, value: String)], keepingBody: Bool = false,
+        body makeBody: () throws(ContentCodecError) -> ByteBuffer
     ) async -> DeliveryOutcome {
         let body: ByteBuffer
         do {
@@ -173,6 +184,7 @@ public final class HTTPSink: EventSink {
         } catch {
             return .retry(after: nil, reason: "could not compress the request body: \(error)")
         }
+        defer { if keepingBody { spareBodies.give(body) } }
         var outcome = DeliveryOutcome.retry(after: nil, reason: "no hub URL")
         for replica in rotation.order() {
             let (status, result) = await post(body, headers: headers, to: replica)

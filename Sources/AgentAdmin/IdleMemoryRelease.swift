@@ -11,9 +11,10 @@ import Synchronization
 /// arenas for reuse, and each page fault on the executable or a library maps the code around
 /// it too, so after a burst the agent idled at nearly its peak RSS. When a check finds no
 /// commit and no delivery since the previous one, and there was activity (or the start) since
-/// the last release, the outbox's SQLite connections give back their caches, `malloc_trim(0)`
-/// returns the free heap pages and the clean code pages of the executable and its libraries
-/// are unmapped (``CodePages``; the few the idle agent runs come back from the page cache).
+/// the last release, the outbox's SQLite connections give back their caches (and the sink its
+/// spare request buffers), `malloc_trim(0)` returns the free heap pages and the clean code
+/// pages of the executable and its libraries are unmapped (``CodePages``; the few the idle
+/// agent runs come back from the page cache).
 /// docs/BENCHMARKS.md, "Freed heap returned once the agent is quiet", "Code pages unmapped
 /// when quiet", "SQLite's caches given back when quiet" and "Libraries, read-only data and
 /// heartbeats given back", has the figures.
@@ -62,15 +63,17 @@ public struct IdleMemoryRelease: Service {
     ///   - quick, quickChecks, lone: after a wake-up that ends a quiet spell of at least
     ///     `lone` seconds (the heartbeat's, a lone file's), the first `quickChecks` checks
     ///     come `quick` seconds apart instead of `interval`.
-    ///   - release: what returns the memory (nil: the outbox's SQLite caches, then
-    ///     `malloc_trim(0)` and the clean code pages; tests count calls).
+    ///   - alsoGiveBack: more that the default release gives back before the heap is trimmed
+    ///     (the sink's spare request buffers).
+    ///   - release: what returns the memory (nil: the outbox's SQLite caches and
+    ///     `alsoGiveBack`, then `malloc_trim(0)` and the clean code pages; tests count calls).
     ///   - resident: the resident size in bytes (nil: ``ResidentSize/current()``; tests feed
     ///     their own).
     public init(
         outbox: Outbox, interval: Double = 2, quick: Double = 0.25, quickChecks: Int = 12, lone: Double = 20,
         quiet: QuietSpell? = nil, beforeRelease: (@Sendable () async -> Void)? = nil,
         settle: Double = 10, regrowth: Int = 1 << 20, resident: (@Sendable () -> Int?)? = nil,
-        release: (@Sendable () async -> Void)? = nil
+        alsoGiveBack: (@Sendable () -> Void)? = nil, release: (@Sendable () async -> Void)? = nil
     ) {
         self.outbox = outbox
         self.interval = interval
@@ -85,6 +88,7 @@ public struct IdleMemoryRelease: Service {
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.release = release ?? {
             await outbox.releaseMemory()
+            alsoGiveBack?()
             ProcessHeap.trim()
             CodePages.release()
         }

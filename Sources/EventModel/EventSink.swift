@@ -44,4 +44,11 @@ public protocol EventSink: Sendable {
     func deliver(_ batch: [OutboundEvent]) async -> DeliveryOutcome
     /// Releases connections.
     func shutdown() async
+    /// Gives back memory kept for the next batches (called when the agent has gone quiet).
+    func releaseMemory()
+}
+
+extension EventSink {
+    /// Keeps nothing between batches.
+    public func releaseMemory() {}
 }

@@ -34,4 +34,8 @@ public final class SwappableSink: EventSink {
     public func shutdown() async {
         await current.withLock { $0 }.shutdown()
     }
+
+    public func releaseMemory() {
+        current.withLock { $0 }.releaseMemory()
+    }
 }

@@ -46,7 +46,9 @@ final class AgentApplication: Sendable {
         let maintenance = MaintenanceService(
             outbox: outbox, retainDelivered: config.outbox.retainDelivered, gate: gate,
             logger: Logger(label: "outpost.outbox"), quiet: quiet)
-        let idleRelease = IdleMemoryRelease(outbox: outbox, quiet: quiet, beforeRelease: { await maintenance.runPutOff() })
+        let idleRelease = IdleMemoryRelease(
+            outbox: outbox, quiet: quiet, beforeRelease: { await maintenance.runPutOff() },
+            alsoGiveBack: { [sink] in sink.releaseMemory() })
         let forwarder = Forwarder(
             outbox: outbox, sink: sink, settings: AgentAssembly.forwarderSettings(config.hub),
             logger: Logger(label: "outpost.forwarder"), onNotify: idleRelease.noteActivity)

@@ -60,9 +60,8 @@ struct IdleMemoryReleaseTests {
 
     @Test("with a settling check, the release waits until it says the work settled")
     func releaseWaitsForSettledWork() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+        let (outbox, directory) = try temporaryOutbox()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outbox = try Outbox(path: directory + "/outbox.sqlite")
         let releases = Atomic<Int>(0)
         let settled = Atomic<Bool>(false)
         let service = IdleMemoryRelease(outbox: outbox, interval: 0.2) { releases.add(1, ordering: .relaxed) }
@@ -87,9 +86,8 @@ struct IdleMemoryReleaseTests {
 
     @Test("with a quiet spell: it begins at each release and ends at each wake-up; the work put off runs just before the release")
     func quietSpellFollowsReleases() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+        let (outbox, directory) = try temporaryOutbox()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outbox = try Outbox(path: directory + "/outbox.sqlite")
         let quiet = QuietSpell()
         let order = Mutex<[String]>([])
         let service = IdleMemoryRelease(
@@ -120,11 +118,29 @@ struct IdleMemoryReleaseTests {
         try await outbox.close()
     }
 
+    @Test("the default release gives back what alsoGiveBack holds (the sink's spare buffers) with each release")
+    func defaultReleaseGivesBackTheSinksBuffers() async throws {
+        let (outbox, directory) = try temporaryOutbox()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let givenBack = Atomic<Int>(0)
+        let service = IdleMemoryRelease(outbox: outbox, interval: 0.05, alsoGiveBack: { givenBack.add(1, ordering: .relaxed) })
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        #expect(await AgentFixture.eventually(5) { givenBack.load(ordering: .relaxed) == 1 }, "the fresh agent's release")
+        try await commitEvent(outbox, "g")
+        service.noteActivity()
+        #expect(await AgentFixture.eventually(5) { givenBack.load(ordering: .relaxed) == 2 }, "the release after the commit")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(givenBack.load(ordering: .relaxed) == 2, "once per quiet spell")
+        running.cancel()
+        _ = try? await running.value
+        try await outbox.close()
+    }
+
     @Test("a late look releases once more when the resident size grew after a release; not when it did not, nor after a wake-up")
     func lateLookAfterRegrowth() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+        let (outbox, directory) = try temporaryOutbox()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outbox = try Outbox(path: directory + "/outbox.sqlite")
         let releases = Atomic<Int>(0)
         let size = Atomic<Int>(10_000)
         // The size grows right after the first release's reading (as when the allocator's
@@ -178,9 +194,8 @@ struct IdleMemoryReleaseTests {
 
     @Test("a wake-up after a long quiet spell is checked quickly and released within a fraction of the interval; one after a short spell waits the interval")
     func loneWakeUpReleasedQuickly() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+        let (outbox, directory) = try temporaryOutbox()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outbox = try Outbox(path: directory + "/outbox.sqlite")
         let quiet = QuietSpell()
         let service = IdleMemoryRelease(outbox: outbox, interval: 1, quick: 0.05, quickChecks: 8, lone: 0.5, quiet: quiet) {}
         let running = Task { try await service.run() }
@@ -212,9 +227,8 @@ struct IdleMemoryReleaseTests {
 
     @Test("on a real outbox: one release after the start, one after commits stop, none while idle, one more after the next commit's wake-up")
     func releasesAfterCommitsStop() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+        let (outbox, directory) = try temporaryOutbox()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outbox = try Outbox(path: directory + "/outbox.sqlite")
         let releases = Atomic<Int>(0)
         let service = IdleMemoryRelease(outbox: outbox, interval: 0.05) { releases.add(1, ordering: .relaxed) }
         let running = Task { try await service.run() }
@@ -246,6 +260,12 @@ struct IdleMemoryReleaseTests {
 }
 
 /// Commits one small event with id `id` to `outbox`, as a source's commit would.
+/// An outbox in a directory of its own, which the caller removes.
+private func temporaryOutbox() throws -> (Outbox, String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("idle-\(UUID().uuidString)").path
+    return (try Outbox(path: directory + "/outbox.sqlite"), directory)
+}
+
 private func commitEvent(_ outbox: Outbox, _ id: String) async throws {
     let json = Array(#"{"specversion":"1.0","id":"\#(id)","data":"x"}"#.utf8)
     try await outbox.commit { tx in

@@ -1,14 +1,14 @@
 import EventModel
 import Foundation
-import HTTPSink
+@testable import HTTPSink
 import HubServer
 import Hummingbird
 import HummingbirdTesting
 import Testing
 
 /// Request bodies of changing sizes from one HTTP sink, one after another, against a real hub
-/// on a loopback socket: each arrives whole and holds only its own events (a guard for any
-/// reuse of body buffers between batches).
+/// on a loopback socket: each arrives whole and holds only its own events, though each is
+/// written over the request buffer of the batch before it (``SpareBodies``).
 @Suite("Hub request bodies", .serialized)
 struct HubRequestBodyTests {
     /// An event whose data names it and is `padding` bytes longer.
@@ -33,6 +33,9 @@ struct HubRequestBodyTests {
                 sent += batch
                 #expect(await storage.statistics(recentRejections: 0).events == sent.count, "round \(round)")
             }
+            #expect(sink.spareBodies.count == 1, "one batch at a time: one buffer, written over by each")
+            sink.releaseMemory()
+            #expect(sink.spareBodies.count == 0, "given back when the agent is quiet")
             await sink.shutdown()
             for event in sent {
                 let stored = try #require(await storage.event(id: event.id), "\(event.id) missing")

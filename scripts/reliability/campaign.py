@@ -51,6 +51,9 @@ class CampaignFailure(Exception):
 class Lab:
     """One hub, one proxy, one agent, their directories and the IDocs generated so far."""
 
+    # hub.compression for every agent of the run (--hub-compression); None keeps the default.
+    hub_compression = None
+
     def __init__(self, bin_dir, work, high_watermark="64MiB", low_watermark="48MiB", data_dir=None):
         self.bin = bin_dir
         self.work = work
@@ -103,7 +106,7 @@ hub:
   retry_initial: 100ms
   retry_max: 1s
   request_timeout: 2s
-outbox: {{high_watermark: {high_watermark}, low_watermark: {low_watermark}, min_free_disk: 0B}}
+{f"  compression: {self.hub_compression}{chr(10)}" if self.hub_compression else ""}outbox: {{high_watermark: {high_watermark}, low_watermark: {low_watermark}, min_free_disk: 0B}}
 admin: {{listen: null}}
 logging: {{level: info}}
 """)
@@ -417,12 +420,17 @@ if __name__ == "__main__":
     parser.add_argument("--attack-rss-bound", type=float, default=192,
                         help="the attack phase fails when the hub's peak RSS exceeds this many MiB (default 192, a debug build)")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--hub-compression", choices=["gzip", "zstd", "none"],
+                        help="the agents' hub.compression (default: the agent's own, gzip)")
     args = parser.parse_args()
     if args.power:
         args.phases = "power"
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     random.seed(seed)
     log(f"random seed {seed} (repeat with --seed {seed})")
+    if args.hub_compression:
+        Lab.hub_compression = args.hub_compression
+        log(f"the agents' hub.compression: {args.hub_compression}")
     sys.path.insert(0, HERE)
     # The phase modules import this file as `campaign`: one module, so that their
     # CampaignFailure is the one run() catches.
