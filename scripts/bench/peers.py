@@ -267,6 +267,36 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
 
     # ---- one measured run ---------------------------------------------------------------
 
+    def stage(self, source, names, staging):
+        """Copies the files into `staging` (copies, not links: the agent quarantines files with
+        more than one link) and syncs them, so that their write-back is not in the measured run."""
+        for n in names:
+            shutil.copyfile(os.path.join(source, n), os.path.join(staging, n))
+        os.sync()
+        time.sleep(1)
+
+    def all_received(self):
+        """The receiver's stats once it has every record, else None."""
+        st = self.receiver_stats()
+        return st if st["records"] >= self.records else None
+
+    def until(self, p, program, run, done, progress=None, every=0.05, sample=None):
+        """Polls `done()` every `every` s until it returns a value, which it returns; fails when
+        `p` exits first or --timeout passes (saying `progress()`, else the records received)."""
+        deadline = time.monotonic() + self.a.timeout
+        while True:
+            if sample:
+                sample()
+            result = done()
+            if result is not None:
+                return result
+            if p.poll() is not None:
+                raise RuntimeError(f"{program} exited with status {p.returncode}; see {run}")
+            if time.monotonic() > deadline:
+                said = progress() if progress else f"{self.receiver_stats()['records']} of {self.records} records"
+                raise RuntimeError(f"{program}: {said} after {self.a.timeout}s; see {run}")
+            time.sleep(every)
+
     def measure(self, program, rnd):
         run = os.path.join(self.work, f"round-{rnd}-{program}")
         os.makedirs(run)
@@ -275,30 +305,22 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         self.receiver_reset()
         p, target, source, names = (self.start_syslog_ng if program == "syslog-ng" else self.start_outpost)(run)
         try:
-            for n in names:  # copies, not links: the agent quarantines files with more than one link
-                shutil.copyfile(os.path.join(source, n), os.path.join(staging, n))
-            os.sync()  # else the write-back of the copies lands in the measured run
-            time.sleep(1)
+            self.stage(source, names, staging)
             cpu0, written0 = cpu_seconds(p.pid), bytes_written(p.pid)
             t0 = time.monotonic()
             for n in names:
                 os.rename(os.path.join(staging, n), os.path.join(target, n))
-            deadline = t0 + self.a.timeout
-            heap = code = 0.0
-            while True:
-                try:  # sampled peaks of anonymous (heap, buffers) and file-backed (binary, libraries) RSS
-                    heap = max(heap, driver.proc_status(p.pid, "RssAnon") or 0)
-                    code = max(code, driver.proc_status(p.pid, "RssFile") or 0)
+            peaks = {"RssAnon": 0.0, "RssFile": 0.0}
+
+            def sample():  # sampled peaks of anonymous (heap, buffers) and file-backed (binary, libraries) RSS
+                try:
+                    for key in peaks:
+                        peaks[key] = max(peaks[key], driver.proc_status(p.pid, key) or 0)
                 except OSError:
                     pass
-                st = self.receiver_stats()
-                if st["records"] >= self.records:
-                    break
-                if p.poll() is not None:
-                    raise RuntimeError(f"{program} exited with status {p.returncode}; see {run}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{program}: {st['records']} of {self.records} records after {self.a.timeout}s; see {run}")
-                time.sleep(0.05)
+
+            st = self.until(p, program, run, self.all_received, sample=sample)
+            heap, code = peaks["RssAnon"], peaks["RssFile"]
             busy_cpu = cpu_seconds(p.pid) - cpu0
             written = bytes_written(p.pid) - written0
             seconds = st["last"] - t0
@@ -358,21 +380,14 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         # Nothing listens on a port just freed: every delivery attempt is refused at once.
         p, target, source, names = self.start_outpost(run, hub_url=f"http://127.0.0.1:{driver.free_port()}")
         try:
-            for n in names:
-                shutil.copyfile(os.path.join(source, n), os.path.join(staging, n))
-            os.sync()
-            time.sleep(1)
+            self.stage(source, names, staging)
             archive = os.path.join(run, "archive")
             cpu0, written0, ticks0, t0 = cpu_seconds(p.pid), bytes_written(p.pid), machine_ticks(), time.monotonic()
             for n in names:
                 os.rename(os.path.join(staging, n), os.path.join(target, n))
-            deadline = t0 + self.a.timeout
-            while sum(len(files) for _, _, files in os.walk(archive)) < len(names):
-                if p.poll() is not None:
-                    raise RuntimeError(f"outpost exited with status {p.returncode}; see {run}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"outpost: files still unarchived after {self.a.timeout}s; see {run}")
-                time.sleep(0.02)
+            archived = lambda: sum(len(files) for _, _, files in os.walk(archive))  # noqa: E731
+            self.until(p, "outpost", run, lambda: True if archived() >= len(names) else None,
+                       lambda: f"{archived()} of {len(names)} files archived", every=0.02)
             ingest = {"seconds": time.monotonic() - t0, "cpu_seconds": cpu_seconds(p.pid) - cpu0,
                       "machine_idle": idle_share(ticks0, machine_ticks()), "bytes_written": bytes_written(p.pid) - written0}
             if os.listdir(os.path.join(run, "error")):
@@ -386,17 +401,7 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         p, _, _, _ = self.start_outpost(run, hub_url=None, fresh=False)
         try:
             cpu0, written0, ticks0, t0 = cpu_seconds(p.pid), bytes_written(p.pid), machine_ticks(), time.monotonic()
-            deadline = t0 + self.a.timeout
-            while True:
-                st = self.receiver_stats()
-                if st["records"] >= self.records:
-                    break
-                if p.poll() is not None:
-                    raise RuntimeError(f"outpost exited with status {p.returncode}; see {run}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"outpost: {st['records']} of {self.records} records forwarded after "
-                                       f"{self.a.timeout}s; see {run}")
-                time.sleep(0.02)
+            st = self.until(p, "outpost", run, self.all_received, every=0.02)
             forward = {"seconds": st["last"] - t0, "cpu_seconds": cpu_seconds(p.pid) - cpu0,
                        "machine_idle": idle_share(ticks0, machine_ticks()), "bytes_written": bytes_written(p.pid) - written0}
         finally:
