@@ -93,8 +93,9 @@ extension Forwarder {
     /// otherwise be sent again, which the hub absorbs, but never lost).
     private func acknowledge(_ delivered: [DeliveredEvent], rejected: [String: String], among: [DeliveredEvent]? = nil) async {
         let all = among ?? delivered
-        let dead = all.compactMap { e in rejected[e.id].map { (sequence: e.sequence, reason: $0) } }
-        let ok = delivered.filter { rejected[$0.id] == nil }.map(\.sequence)
+        // Nothing refused (the usual answer): no lookup of each event's id.
+        let dead = rejected.isEmpty ? [] : all.compactMap { e in rejected[e.id].map { (sequence: e.sequence, reason: $0) } }
+        let ok = (rejected.isEmpty ? delivered : delivered.filter { rejected[$0.id] == nil }).map(\.sequence)
         for attempt in 1...5 {
             do {
                 let committedAt = try await outbox.acknowledge(delivered: ok, deadLetters: dead)
@@ -109,7 +110,7 @@ extension Forwarder {
                         "outpost.last_event_id": "\(delivered[delivered.count - 1].id)",
                     ])
                 }
-                let ids = Dictionary(all.map { ($0.sequence, $0.id) }, uniquingKeysWith: { first, _ in first })
+                let ids = dead.isEmpty ? [:] : Dictionary(all.map { ($0.sequence, $0.id) }, uniquingKeysWith: { first, _ in first })
                 for d in dead {
                     logger.error("delivery.dead_letter", metadata: [
                         "outpost.sequence": "\(d.sequence)", "event_id": "\(ids[d.sequence] ?? "")", "error": "\(d.reason)",

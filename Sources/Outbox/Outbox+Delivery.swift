@@ -34,20 +34,35 @@ extension Outbox {
     }
 
     /// The events with these sequence numbers, with their stored JSON, in outbox order.
+    ///
+    /// A batch's numbers are usually a run with few gaps (the oldest pending events of its
+    /// keys): those are read as one range by a statement prepared once, the rows between them
+    /// passed over. Scattered numbers are listed in the statement.
     public func outboundEvents(_ sequences: [Int64]) async throws -> [OutboundEvent] {
         guard !sequences.isEmpty else { return [] }
         return try await pool.read { db in
             var out: [OutboundEvent] = []
             out.reserveCapacity(sequences.count)
-            let sql = """
-                SELECT e.seq, e.id, e.partition_key, p.json FROM event e JOIN payload p ON p.seq = e.seq
-                WHERE e.seq IN (\(sequences.map(String.init).joined(separator: ","))) ORDER BY e.seq
-                """
-            let rows = try Row.fetchCursor(db, sql: sql)
+            let rows: RowCursor
+            if let range = SequenceRun.covering(sequences) {
+                let statement = try db.cachedStatement(sql: """
+                    SELECT e.seq, e.id, e.partition_key, p.json FROM event e JOIN payload p ON p.seq = e.seq
+                    WHERE e.seq BETWEEN ? AND ? ORDER BY e.seq
+                    """)
+                rows = try Row.fetchCursor(statement, arguments: [range.lowerBound, range.upperBound])
+            } else {
+                rows = try Row.fetchCursor(db, sql: """
+                    SELECT e.seq, e.id, e.partition_key, p.json FROM event e JOIN payload p ON p.seq = e.seq
+                    WHERE e.seq IN (\(SequenceRun.list(sequences))) ORDER BY e.seq
+                    """)
+            }
+            var wanted = SequenceRun.Members(sequences)
             while let row = try rows.next() {
+                let sequence: Int64 = row[0]
+                guard wanted.contains(sequence) else { continue }
                 // Copied once, from SQLite's buffer straight into the event's bytes.
                 let json = try row.withUnsafeData(atIndex: 3) { data in data.map { [UInt8]($0) } ?? [] }
-                out.append(OutboundEvent(sequence: row[0], id: row[1], partitionKey: row[2], json: json))
+                out.append(OutboundEvent(sequence: sequence, id: row[1], partitionKey: row[2], json: json))
             }
             return out
         }
@@ -66,16 +81,30 @@ extension Outbox {
             var bytes: Int64 = 0
             var committedAt: [Double] = []
             if !delivered.isEmpty {
-                let list = delivered.map(String.init).joined(separator: ",")
-                let rows = try Row.fetchCursor(
-                    db, sql: "SELECT created_at, bytes FROM event WHERE seq IN (\(list)) AND state <> 'delivered'")
+                let rows: RowCursor
+                let update: Statement
+                // A whole run of numbers (a batch of interleaved keys, typically) goes by
+                // statements prepared once; any other set is listed.
+                if let run = SequenceRun.exact(delivered) {
+                    rows = try Row.fetchCursor(
+                        db.cachedStatement(sql: "SELECT created_at, bytes FROM event WHERE seq BETWEEN ? AND ? AND state <> 'delivered'"),
+                        arguments: [run.lowerBound, run.upperBound])
+                    update = try db.cachedStatement(
+                        sql: "UPDATE event SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE seq BETWEEN ? AND ?")
+                    update.setUncheckedArguments([now, run.lowerBound, run.upperBound])
+                } else {
+                    let list = SequenceRun.list(delivered)
+                    rows = try Row.fetchCursor(
+                        db, sql: "SELECT created_at, bytes FROM event WHERE seq IN (\(list)) AND state <> 'delivered'")
+                    update = try db.makeStatement(
+                        sql: "UPDATE event SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE seq IN (\(list))")
+                    update.setUncheckedArguments([now])
+                }
                 while let row = try rows.next() {
                     committedAt.append(row[0])
                     bytes += row[1] as Int64
                 }
-                try db.execute(
-                    sql: "UPDATE event SET state = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE seq IN (\(list))",
-                    arguments: [now])
+                try update.execute()
                 try Outbox.setState(db, key: OutboxStateKey.lastDeliveryAt, value: String(now), now: now)
                 try db.execute(sql: "DELETE FROM agent_state WHERE key = ?", arguments: [OutboxStateKey.lastError])
             }
@@ -95,7 +124,7 @@ extension Outbox {
         guard !sequences.isEmpty else { return }
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE event SET attempts = attempts + 1, last_error = ? WHERE seq IN (\(sequences.map(String.init).joined(separator: ",")))",
+                sql: "UPDATE event SET attempts = attempts + 1, last_error = ? WHERE seq IN (\(SequenceRun.list(sequences)))",
                 arguments: [error])
         }
     }

@@ -34,6 +34,30 @@ struct OutboxDeliveryTests {
         #expect(fixture.outbox.undeliveredBytes == Int64(events[2].json.count))
     }
 
+    @Test("acknowledge takes scattered numbers and whole runs alike, each event counted once")
+    func acknowledgeScatteredAndRuns() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        let events = (0..<6).map { event("r\($0)", padding: 10 * $0) }
+        try await fixture.append(events)
+        let s = try await fixture.pendingSequences()
+        let size = { (i: Int) in Int64(events[i].json.count) }
+
+        // Scattered, out of order: listed in the statements.
+        #expect(try await fixture.outbox.acknowledge(delivered: [s[3], s[0]]).count == 2)
+        #expect(try await fixture.pendingSequences() == [s[1], s[2], s[4], s[5]])
+        #expect(fixture.outbox.undeliveredBytes == size(1) + size(2) + size(4) + size(5))
+
+        // A whole run over events of which two were delivered already: only the other three
+        // become delivered and leave the counters; the one outside the run stays pending.
+        #expect(try await fixture.outbox.acknowledge(delivered: Array(s[0...4])).count == 3)
+        #expect(try await fixture.pendingSequences() == [s[5]])
+        #expect(fixture.outbox.undeliveredBytes == size(5))
+        try fixture.outbox.refreshCounters()
+        #expect(fixture.outbox.undeliveredBytes == size(5))
+        #expect(try await fixture.outbox.status().deliveredRetained == 5)
+    }
+
     @Test("the window read from a number holds the pending events above it, in order, at most the limit")
     func pendingWindowAfterANumber() async throws {
         let fixture = try OutboxFixture()
