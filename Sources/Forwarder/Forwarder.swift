@@ -193,22 +193,29 @@ public final class Forwarder: Sendable {
                 }
                 var picked: [PendingEvent] = []
                 var bytes = body.framing
-                var skipped = Set<String>()
-                var keys = Set<String>()
+                // Whether a key may go is decided at its first event and looked up by the
+                // key's text after that: a window holds few keys (a host's senders), and
+                // comparing with each costs less than hashing the key at every event.
+                var decided = KeyDecisions()
+                var keysTaken = 0
+                var strays = false
                 let keyLimit = s.keysPerBatch()
                 for e in s.known {
                     // `known` never holds events in flight (`learn` leaves them out, a pick takes
                     // them out): a guard against sending one twice should that ever change.
-                    if s.inFlight.contains(e.sequence) { continue }
-                    if s.busyKeys[e.partitionKey] != nil || skipped.contains(e.partitionKey) {
-                        skipped.insert(e.partitionKey)
+                    if s.inFlight.contains(e.sequence) {
+                        strays = true
                         continue
                     }
-                    if keys.count >= keyLimit, !keys.contains(e.partitionKey) {
-                        skipped.insert(e.partitionKey)
-                        continue
+                    let allowed: Bool
+                    if let known = decided.answer(for: e.partitionKey) {
+                        allowed = known
+                    } else {
+                        allowed = s.busyKeys[e.partitionKey] == nil && keysTaken < keyLimit
+                        if allowed { keysTaken += 1 }
+                        decided.record(allowed, for: e.partitionKey)
                     }
-                    keys.insert(e.partitionKey)
+                    guard allowed else { continue }
                     let size = e.bytes + body.perEvent
                     if picked.count >= settings.batchMaxEvents { break }
                     if !picked.isEmpty && bytes + size > settings.batchMaxBytes { break }
@@ -221,14 +228,29 @@ public final class Forwarder: Sendable {
                     return []
                 }
                 s.fruitlessRead = nil
-                for e in picked {
-                    s.inFlight.insert(e.sequence)
-                    s.busyKeys[e.partitionKey, default: 0] += 1
+                for e in picked { s.inFlight.insert(e.sequence) }
+                for (key, count) in DispatchState.runs(of: picked.lazy.map(\.partitionKey)) {
+                    s.busyKeys[key, default: 0] += count
                 }
-                s.known.removeAll { s.inFlight.contains($0.sequence) }
+                // The picked events are a part of `known`, in its order.
+                var next = 0
+                s.known.removeAll { e in
+                    guard next < picked.count, picked[next].sequence == e.sequence else { return false }
+                    next += 1
+                    return true
+                }
+                if strays { s.known.removeAll { s.inFlight.contains($0.sequence) } }
                 // Every other event known is of a key now busy (one key's stream, typically):
                 // the read right after this one would find nothing, so it counts as done.
-                if !s.known.isEmpty, s.known.allSatisfy({ s.busyKeys[$0.partitionKey] != nil }) {
+                var runKey: String?
+                var runBusy = true
+                if !s.known.isEmpty, s.known.allSatisfy({ e in
+                    if e.partitionKey != runKey {
+                        runKey = e.partitionKey
+                        runBusy = s.busyKeys[e.partitionKey] != nil
+                    }
+                    return runBusy
+                }) {
                     s.fruitlessRead = (epoch, now)
                 }
                 s.activeBatches += 1
@@ -267,13 +289,12 @@ public final class Forwarder: Sendable {
     /// stopped the last pick.
     func release(_ events: [(Int64, String)], batchDone: Bool = true, keysReleased: Bool = false) {
         state.withLock { s in
-            for (seq, key) in events {
+            for (seq, _) in events {
                 s.inFlight.remove(seq)
-                if keysReleased {
-                    if s.reading { s.recordedDuringRead.insert(seq) }
-                } else {
-                    s.releaseKey(key)
-                }
+                if keysReleased, s.reading { s.recordedDuringRead.insert(seq) }
+            }
+            if !keysReleased {
+                for (key, count) in DispatchState.runs(of: events.lazy.map(\.1)) { s.releaseKey(key, count: count) }
             }
             let slotWasFull = Double(s.activeBatches) >= s.limit.rounded(.down)
             if batchDone { s.activeBatches -= 1 }
@@ -287,7 +308,7 @@ public final class Forwarder: Sendable {
     /// the outbox records their delivery (one key per event, as they were taken).
     func releaseKeys(_ keys: [String]) {
         state.withLock { s in
-            for key in keys { s.releaseKey(key) }
+            for (key, count) in DispatchState.runs(of: keys) { s.releaseKey(key, count: count) }
             s.releaseEpoch &+= 1
         }
         wake.yield()
@@ -427,11 +448,25 @@ struct DispatchState: Sendable {
         }
     }
 
-    /// One event of `key` no longer in a batch the sink has not resolved.
-    mutating func releaseKey(_ key: String) {
+    /// `count` events of `key` no longer in a batch the sink has not resolved.
+    mutating func releaseKey(_ key: String, count: Int = 1) {
         if let n = busyKeys[key] {
-            if n <= 1 { busyKeys[key] = nil } else { busyKeys[key] = n - 1 }
+            if n <= count { busyKeys[key] = nil } else { busyKeys[key] = n - count }
         }
+    }
+
+    /// The keys as runs of equal neighbours, each with its length: a batch's events of one
+    /// key mostly stand together, so its key's count changes once per run, not per event.
+    static func runs(of keys: some Sequence<String>) -> [(key: String, count: Int)] {
+        var runs: [(key: String, count: Int)] = []
+        for key in keys {
+            if let last = runs.last, last.key == key {
+                runs[runs.count - 1].count += 1
+            } else {
+                runs.append((key, 1))
+            }
+        }
+        return runs
     }
 
     /// Whether an empty outbox still stands: no notice of new events since (``Forwarder/notify()``
@@ -453,6 +488,24 @@ struct DispatchState: Sendable {
     func fruitlessReadIsFresh(at now: ContinuousClock.Instant) -> Bool {
         guard let fruitlessRead, fruitlessRead.epoch == releaseEpoch else { return false }
         return fruitlessRead.at.duration(to: now) < DispatchState.fruitlessReadValidity
+    }
+}
+
+/// Answers per key for one pick, each given once: the first keys in a list compared by text,
+/// any beyond them hashed.
+struct KeyDecisions {
+    static let listed = 8
+    private var list: [(key: String, value: Bool)] = []
+    private var more: [String: Bool] = [:]
+
+    func answer(for key: String) -> Bool? {
+        for entry in list where entry.key == key { return entry.value }
+        return list.count < KeyDecisions.listed ? nil : more[key]
+    }
+
+    /// Records the answer for a key that has none yet.
+    mutating func record(_ value: Bool, for key: String) {
+        if list.count < KeyDecisions.listed { list.append((key, value)) } else { more[key] = value }
     }
 }
 
