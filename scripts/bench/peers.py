@@ -319,7 +319,21 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
                 except OSError:
                     pass
 
-            st = self.until(p, program, run, self.all_received, sample=sample)
+            # Outpost: how far the forwarding trails the ingest (each file is archived once its
+            # events are committed and synced), and when the last file was archived.
+            flow = {"behind": 0, "ingested_at": None}
+            archive = os.path.join(run, "archive")
+
+            def received():
+                st = self.receiver_stats()
+                if program == "outpost":
+                    files = sum(len(f) for _, _, f in os.walk(archive))
+                    flow["behind"] = max(flow["behind"], files * self.a.per_file - st["records"])
+                    if files >= len(names) and flow["ingested_at"] is None:
+                        flow["ingested_at"] = time.monotonic() - t0
+                return st if st["records"] >= self.records else None
+
+            st = self.until(p, program, run, received, sample=sample)
             heap, code = peaks["RssAnon"], peaks["RssFile"]
             busy_cpu = cpu_seconds(p.pid) - cpu0
             written = bytes_written(p.pid) - written0
@@ -348,14 +362,18 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
              "cpu_seconds": busy_cpu, "idle_rss_mib": idle_rss, "idle_cpu_seconds": idle_cpu, "tail_cpu_seconds": tail_cpu,
              "bytes_written": written,
              "requests": final["requests"], "heartbeats": final["heartbeats"],
-             "peak_anon_mib": heap, "peak_file_mib": code, "idle_anon_mib": idle_anon}
+             "peak_anon_mib": heap, "peak_file_mib": code, "idle_anon_mib": idle_anon,
+             "ingested_seconds": flow["ingested_at"], "forwarding_behind_records": flow["behind"]}
         print(f"  round {rnd} {program:9}: {r['records_per_s']:,.0f} records/s ({seconds:.2f} s), peak RSS {peak:.1f} MiB, "
               f"CPU {busy_cpu:.2f} s ({self.records / busy_cpu if busy_cpu else 0:,.0f} records per CPU-s), "
               f"{written / 1e6:,.1f} MB written to storage, "
               + (f"tail CPU {tail_cpu:.2f} s in {self.a.tail:g} s, " if self.a.tail else "")
               + f"idle RSS {idle_rss:.1f} MiB after {self.a.idle:g} s (idle CPU {idle_cpu:.2f} s), "
               f"{final['requests']} requests; sampled peaks: heap {heap:.1f} MiB, code and libraries {code:.1f} MiB; "
-              f"idle heap {idle_anon:.1f} MiB", flush=True)
+              f"idle heap {idle_anon:.1f} MiB"
+              + (f"; every file archived at {flow['ingested_at']:.2f} s, the forwarding at most "
+                 f"{flow['behind']:,} records behind the archived files" if flow["ingested_at"] is not None else ""),
+              flush=True)
         if not self.a.keep:
             shutil.rmtree(run, ignore_errors=True)
         return r
