@@ -44,22 +44,24 @@ extension Outbox {
             var out: [OutboundEvent] = []
             out.reserveCapacity(sequences.count)
             let rows: RowCursor
+            // The rows of a range that were not asked for are passed over; a list gives only those asked.
+            var wanted: SequenceRun.Members?
             if let range = SequenceRun.covering(sequences) {
                 let statement = try db.cachedStatement(sql: """
                     SELECT e.seq, e.id, e.partition_key, p.json FROM event e JOIN payload p ON p.seq = e.seq
                     WHERE e.seq BETWEEN ? AND ? ORDER BY e.seq
                     """)
                 rows = try Row.fetchCursor(statement, arguments: [range.lowerBound, range.upperBound])
+                wanted = SequenceRun.Members(sequences)
             } else {
                 rows = try Row.fetchCursor(db, sql: """
                     SELECT e.seq, e.id, e.partition_key, p.json FROM event e JOIN payload p ON p.seq = e.seq
                     WHERE e.seq IN (\(SequenceRun.list(sequences))) ORDER BY e.seq
                     """)
             }
-            var wanted = SequenceRun.Members(sequences)
             while let row = try rows.next() {
                 let sequence: Int64 = row[0]
-                guard wanted.contains(sequence) else { continue }
+                if wanted?.contains(sequence) == false { continue }
                 // Copied once, from SQLite's buffer straight into the event's bytes.
                 let json = try row.withUnsafeData(atIndex: 3) { data in data.map { [UInt8]($0) } ?? [] }
                 out.append(OutboundEvent(sequence: sequence, id: row[1], partitionKey: row[2], json: json))

@@ -275,6 +275,12 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         os.sync()
         time.sleep(1)
 
+    @staticmethod
+    def archived(run):
+        """How many files the agent of `run` has archived (each once its events were committed
+        and synced)."""
+        return sum(len(files) for _, _, files in os.walk(os.path.join(run, "archive")))
+
     def all_received(self):
         """The receiver's stats once it has every record, else None."""
         st = self.receiver_stats()
@@ -322,12 +328,11 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
             # Outpost: how far the forwarding trails the ingest (each file is archived once its
             # events are committed and synced), and when the last file was archived.
             flow = {"behind": 0, "ingested_at": None}
-            archive = os.path.join(run, "archive")
 
             def received():
                 st = self.receiver_stats()
                 if program == "outpost":
-                    files = sum(len(f) for _, _, f in os.walk(archive))
+                    files = self.archived(run)
                     flow["behind"] = max(flow["behind"], files * self.a.per_file - st["records"])
                     if files >= len(names) and flow["ingested_at"] is None:
                         flow["ingested_at"] = time.monotonic() - t0
@@ -399,13 +404,11 @@ log {{ source(s_lines); destination(d_http); flags(flow-control); }};
         p, target, source, names = self.start_outpost(run, hub_url=f"http://127.0.0.1:{driver.free_port()}")
         try:
             self.stage(source, names, staging)
-            archive = os.path.join(run, "archive")
             cpu0, written0, ticks0, t0 = cpu_seconds(p.pid), bytes_written(p.pid), machine_ticks(), time.monotonic()
             for n in names:
                 os.rename(os.path.join(staging, n), os.path.join(target, n))
-            archived = lambda: sum(len(files) for _, _, files in os.walk(archive))  # noqa: E731
-            self.until(p, "outpost", run, lambda: True if archived() >= len(names) else None,
-                       lambda: f"{archived()} of {len(names)} files archived", every=0.02)
+            self.until(p, "outpost", run, lambda: True if self.archived(run) >= len(names) else None,
+                       lambda: f"{self.archived(run)} of {len(names)} files archived", every=0.02)
             ingest = {"seconds": time.monotonic() - t0, "cpu_seconds": cpu_seconds(p.pid) - cpu0,
                       "machine_idle": idle_share(ticks0, machine_ticks()), "bytes_written": bytes_written(p.pid) - written0}
             if os.listdir(os.path.join(run, "error")):
