@@ -47,15 +47,20 @@ extension EndToEnd {
                     ("add it again, changed", { $0.extraSources = secondSource(settle: "50ms") }),
                     ("replace the hub connection", { $0.requestTimeout = "15s" }),
                 ]
+                // A reload ends with exactly one of these lines; each is counted before the signal
+                // goes, so an agent that answers at once cannot slip past the count.
+                func outcomes() -> Int {
+                    let log = s.agent.log(since: logStart)
+                    return ["agent.reloaded", "agent.reload.refused", "agent.reload.failed"]
+                        .reduce(0) { $0 + Self.occurrences(of: $1, in: log) }
+                }
                 for (what, change) in steps {
                     try await Task.sleep(for: .milliseconds(450))
                     change(&s.agent.settings)
+                    let before = outcomes()
                     try s.agent.reload()
-                    let before = Self.occurrences(of: "agent.reload", in: s.agent.log(since: logStart))
-                    try await s.eventually("the agent handles the reload: \(what)", timeout: 20) {
-                        Self.occurrences(of: "agent.reload", in: s.agent.log(since: logStart)) > before
-                            && (s.agent.log(since: logStart).contains("agent.reloaded") || what == "an invalid file")
-                    }
+                    try await s.eventually("the agent handles the reload: \(what)", timeout: 20) { outcomes() > before }
+                    #expect(outcomes() == before + 1, "one outcome per reload: \(what)")
                 }
                 try await writer.value
                 try await s.waitForHubEvents(total, timeout: 90)
