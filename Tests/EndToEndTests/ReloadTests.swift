@@ -58,9 +58,12 @@ extension EndToEnd {
                     try await Task.sleep(for: .milliseconds(450))
                     change(&s.agent.settings)
                     let before = outcomes()
+                    let appliedBefore = Self.occurrences(of: "agent.reloaded", in: s.agent.log(since: logStart))
                     try s.agent.reload()
                     try await s.eventually("the agent handles the reload: \(what)", timeout: 20) { outcomes() > before }
                     #expect(outcomes() == before + 1, "one outcome per reload: \(what)")
+                    let applied = Self.occurrences(of: "agent.reloaded", in: s.agent.log(since: logStart)) - appliedBefore
+                    #expect(applied == (what == "an invalid file" ? 0 : 1), "\(what): \(s.agent.logTail())")
                 }
                 try await writer.value
                 try await s.waitForHubEvents(total, timeout: 90)
