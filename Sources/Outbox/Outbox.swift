@@ -90,6 +90,10 @@ public final class Outbox: Sendable {
                 throw OutboxError.unusable(path: path, underlying: shortfall)
             }
             pool = try DatabasePool(path: path, configuration: config)
+            // Before anything reads or migrates it: a newer version's outbox may hold what this
+            // one would misread.
+            let unknown = try pool.read { db in try OutboxSchema.unknownMigrations(db) }
+            if !unknown.isEmpty { throw OutboxError.newer(path: path, migrations: unknown) }
             fileIdentity = FileIdentity(path: path)
             if !readOnly {
                 // NORMAL: the writer does not sync the log at each commit; `OutboxLogSync`
@@ -223,6 +227,8 @@ public enum OutboxError: Error, CustomStringConvertible, Equatable {
     /// Syncing the write-ahead log failed: commits since the last good sync may not survive a
     /// power cut, and none is confirmed any more.
     case syncFailed(path: String, reason: String)
+    /// A newer version migrated the outbox in a way this version does not know.
+    case newer(path: String, migrations: [String])
 
     public var description: String {
         switch self {
@@ -238,6 +244,11 @@ public enum OutboxError: Error, CustomStringConvertible, Equatable {
                 + "deleted?); nothing more is committed to it, so every input stays in its source. Restart the agent once "
                 + "the events already in the removed file are delivered (metric outpost_outbox_events at 0): it opens a new "
                 + "outbox at that path and picks the inputs up (docs/OPERATIONS.md, 'Directories the agent writes')"
+        case .newer(let path, let migrations):
+            return "outbox database \(path) was changed by a newer Outpost (schema steps \(migrations.joined(separator: ", ")) "
+                + "are unknown to this version), so this version would misread it and does not open it; nothing in it is "
+                + "changed. Install the newer version again. To go back to this one, let the newer version deliver everything "
+                + "first (docs/OPERATIONS.md, section 'Upgrade, roll back, remove')"
         case .syncFailed(let path, let reason):
             return "syncing the outbox log \(path) to disk failed (\(reason)); no commit is confirmed any more, so every "
                 + "input stays in its source. Check the disk and the kernel log (dmesg), then restart the agent: inputs "

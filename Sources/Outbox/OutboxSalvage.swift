@@ -31,20 +31,26 @@ public enum OutboxSalvage {
 
     public static func copy(from damagedPath: String, into freshPath: String) throws -> SalvageReport {
         var report = SalvageReport()
-        let target = try Outbox(path: freshPath)
         var configuration = Configuration()
         configuration.readonly = true
         // Like the sqlite3 shell's .dump: tolerate a schema SQLite cannot fully parse, so
         // that the tables whose definitions survived can still be read.
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA writable_schema = ON") }
-        let source: DatabaseQueue
+        var opened: DatabaseQueue?
         do {
-            source = try DatabaseQueue(path: damagedPath, configuration: configuration)
-            try source.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            let queue = try DatabaseQueue(path: damagedPath, configuration: configuration)
+            try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            opened = queue
         } catch {
             report.failure = "\(error)"
-            return report
         }
+        // A newer version's outbox is not damaged, and this version's reading of it would be
+        // wrong: refused before anything is created (where its migrations can still be read).
+        if let opened, let unknown = try? opened.read({ try OutboxSchema.unknownMigrations($0) }), !unknown.isEmpty {
+            throw OutboxError.newer(path: damagedPath, migrations: unknown)
+        }
+        let target = try Outbox(path: freshPath)
+        guard let source = opened else { return report }
         let payloadBySeq = Dictionary(
             readRows(source, table: "payload", columns: "seq, json", report: &report).compactMap { row -> (Int64, Data)? in
                 guard let seq = Int64.fromDatabaseValue(row[0]), let json = Data.fromDatabaseValue(row[1]) else { return nil }

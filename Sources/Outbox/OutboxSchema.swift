@@ -49,4 +49,18 @@ enum OutboxSchema {
         }
         return m
     }
+
+    /// Migrations a later version may add that this one can run beside: their identifiers
+    /// begin with this (an index, say, that older versions ignore). Any other migration this
+    /// version does not know changes what it would read, so it refuses the outbox.
+    static let compatiblePrefix = "compatible-"
+
+    /// The migrations applied to the outbox that this version does not know and cannot run
+    /// beside, sorted; empty for an outbox this version can use (or a new one).
+    static func unknownMigrations(_ db: Database) throws -> [String] {
+        let known = Set(migrator.migrations)
+        return try migrator.appliedIdentifiers(db)
+            .filter { !known.contains($0) && !$0.hasPrefix(compatiblePrefix) }
+            .sorted()
+    }
 }

@@ -25,9 +25,17 @@ struct OutboxRecoverCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CommandFailure.user("there is no outbox at \(path); `outpost run` creates one")
         }
-        if let outbox = try? Outbox(path: path, readOnly: true), (try? outbox.integrityProblems()) == [] {
-            print("the outbox \(path) is healthy; nothing to recover")
-            return
+        do {
+            let outbox = try Outbox(path: path, readOnly: true)
+            if (try? outbox.integrityProblems()) == [] {
+                print("the outbox \(path) is healthy; nothing to recover")
+                return
+            }
+        } catch let error as OutboxError {
+            // Not damaged: written by a newer version, which this one would misread.
+            if case .newer = error { throw CommandFailure.user("\(error)") }
+        } catch {
+            // Damaged or unreadable: rebuilt below.
         }
         let stamp = RFC3339.format(Date().timeIntervalSince1970).replacingOccurrences(of: ":", with: "")
         let damaged = (config.agent.dataDir as NSString).appendingPathComponent("outbox.damaged-\(stamp).sqlite")

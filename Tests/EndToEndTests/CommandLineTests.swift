@@ -44,6 +44,38 @@ extension EndToEnd {
             }
         }
 
+        @Test("an outbox a newer version changed: run, status and outbox-recover refuse it and change nothing")
+        func newerOutboxIsRefused() async throws {
+            try await Scenario.run("newer-outbox") { s in
+                try await s.agent.start()
+                try s.dirs.publish("ORDERS_newer.xml", IDocFixtures.xmlFile(docnums: [IDocFixtures.docnum(880_001)]))
+                try await s.waitForEmptyDropDirectory()
+                #expect(await s.agent.terminate() == 0)
+                let outbox = s.dirs.agentData + "/outbox.sqlite"
+                func sqlite(_ sql: String) async throws -> String {
+                    let result = try await CommandResult.run("/usr/bin/sqlite3", [outbox, sql])
+                    guard result.status == 0 else { throw ScenarioError("sqlite3 failed: \(result)") }
+                    return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                let pending = try await sqlite("SELECT count(*) FROM event WHERE state = 'pending'")
+                #expect(Int(pending).map { $0 >= 1 } == true, "the document is committed, the hub being down: \(pending)")
+                _ = try await sqlite("INSERT INTO grdb_migrations (identifier) VALUES ('v9-from-a-newer-version')")
+
+                let run = try await CommandResult.run(
+                    try Binaries.path("outpost"), ["run", "--config", s.agent.configPath], timeout: 30)
+                #expect(run.status == 2, "\(run)")
+                #expect(run.stderr.contains("newer Outpost") && run.stderr.contains("v9-from-a-newer-version"), "\(run)")
+                let status = try await s.agent.cli(["status"])
+                #expect(status.status == 2 && status.stderr.contains("newer Outpost"), "\(status)")
+                let recover = try await s.agent.cli(["outbox-recover"])
+                #expect(recover.status == 1 && recover.stderr.contains("newer Outpost"), "\(recover)")
+
+                let files = TestDirs.names(in: s.dirs.agentData)
+                #expect(files.contains("outbox.sqlite") && !files.contains { $0.contains("damaged") }, "no damaged copy, no new outbox: \(files)")
+                #expect(try await sqlite("SELECT count(*) FROM event WHERE state = 'pending'") == pending)
+            }
+        }
+
         @Test("outpost --version and outpost-hub --version print one version (the Debian packages' version)")
         func bothExecutablesPrintOneVersion() async throws {
             let agent = try await CommandResult.run(try Binaries.path("outpost"), ["--version"])

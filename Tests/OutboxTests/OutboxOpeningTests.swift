@@ -157,6 +157,52 @@ struct OutboxOpeningTests {
         }
     }
 
+    /// Records `identifier` as a migration applied to the closed outbox at `path` (as a later
+    /// version would), or removes it again.
+    func markMigrated(_ path: String, _ identifier: String, applied: Bool = true) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            if applied {
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [identifier])
+            } else {
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [identifier])
+            }
+        }
+        try queue.close()
+    }
+
+    @Test("an outbox a newer version changed is refused and left as it was; a change marked compatible is not", arguments: [false, true])
+    func newerOutbox(readOnly: Bool) async throws {
+        let (directory, path) = try await closedOutbox()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try markMigrated(path, "v2-from-a-newer-version")
+        // Its rows, not its bytes: opening a pool for writing makes GRDB create and drop a table.
+        func contents(_ path: String) throws -> [String] {
+            try DatabaseQueue(path: path).read { db in
+                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+                    + String.fetchAll(db, sql: "SELECT e.id || ' ' || e.state || ' ' || hex(p.json) FROM event e JOIN payload p USING (seq) ORDER BY seq")
+            }
+        }
+        let before = try contents(path)
+        #expect(before.count == 402)
+        do {
+            _ = try Outbox(path: path, readOnly: readOnly)
+            Issue.record("opening an outbox a newer version changed (readOnly: \(readOnly)) must fail")
+        } catch let error as OutboxError {
+            #expect(error == .newer(path: path, migrations: ["v2-from-a-newer-version"]))
+            let message = "\(error)"
+            #expect(message.contains(path) && message.contains("v2-from-a-newer-version"), "\(message)")
+            #expect(message.contains("Install the newer version again"), "\(message)")
+            #expect(!message.contains("outbox-recover"), "recovery would misread it too: \(message)")
+        }
+        #expect(try contents(path) == before, "what the file holds is left as it was")
+
+        try markMigrated(path, "v2-from-a-newer-version", applied: false)
+        try markMigrated(path, OutboxSchema.compatiblePrefix + "an-index")
+        let outbox = try Outbox(path: path, readOnly: readOnly)
+        #expect(try await outbox.status().pendingEvents == 400)
+    }
+
     @Test("a truncated outbox is refused when opened, with a recovery hint, and left as it was", arguments: [false, true])
     func truncatedFile(readOnly: Bool) async throws {
         let (directory, path) = try await closedOutbox()

@@ -33,6 +33,22 @@ struct OutboxSalvageTests {
         #expect(sent == expected, "the same JSON bytes, ids and keys")
     }
 
+    @Test("an outbox a newer version changed is not salvaged: refused before anything is created")
+    func newerOutboxIsRefused() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.removeAll() }
+        let newer = fixture.directory + "/copy.sqlite"
+        try await filledCopy(fixture, count: 10, copy: newer)
+        let queue = try DatabaseQueue(path: newer)
+        try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v2-from-a-newer-version')") }
+        try queue.close()
+        let fresh = fixture.directory + "/new/outbox.sqlite"
+        #expect(throws: OutboxError.newer(path: newer, migrations: ["v2-from-a-newer-version"])) {
+            try OutboxSalvage.copy(from: newer, into: fresh)
+        }
+        #expect(!FileManager.default.fileExists(atPath: fresh), "nothing is created")
+    }
+
     @Test("a truncated file: the readable rows are kept, the new outbox is healthy and takes new events")
     func truncatedCopy() async throws {
         let fixture = try OutboxFixture()
