@@ -119,12 +119,15 @@ enum PostgresSchema {
                     CREATE TABLE IF NOT EXISTS hub_migration (
                         version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
                     """, logger: logger)
-                var applied: Set<Int> = []
-                for try await version in try await connection.query("SELECT version FROM hub_migration", logger: logger)
-                    .decode(Int.self)
+                var steps: [(key: Int, name: String)] = []
+                for try await (version, name) in try await connection.query("SELECT version, name FROM hub_migration", logger: logger)
+                    .decode((Int, String).self)
                 {
-                    applied.insert(version)
+                    steps.append((version, name))
                 }
+                let newer = NewerSchema.unknownSteps(steps, known: Set(migrations.map(\.version)))
+                if !newer.isEmpty { throw NewerSchemaError(location: "on PostgreSQL", steps: newer) }
+                let applied = Set(steps.map(\.key))
                 for migration in migrations where !applied.contains(migration.version) {
                     try await connection.withTransaction(logger: logger) { connection in
                         for statement in migration.sql {

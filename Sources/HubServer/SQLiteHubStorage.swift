@@ -17,7 +17,8 @@ public final class SQLiteHubStorage: HubStorage {
     private let commits: GroupCommit<IngestBatch, StoreOutcome>
 
     /// Opens (creating and migrating if needed) the database at `path`.
-    /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated.
+    /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated;
+    ///   ``NewerSchemaError`` when a newer hub migrated it.
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
@@ -32,7 +33,12 @@ public final class SQLiteHubStorage: HubStorage {
                 throw HubStorageError.unavailable("SQLite kept synchronous = \(level ?? -1) on \(path), not FULL (2)")
             }
         }
-        try Self.migrator.migrate(database)
+        let migrator = Self.migrator
+        let newer = try database.read { db in
+            NewerSchema.unknownSteps(try migrator.appliedIdentifiers(db).map { ($0, $0) }, known: Set(migrator.migrations))
+        }
+        if !newer.isEmpty { throw NewerSchemaError(location: path, steps: newer) }
+        try migrator.migrate(database)
         self.database = database
         commits = GroupCommit { batches in await Self.write(batches, to: database) }
     }

@@ -134,6 +134,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         do {
             return try SQLiteHubStorage(path: path)
+        } catch let error as NewerSchemaError {
+            printError("\(config): key `storage.sqlite`: \(error)")
+            throw ExitCode.runtimeFailure
         } catch {
             printError("\(config): key `storage.sqlite`: cannot open database \(path) (\(error)); check permissions and free space")
             throw ExitCode.runtimeFailure

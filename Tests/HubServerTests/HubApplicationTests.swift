@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 @testable import HubServer
 import Hummingbird
 import HummingbirdTesting
@@ -383,6 +384,39 @@ import Testing
             let one = try await client.execute(uri: "/v1/events/live:49", method: .get)
             #expect(try one.json["id"] as? String == "live:49")
         }
+    }
+}
+
+@Suite struct SQLiteHubNewerSchemaTests {
+    @Test("a hub database a newer hub migrated is refused with the steps named; a step marked compatible is not")
+    func newerDatabaseIsRefused() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hub-newer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("hub.sqlite").path
+        let stored = try await SQLiteHubStorage(path: path).store(PostgresHubStorageTests.batch(["newer:1"]))
+        #expect(stored.accepted == 1)
+        func mark(_ identifier: String, applied: Bool) throws {
+            let queue = try DatabaseQueue(path: path)
+            try queue.inDatabase { db in
+                try db.execute(
+                    sql: applied ? "INSERT INTO grdb_migrations (identifier) VALUES (?)" : "DELETE FROM grdb_migrations WHERE identifier = ?",
+                    arguments: [identifier])
+            }
+            try queue.close()
+        }
+        try mark("v9-from-a-newer-hub", applied: true)
+        do {
+            _ = try SQLiteHubStorage(path: path)
+            Issue.record("a database a newer hub migrated must be refused")
+        } catch let error as NewerSchemaError {
+            #expect(error.location == path && error.steps == ["v9-from-a-newer-hub"], "\(error)")
+            #expect("\(error)".contains("newer outpost-hub"), "\(error)")
+        }
+        try mark("v9-from-a-newer-hub", applied: false)
+        try mark(NewerSchema.compatiblePrefix + "an-index", applied: true)
+        let reopened = try SQLiteHubStorage(path: path)
+        #expect(try await reopened.event(id: "newer:1") != nil, "what it held is still there")
     }
 }
 

@@ -129,6 +129,23 @@ struct PostgresHubStorageTests {
         }
     }
 
+    @Test func aDatabaseANewerHubMigratedIsRefusedUnlessItsStepIsCompatible() async throws {
+        let server = try await TestPostgres.shared()
+        let url = try server.createDatabase("newer_" + UUID().uuidString.prefix(6).lowercased())
+        let database = String(url.split(separator: "/").last!.split(separator: "?").first!)
+        let stored = try await withPostgresStorage(url: url) { storage in try await storage.store(Self.batch(["newer:1"])) }
+        #expect(stored.accepted == 1)
+        _ = try server.psql(database, "INSERT INTO hub_migration (version, name) VALUES (9999, 'from-a-newer-hub')")
+        let error = await #expect(throws: NewerSchemaError.self) {
+            try await withPostgresStorage(url: url) { _ in }
+        }
+        #expect(error?.steps == ["9999 from-a-newer-hub"], "\(String(describing: error))")
+        #expect(error?.description.contains("newer outpost-hub") == true, "\(String(describing: error))")
+        _ = try server.psql(database, "UPDATE hub_migration SET name = 'compatible-an-index' WHERE version = 9999")
+        let kept = try await withPostgresStorage(url: url) { storage in try await storage.event(id: "newer:1") }
+        #expect(kept != nil, "what it held is still there")
+    }
+
     @Test func aServerThatCanLoseCommitsIsRefusedUnlessAllowed() async throws {
         let server = try await TestPostgres.shared()
         let url = try server.createDatabase("unsafe_" + UUID().uuidString.prefix(6).lowercased())
