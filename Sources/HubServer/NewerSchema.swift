@@ -13,7 +13,6 @@ enum NewerSchema {
             .map { $0.key.description == $0.name ? $0.name : "\($0.key) \($0.name)" }
             .sorted()
     }
-
 }
 
 /// The refusal of a database a newer hub migrated (``NewerSchema``).
