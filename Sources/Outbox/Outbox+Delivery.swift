@@ -33,6 +33,9 @@ extension Outbox {
         }
     }
 
+    /// What ``outboundEvents(_:)`` reads of each event, before its `WHERE`.
+    private static let outboundColumns = "SELECT e.seq, e.id, e.partition_key, p.json FROM event e JOIN payload p ON p.seq = e.seq"
+
     /// The events with these sequence numbers, with their stored JSON, in outbox order.
     ///
     /// A batch's numbers are usually a run with few gaps (the oldest pending events of its
@@ -47,17 +50,12 @@ extension Outbox {
             // The rows of a range that were not asked for are passed over; a list gives only those asked.
             var wanted: SequenceRun.Members?
             if let range = SequenceRun.covering(sequences) {
-                let statement = try db.cachedStatement(sql: """
-                    SELECT e.seq, e.id, e.partition_key, p.json FROM event e JOIN payload p ON p.seq = e.seq
-                    WHERE e.seq BETWEEN ? AND ? ORDER BY e.seq
-                    """)
+                let statement = try db.cachedStatement(sql: Self.outboundColumns + " WHERE e.seq BETWEEN ? AND ? ORDER BY e.seq")
                 rows = try Row.fetchCursor(statement, arguments: [range.lowerBound, range.upperBound])
                 wanted = SequenceRun.Members(sequences)
             } else {
-                rows = try Row.fetchCursor(db, sql: """
-                    SELECT e.seq, e.id, e.partition_key, p.json FROM event e JOIN payload p ON p.seq = e.seq
-                    WHERE e.seq IN (\(SequenceRun.list(sequences))) ORDER BY e.seq
-                    """)
+                rows = try Row.fetchCursor(
+                    db, sql: Self.outboundColumns + " WHERE e.seq IN (\(SequenceRun.list(sequences))) ORDER BY e.seq")
             }
             while let row = try rows.next() {
                 let sequence: Int64 = row[0]

@@ -72,3 +72,17 @@ func event(_ id: String, key: String = "k", padding: Int = 0) -> EncodedEvent {
     let json = "{\"specversion\":\"1.0\",\"id\":\"\(id)\",\"data\":\"\(String(repeating: "x", count: padding))\"}"
     return EncodedEvent(id: id, type: "test.event", subject: "subject-\(id)", partitionKey: key, json: Array(json.utf8))
 }
+
+/// Records `identifier` as a migration applied to the closed outbox at `path` (as a later
+/// version would), or removes it again.
+func markMigrated(_ path: String, _ identifier: String, applied: Bool = true) throws {
+    let queue = try DatabaseQueue(path: path)
+    try queue.inDatabase { db in
+        if applied {
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [identifier])
+        } else {
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [identifier])
+        }
+    }
+    try queue.close()
+}

@@ -157,20 +157,6 @@ struct OutboxOpeningTests {
         }
     }
 
-    /// Records `identifier` as a migration applied to the closed outbox at `path` (as a later
-    /// version would), or removes it again.
-    func markMigrated(_ path: String, _ identifier: String, applied: Bool = true) throws {
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { db in
-            if applied {
-                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [identifier])
-            } else {
-                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = ?", arguments: [identifier])
-            }
-        }
-        try queue.close()
-    }
-
     @Test("an outbox a newer version changed is refused and left as it was; a change marked compatible is not", arguments: [false, true])
     func newerOutbox(readOnly: Bool) async throws {
         let (directory, path) = try await closedOutbox()

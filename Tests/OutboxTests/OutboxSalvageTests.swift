@@ -39,9 +39,7 @@ struct OutboxSalvageTests {
         defer { fixture.removeAll() }
         let newer = fixture.directory + "/copy.sqlite"
         try await filledCopy(fixture, count: 10, copy: newer)
-        let queue = try DatabaseQueue(path: newer)
-        try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v2-from-a-newer-version')") }
-        try queue.close()
+        try markMigrated(newer, "v2-from-a-newer-version")
         let fresh = fixture.directory + "/new/outbox.sqlite"
         #expect(throws: OutboxError.newer(path: newer, migrations: ["v2-from-a-newer-version"])) {
             try OutboxSalvage.copy(from: newer, into: fresh)
